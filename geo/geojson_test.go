@@ -1,0 +1,67 @@
+package geo_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"incidentmap/geo"
+	"incidentmap/seed"
+)
+
+func TestAppendStringMatchesEncodingJSON(t *testing.T) {
+	for _, s := range []string{"", "plain", `quote " and \ back`, "<img src=x onerror=alert(1)>", "a&b",
+		"tab\tnew\nline\r", "\x00\x01\x1f", "ar: القائم", "sep\u2028\u2029", "bad \xff utf8"} {
+		want, _ := json.Marshal(s)
+		got := geo.AppendString(nil, s)
+		if string(got) != string(want) {
+			t.Errorf("AppendString(%q) = %s; encoding/json gives %s", s, got, want)
+		}
+	}
+}
+
+func TestAppendFeatureIsTypedGeoJSON(t *testing.T) {
+	inc := geo.Incident{ID: 7, EventID: "X-1", EventDate: "2021-02-15", TimePrecision: 1, EventType: "Battles",
+		GeoPrecision: 2, Fatalities: 3, Lon: 43.96321234, Lat: 36.2376, Notes: `say "hi" <b>`}
+	var f struct {
+		Type     string `json:"type"`
+		ID       int64  `json:"id"`
+		Geometry struct {
+			Type        string     `json:"type"`
+			Coordinates [2]float64 `json:"coordinates"`
+		} `json:"geometry"`
+		Properties map[string]any `json:"properties"`
+	}
+	if err := json.Unmarshal(geo.AppendFeature(nil, &inc), &f); err != nil {
+		t.Fatalf("invalid JSON: %v", err)
+	}
+	if f.Type != "Feature" || f.ID != 7 || f.Geometry.Type != "Point" || f.Geometry.Coordinates != [2]float64{43.963212, 36.2376} {
+		t.Fatalf("feature = %+v", f)
+	}
+	if f.Properties["fatalities"] != float64(3) || f.Properties["notes"] != `say "hi" <b>` || f.Properties["event_date"] != "2021-02-15" {
+		t.Fatalf("properties = %v", f.Properties)
+	}
+}
+
+func TestSeedParses(t *testing.T) {
+	incs, err := geo.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(incs) != 13 {
+		t.Fatalf("seed has %d incidents, want 13", len(incs))
+	}
+	byRegion := map[string]int{}
+	for _, inc := range incs {
+		byRegion[inc.Region]++
+	}
+	want := map[string]int{"Anbar": 5, "Baghdad": 5, "Kurdistan Region": 3}
+	for r, n := range want {
+		if byRegion[r] != n {
+			t.Errorf("region %s: %d incidents, want %d (all: %v)", r, byRegion[r], n, byRegion)
+		}
+	}
+	// Event 2 (the Soleimani strike) keeps its facts.
+	if inc := incs[1]; inc.EventDate != "2020-01-03" || inc.Fatalities != 10 || inc.Lon != 44.2346 || inc.Lat != 33.2625 || inc.GeoPrecision != 2 {
+		t.Fatalf("seed event 2 = %+v", inc)
+	}
+}

@@ -1,0 +1,99 @@
+// Package testsrv starts incidentmap for tests the way it runs for real: a
+// SQLite file in a temporary folder, loaded with the seed, served by the fiber
+// app on a loopback listener.
+package testsrv
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"incidentmap/geo"
+	"incidentmap/seed"
+	"incidentmap/server"
+	"incidentmap/store"
+)
+
+// Server is a running test server.
+type Server struct {
+	URL   string        // http://127.0.0.1:PORT, no trailing slash
+	Store *store.SQLite // the store behind it
+}
+
+// OpenSeeded opens a store on a fresh file in t.TempDir() and loads the seed.
+func OpenSeeded(t testing.TB) *store.SQLite {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "incidents.db"))
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	incs, err := geo.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
+	if err != nil {
+		t.Fatalf("read seed: %v", err)
+	}
+	if _, err := st.Upsert(ctx, incs); err != nil {
+		t.Fatalf("load seed: %v", err)
+	}
+	return st
+}
+
+// Start serves st with cfg (DefaultConfig when nil) on 127.0.0.1 and stops it
+// when the test ends.
+func Start(t testing.TB, st *store.SQLite, cfg *server.Config) *Server {
+	t.Helper()
+	c := server.DefaultConfig()
+	if cfg != nil {
+		c = *cfg
+	}
+	app, err := server.New(c, st)
+	if err != nil {
+		t.Fatalf("server.New: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	go app.Listener(ln)
+	t.Cleanup(func() { app.ShutdownWithTimeout(5 * time.Second) })
+	return &Server{URL: "http://" + ln.Addr().String(), Store: st}
+}
+
+// StartSeeded is Start on OpenSeeded with the default configuration.
+func StartSeeded(t testing.TB) *Server {
+	t.Helper()
+	return Start(t, OpenSeeded(t), nil)
+}
+
+// Get fetches path (with query) and returns the status, content type and body.
+func (s *Server) Get(t testing.TB, path string) (int, string, []byte) {
+	t.Helper()
+	resp, err := http.Get(s.URL + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: read body: %v", path, err)
+	}
+	return resp.StatusCode, resp.Header.Get("Content-Type"), body
+}
+
+// GetJSON fetches path, requires the status want and decodes the body into v.
+func (s *Server) GetJSON(t testing.TB, path string, want int, v any) {
+	t.Helper()
+	status, _, body := s.Get(t, path)
+	if status != want {
+		t.Fatalf("GET %s: status %d, want %d; body %s", path, status, want, body)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		t.Fatalf("GET %s: invalid JSON (%v): %s", path, err, body)
+	}
+}

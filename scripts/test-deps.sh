@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the real programs the tests drive: GDAL's ogrinfo/ogr2ogr (the GIS
+# client) and Chromium (the browser). Debian packages; skipped when present.
+set -euo pipefail
+
+need=()
+command -v ogrinfo >/dev/null 2>&1 || need+=(gdal-bin)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
+[ ${#need[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+    echo "test-deps: missing ${need[*]}; install them (Debian: apt-get install ${need[*]})" >&2
+    [ "${CI:-}" = "true" ] && exit 1
+    exit 0
+  fi
+fi
+echo "test-deps: installing ${need[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

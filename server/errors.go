@@ -1,0 +1,79 @@
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+
+	"incidentmap/store"
+)
+
+// Error codes of the JSON error body, one per kind of fault a client can act on.
+const (
+	CodeInvalidParameter = "InvalidParameterValue"
+	CodeUnknownParameter = "UnknownParameter"
+	CodeNotFound         = "NotFound"
+	CodeNotAcceptable    = "NotAcceptable"
+	CodeMethodNotAllowed = "MethodNotAllowed"
+	CodeInternal         = "InternalServerError"
+)
+
+// Error is an error a handler returns to send {"code","description"} with Status.
+type Error struct {
+	Status      int    `json:"-"`
+	Code        string `json:"code"`
+	Description string `json:"description"`
+}
+
+// Error implements error.
+func (e *Error) Error() string { return e.Code + ": " + e.Description }
+
+// badRequest is a 400 with the InvalidParameterValue code.
+func badRequest(description string) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidParameter, Description: description}
+}
+
+// notFound is a 404.
+func notFound(description string) *Error {
+	return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Description: description}
+}
+
+// errorHandler is the one place that turns errors into HTTP responses. Only
+// server faults are logged, and their details never reach the client.
+func errorHandler(log *slog.Logger) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		var apiErr *Error
+		var fe *fiber.Error
+		switch {
+		case errors.As(err, &apiErr):
+		case errors.Is(err, store.ErrNotFound):
+			apiErr = notFound(err.Error())
+		case errors.As(err, &fe) && fe.Code < 500:
+			apiErr = &Error{Status: fe.Code, Code: codeForStatus(fe.Code), Description: fe.Message}
+			if fe.Code == http.StatusNotFound {
+				apiErr.Description = "no resource at " + c.Path()
+			}
+		default:
+			log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
+			apiErr = &Error{Status: http.StatusInternalServerError, Code: CodeInternal,
+				Description: "the server met an error; it has been logged"}
+		}
+		return c.Status(apiErr.Status).JSON(apiErr)
+	}
+}
+
+func codeForStatus(status int) string {
+	switch status {
+	case http.StatusNotFound:
+		return CodeNotFound
+	case http.StatusMethodNotAllowed:
+		return CodeMethodNotAllowed
+	case http.StatusNotAcceptable:
+		return CodeNotAcceptable
+	case http.StatusBadRequest:
+		return CodeInvalidParameter
+	}
+	return http.StatusText(status)
+}

@@ -1,0 +1,155 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"incidentmap/geo"
+	"incidentmap/store"
+)
+
+// CRS84 is the only coordinate reference system bbox values may be given in.
+const CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+
+// itemsParams lists every query parameter the items endpoint understands;
+// anything else is refused so that a misspelt filter never silently matches all.
+var itemsParams = []string{"bbox", "bbox-crs", "datetime", "limit", "offset", "f",
+	"event_type", "sub_event_type", "region", "min_fatalities", "max_fatalities"}
+
+// itemsQuery is a parsed, validated items request.
+type itemsQuery struct {
+	filter store.Filter
+	raw    url.Values // the parameters as given, copied out of fiber's buffers, for links
+}
+
+// queryValues copies the query string into url.Values, refusing parameters not
+// in allowed and parameters given twice.
+func queryValues(c *fiber.Ctx, allowed []string) (url.Values, error) {
+	vals := url.Values{}
+	var unknown []string
+	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
+		key := string(k)
+		if !contains(allowed, key) {
+			unknown = append(unknown, key)
+			return
+		}
+		vals[key] = append(vals[key], string(v))
+	})
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return nil, &Error{Status: http.StatusBadRequest, Code: CodeUnknownParameter,
+			Description: fmt.Sprintf("unknown parameter %q; this endpoint takes: %s", unknown[0], strings.Join(allowed, ", "))}
+	}
+	for k, v := range vals {
+		if len(v) > 1 {
+			return nil, badRequest(fmt.Sprintf("parameter %q is given %d times; give it once (lists are comma-separated)", k, len(v)))
+		}
+	}
+	return vals, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// parseItemsQuery turns the items query string into a validated filter.
+func (h *handlers) parseItemsQuery(c *fiber.Ctx) (itemsQuery, error) {
+	vals, err := queryValues(c, itemsParams)
+	if err != nil {
+		return itemsQuery{}, err
+	}
+	q := itemsQuery{raw: vals, filter: store.Filter{Limit: h.cfg.DefaultLimit}}
+	f := &q.filter
+	if s, ok := one(vals, "bbox"); ok {
+		b, err := geo.ParseBBox(s)
+		if err != nil {
+			return q, badRequest(err.Error())
+		}
+		f.BBox = &b
+	}
+	if s, ok := one(vals, "bbox-crs"); ok && s != CRS84 {
+		return q, badRequest(fmt.Sprintf("bbox-crs %q is not supported; use %s", s, CRS84))
+	}
+	if s, ok := one(vals, "datetime"); ok {
+		iv, err := geo.ParseInterval(s)
+		if err != nil {
+			return q, badRequest(err.Error())
+		}
+		f.Interval = iv
+	}
+	if s, ok := one(vals, "limit"); ok {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return q, badRequest(fmt.Sprintf("limit %q must be a whole number of at least 1", s))
+		}
+		f.Limit = min(n, h.cfg.MaxLimit) // the standard says clamp, not refuse
+	}
+	if s, ok := one(vals, "offset"); ok {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return q, badRequest(fmt.Sprintf("offset %q must be a whole number of at least 0", s))
+		}
+		f.Offset = n
+	}
+	if s, ok := one(vals, "f"); ok && s != "json" && s != "geojson" {
+		return q, &Error{Status: http.StatusNotAcceptable, Code: CodeNotAcceptable,
+			Description: fmt.Sprintf("format f=%q is not offered here; use f=json", s)}
+	}
+	lists := []struct {
+		name string
+		dst  *[]string
+	}{{"event_type", &f.EventTypes}, {"sub_event_type", &f.SubEventTypes}, {"region", &f.Regions}}
+	for _, l := range lists {
+		if s, ok := one(vals, l.name); ok {
+			if *l.dst, err = splitList(l.name, s); err != nil {
+				return q, err
+			}
+		}
+	}
+	bounds := []struct {
+		name string
+		dst  **int
+	}{{"min_fatalities", &f.MinFatalities}, {"max_fatalities", &f.MaxFatalities}}
+	for _, b := range bounds {
+		if s, ok := one(vals, b.name); ok {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 0 {
+				return q, badRequest(fmt.Sprintf("%s %q must be a whole number of at least 0", b.name, s))
+			}
+			*b.dst = &n
+		}
+	}
+	return q, nil
+}
+
+// one returns the single value of a parameter and whether it was given.
+func one(vals url.Values, key string) (string, bool) {
+	v, ok := vals[key]
+	if !ok || len(v) == 0 {
+		return "", false
+	}
+	return v[0], true
+}
+
+// splitList splits a comma-separated parameter value, refusing empty entries.
+func splitList(name, s string) ([]string, error) {
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		parts[i] = strings.TrimSpace(p)
+		if parts[i] == "" {
+			return nil, badRequest(fmt.Sprintf("%s %q has an empty entry", name, s))
+		}
+	}
+	return parts, nil
+}

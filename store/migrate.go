@@ -1,0 +1,91 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+// migrations are applied in order; migration i brings PRAGMA user_version to i+1.
+// Append new ones at the end and never edit one that has shipped.
+var migrations = []string{
+	// 1: incidents, their R*Tree and the indexes of the common filters.
+	`CREATE TABLE incidents (
+		id             INTEGER PRIMARY KEY,
+		event_id       TEXT    NOT NULL UNIQUE CHECK (length(event_id) BETWEEN 1 AND 100),
+		event_date     TEXT    NOT NULL CHECK (date(event_date) IS event_date),
+		time_precision INTEGER NOT NULL DEFAULT 1 CHECK (time_precision BETWEEN 1 AND 3),
+		event_type     TEXT    NOT NULL CHECK (event_type <> ''),
+		sub_event_type TEXT    NOT NULL DEFAULT '',
+		actor1         TEXT    NOT NULL DEFAULT '',
+		actor2         TEXT    NOT NULL DEFAULT '',
+		admin1         TEXT    NOT NULL DEFAULT '',
+		admin2         TEXT    NOT NULL DEFAULT '',
+		location       TEXT    NOT NULL DEFAULT '',
+		region         TEXT    NOT NULL DEFAULT '',
+		geo_precision  INTEGER NOT NULL DEFAULT 1 CHECK (geo_precision BETWEEN 1 AND 3),
+		fatalities     INTEGER NOT NULL DEFAULT 0 CHECK (fatalities >= 0),
+		source         TEXT    NOT NULL DEFAULT '',
+		source_url     TEXT    NOT NULL DEFAULT '',
+		notes          TEXT    NOT NULL DEFAULT '',
+		tags           TEXT    NOT NULL DEFAULT '',
+		lon            REAL    NOT NULL CHECK (lon BETWEEN -180 AND 180),
+		lat            REAL    NOT NULL CHECK (lat BETWEEN -90 AND 90),
+		updated_at     TEXT    NOT NULL
+	);
+	CREATE INDEX incidents_date ON incidents (event_date);
+	CREATE INDEX incidents_type_date ON incidents (event_type, event_date);
+	CREATE INDEX incidents_region_date ON incidents (region, event_date);
+	CREATE VIRTUAL TABLE incidents_rtree USING rtree (id, min_lon, max_lon, min_lat, max_lat);
+	CREATE TRIGGER incidents_rtree_insert AFTER INSERT ON incidents BEGIN
+		INSERT INTO incidents_rtree VALUES (new.id, new.lon, new.lon, new.lat, new.lat);
+	END;
+	CREATE TRIGGER incidents_rtree_update AFTER UPDATE OF lon, lat ON incidents BEGIN
+		UPDATE incidents_rtree SET min_lon = new.lon, max_lon = new.lon, min_lat = new.lat, max_lat = new.lat
+		WHERE id = new.id;
+	END;
+	CREATE TRIGGER incidents_rtree_delete AFTER DELETE ON incidents BEGIN
+		DELETE FROM incidents_rtree WHERE id = old.id;
+	END;`,
+}
+
+// SchemaVersion is the user_version a fully migrated database has.
+func SchemaVersion() int { return len(migrations) }
+
+// migrate applies every migration above the database's user_version, each in
+// its own transaction together with the version bump, so a crash leaves the
+// database at a version it really has.
+func (s *SQLite) migrate(ctx context.Context) error {
+	var version int
+	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("database schema version %d is newer than this program knows (%d)", version, len(migrations))
+	}
+	for i := version; i < len(migrations); i++ {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		// PRAGMA takes no bound parameters; i+1 is an int of ours, not input.
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+// Version returns the database's schema version (PRAGMA user_version).
+func (s *SQLite) Version(ctx context.Context) (int, error) {
+	var v int
+	err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
+	return v, err
+}

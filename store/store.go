@@ -1,0 +1,92 @@
+// Package store keeps incidents in SQLite: schema and migrations, filtered
+// queries that stream rows, and transactional upserts. It is the only package
+// that speaks SQL.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+)
+
+// ErrNotFound is returned when a requested row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// SQLite is the incident store on one SQLite database file. Writes go through
+// one connection that begins transactions IMMEDIATE, so writers queue in Go
+// instead of failing with SQLITE_BUSY; reads use a pool of query-only
+// connections whose deferred transactions see one WAL snapshot each.
+type SQLite struct {
+	db   *sql.DB // the writer
+	ro   *sql.DB // the readers
+	path string
+}
+
+// Open opens (creating if needed) the database at path, turns on WAL, a busy
+// timeout and foreign keys on every connection, and applies pending migrations.
+func Open(ctx context.Context, path string) (*SQLite, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create database folder: %w", err)
+		}
+	}
+	db, err := sql.Open("sqlite3", dsn(path, "immediate", false))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	db.SetConnMaxIdleTime(0)
+	s := &SQLite{db: db, path: path}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if s.ro, err = sql.Open("sqlite3", dsn(path, "deferred", true)); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s for reading: %w", path, err)
+	}
+	s.ro.SetMaxOpenConns(8)
+	s.ro.SetMaxIdleConns(8)
+	return s, nil
+}
+
+// dsn builds the go-sqlite3 connection string; every connection gets WAL, a
+// busy timeout and foreign keys.
+func dsn(path, txlock string, queryOnly bool) string {
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_busy_timeout", "10000")
+	q.Set("_foreign_keys", "on")
+	q.Set("_synchronous", "NORMAL")
+	q.Set("_txlock", txlock)
+	if queryOnly {
+		q.Set("_query_only", "true")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Path is the file the store was opened on.
+func (s *SQLite) Path() string { return s.path }
+
+// Close checkpoints the WAL into the main file and closes the database.
+func (s *SQLite) Close() error {
+	rerr := s.ro.Close()
+	_, _ = s.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	return errors.Join(rerr, s.db.Close())
+}
+
+// Ping reports whether the database answers.
+func (s *SQLite) Ping(ctx context.Context) error {
+	var one int
+	return s.ro.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
