@@ -46,6 +46,26 @@ var migrations = []string{
 	CREATE TRIGGER incidents_rtree_delete AFTER DELETE ON incidents BEGIN
 		DELETE FROM incidents_rtree WHERE id = old.id;
 	END;`,
+	// 2: the change log. Triggers record every insert, update and delete of an
+	// incident, whoever makes it (server, CLI import, another process), so its
+	// highest seq is the data version behind ETags and tile caches, and live
+	// update streams resume from a seq (SSE Last-Event-ID).
+	`CREATE TABLE change_log (
+		seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+		incident_id INTEGER NOT NULL,
+		event_id    TEXT    NOT NULL,
+		op          TEXT    NOT NULL CHECK (op IN ('created', 'updated', 'deleted')),
+		at          TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+	);
+	CREATE TRIGGER change_log_insert AFTER INSERT ON incidents BEGIN
+		INSERT INTO change_log (incident_id, event_id, op) VALUES (new.id, new.event_id, 'created');
+	END;
+	CREATE TRIGGER change_log_update AFTER UPDATE ON incidents BEGIN
+		INSERT INTO change_log (incident_id, event_id, op) VALUES (new.id, new.event_id, 'updated');
+	END;
+	CREATE TRIGGER change_log_delete AFTER DELETE ON incidents BEGIN
+		INSERT INTO change_log (incident_id, event_id, op) VALUES (old.id, old.event_id, 'deleted');
+	END;`,
 }
 
 // SchemaVersion is the user_version a fully migrated database has.
