@@ -78,6 +78,11 @@ func ParseInterval(s string) (Interval, error) {
 
 // parseInstant parses a date or an RFC 3339 date-time; day reports a bare date.
 func parseInstant(s string) (t time.Time, day bool, err error) {
+	// GDAL 3.6's OAPIF driver turns a -where on a Date field into a datetime
+	// like "2021-01-01T/.." (a date with a bare T); read it as the date.
+	if len(s) == len(DateLayout)+1 && s[len(DateLayout)] == 'T' {
+		s = s[:len(DateLayout)]
+	}
 	if len(s) == len(DateLayout) {
 		t, err = time.Parse(DateLayout, s)
 		if err != nil {

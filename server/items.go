@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -21,6 +23,10 @@ func (h *handlers) items(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	format, err := negotiate(c)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), h.cfg.RequestTimeout)
 	cur, err := h.store.Incidents(ctx, q.filter, true)
 	if err != nil {
@@ -28,7 +34,11 @@ func (h *handlers) items(c *fiber.Ctx) error {
 		return fmt.Errorf("items: %w", err)
 	}
 	path := utils.CopyString(c.Path())
-	head, err := collectionHead(h.itemsLinks(c, path, q, cur.Matched), cur.Matched)
+	links := h.itemsLinks(c, path, q, cur.Matched, format)
+	if format == formatHTML {
+		return h.streamItemsHTML(c, cancel, cur, q, links)
+	}
+	head, err := collectionHead(links, cur.Matched)
 	if err != nil {
 		cancel()
 		cur.Close()
@@ -80,20 +90,38 @@ func collectionHead(links []Link, matched int64) ([]byte, error) {
 	return append(head, `,"features":[`...), nil
 }
 
-// itemsLinks are self, alternate and the next/prev pages of an items response.
-func (h *handlers) itemsLinks(c *fiber.Ctx, path string, q itemsQuery, matched int64) []Link {
+// itemsLinks are self, alternate, collection and the next/prev pages of an
+// items response in format; the page links keep that format.
+func (h *handlers) itemsLinks(c *fiber.Ctx, path string, q itemsQuery, matched int64, format format) []Link {
 	base := h.baseURL(c)
 	f := q.filter
+	selfType, altType, altF := MediaGeoJSON, MediaHTML, "html"
+	if format == formatHTML {
+		selfType, altType, altF = MediaHTML, MediaGeoJSON, "json"
+	}
+	raw := q.raw
 	links := []Link{
-		{Href: pageHref(base, path, q.raw, f.Offset), Rel: "self", Type: MediaGeoJSON, Title: "this page"},
+		{Href: pageHref(base, path, raw, f.Offset), Rel: "self", Type: selfType, Title: "this page"},
+		{Href: pageHref(base, path, withParam(raw, "f", altF), f.Offset), Rel: "alternate", Type: altType, Title: "this page as " + altF},
+		{Href: base + strings.TrimSuffix(path, "/items"), Rel: "collection", Type: MediaJSON, Title: "the collection"},
 	}
 	if int64(f.Offset+f.Limit) < matched {
-		links = append(links, Link{Href: pageHref(base, path, q.raw, f.Offset+f.Limit), Rel: "next", Type: MediaGeoJSON, Title: "next page"})
+		links = append(links, Link{Href: pageHref(base, path, raw, f.Offset+f.Limit), Rel: "next", Type: selfType, Title: "next page"})
 	}
 	if f.Offset > 0 {
-		links = append(links, Link{Href: pageHref(base, path, q.raw, max(0, f.Offset-f.Limit)), Rel: "prev", Type: MediaGeoJSON, Title: "previous page"})
+		links = append(links, Link{Href: pageHref(base, path, raw, max(0, f.Offset-f.Limit)), Rel: "prev", Type: selfType, Title: "previous page"})
 	}
 	return links
+}
+
+// withParam is a copy of vals with key set to value.
+func withParam(vals url.Values, key, value string) url.Values {
+	out := url.Values{}
+	for k, v := range vals {
+		out[k] = v
+	}
+	out.Set(key, value)
+	return out
 }
 
 // item serves one incident as a GeoJSON Feature with its links.
@@ -101,9 +129,13 @@ func (h *handlers) item(c *fiber.Ctx) error {
 	if _, err := queryValues(c, []string{"f"}); err != nil {
 		return err
 	}
+	format, err := negotiate(c)
+	if err != nil {
+		return err
+	}
 	fid := c.Params("fid")
-	id, err := strconv.ParseInt(fid, 10, 64)
-	if err != nil || id < 1 {
+	id, perr := strconv.ParseInt(fid, 10, 64)
+	if perr != nil || id < 1 {
 		return notFound(fmt.Sprintf("no incident with id %q: ids are positive whole numbers", fid))
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), h.cfg.RequestTimeout)
@@ -113,10 +145,18 @@ func (h *handlers) item(c *fiber.Ctx) error {
 		return err
 	}
 	base := h.baseURL(c)
-	links, err := marshalLinks([]Link{
-		{Href: base + "/collections/incidents/items/" + strconv.FormatInt(id, 10), Rel: "self", Type: MediaGeoJSON},
-		{Href: base + "/collections/incidents", Rel: "collection", Type: MediaJSON},
-	})
+	self := base + "/collections/incidents/items/" + strconv.FormatInt(id, 10)
+	ll := []Link{
+		{Href: self, Rel: "self", Type: MediaGeoJSON, Title: "this feature"},
+		{Href: self + "?f=html", Rel: "alternate", Type: MediaHTML, Title: "this feature as HTML"},
+		{Href: base + "/collections/incidents", Rel: "collection", Type: MediaJSON, Title: "the collection"},
+	}
+	if format == formatHTML {
+		ll[0], ll[1] = Link{Href: self + "?f=html", Rel: "self", Type: MediaHTML, Title: "this feature"},
+			Link{Href: self + "?f=json", Rel: "alternate", Type: MediaGeoJSON, Title: "this feature as GeoJSON"}
+		return h.renderHTML(c, "item", inc.EventID+": "+inc.EventType, ll, &inc)
+	}
+	links, err := marshalLinks(ll)
 	if err != nil {
 		return err
 	}

@@ -12,8 +12,11 @@ import (
 
 // Media types of the links and responses.
 const (
-	MediaGeoJSON = "application/geo+json"
-	MediaJSON    = "application/json"
+	MediaGeoJSON    = "application/geo+json"
+	MediaJSON       = "application/json"
+	MediaHTML       = "text/html"
+	MediaSchemaJSON = "application/schema+json"
+	MediaOpenAPI    = "application/vnd.oai.openapi+json;version=3.0"
 )
 
 // Link is an OGC API / RFC 8288 web link.

@@ -19,8 +19,9 @@ const CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 // itemsParams lists every query parameter the items endpoint understands;
 // anything else is refused so that a misspelt filter never silently matches all.
-var itemsParams = []string{"bbox", "bbox-crs", "datetime", "limit", "offset", "f",
-	"event_type", "sub_event_type", "region", "min_fatalities", "max_fatalities"}
+// It is derived from itemsParamDefs, the one table that also writes the
+// OpenAPI document, so the parser and the document cannot disagree.
+var itemsParams = paramNames(itemsParamDefs)
 
 // itemsQuery is a parsed, validated items request.
 type itemsQuery struct {
@@ -102,10 +103,6 @@ func (h *handlers) parseItemsQuery(c *fiber.Ctx) (itemsQuery, error) {
 		}
 		f.Offset = n
 	}
-	if s, ok := one(vals, "f"); ok && s != "json" && s != "geojson" {
-		return q, &Error{Status: http.StatusNotAcceptable, Code: CodeNotAcceptable,
-			Description: fmt.Sprintf("format f=%q is not offered here; use f=json", s)}
-	}
 	lists := []struct {
 		name string
 		dst  *[]string
@@ -129,6 +126,17 @@ func (h *handlers) parseItemsQuery(c *fiber.Ctx) (itemsQuery, error) {
 			}
 			*b.dst = &n
 		}
+	}
+	for _, qb := range incidentQueryables {
+		s, ok := one(vals, qb.Name)
+		if !ok || qb.Column == "" || contains(listParams, qb.Name) {
+			continue
+		}
+		v, err := qb.value(s)
+		if err != nil {
+			return q, badRequest(err.Error())
+		}
+		f.Conditions = append(f.Conditions, store.Condition{SQL: qb.Column + " = ?", Args: []any{v}})
 	}
 	return q, nil
 }

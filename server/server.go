@@ -23,6 +23,8 @@ type Store interface {
 	Incident(ctx context.Context, id int64) (geo.Incident, error)
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
+	// Extent returns the space and time all incidents cover.
+	Extent(ctx context.Context) (store.Extent, error)
 }
 
 var _ Store = (*store.SQLite)(nil)
@@ -63,6 +65,8 @@ type handlers struct {
 	cfg   Config
 	store Store
 	log   *slog.Logger
+	colls []collection // the collection registry, see collections
+	html  *pages       // the HTML templates
 }
 
 // New builds the fiber app over a store. It returns an error for a bad config.
@@ -74,6 +78,11 @@ func New(cfg Config, st Store) (*fiber.App, error) {
 		return nil, err
 	}
 	h := &handlers{cfg: cfg, store: st, log: cfg.Logger}
+	h.colls = h.collections()
+	var err error
+	if h.html, err = parsePages(); err != nil {
+		return nil, err
+	}
 	app := fiber.New(fiber.Config{
 		AppName:               "incidentmap",
 		ErrorHandler:          errorHandler(cfg.Logger),
@@ -81,8 +90,8 @@ func New(cfg Config, st Store) (*fiber.App, error) {
 		StreamRequestBody:     true,
 	})
 	app.Get("/healthz", h.health)
-	app.Get("/collections/incidents/items", h.items)
-	app.Get("/collections/incidents/items/:fid", h.item)
+	// OGC API – Features: landing, conformance, /api and every registered collection.
+	h.registerOGC(app)
 	return app, nil
 }
 

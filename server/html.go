@@ -1,0 +1,127 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"iter"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"incidentmap/geo"
+	"incidentmap/store"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// pages are the HTML views, one template set per page, each sharing layout.html.
+type pages struct {
+	byName map[string]*template.Template
+}
+
+// parsePages parses every page template with the layout.
+func parsePages() (*pages, error) {
+	names, err := templateFS.ReadDir("templates")
+	if err != nil {
+		return nil, fmt.Errorf("html templates: %w", err)
+	}
+	p := &pages{byName: map[string]*template.Template{}}
+	funcs := template.FuncMap{"json": prettyJSON}
+	for _, e := range names {
+		name := strings.TrimSuffix(e.Name(), ".html")
+		if name == "layout" {
+			continue
+		}
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+e.Name())
+		if err != nil {
+			return nil, fmt.Errorf("html template %s: %w", name, err)
+		}
+		p.byName[name] = t
+	}
+	return p, nil
+}
+
+// pageData is what every page template receives.
+type pageData struct {
+	Base  string // the server's public URL prefix, for links
+	Title string
+	Links []Link
+	Data  any
+}
+
+// prettyJSON renders v as indented JSON for display.
+func prettyJSON(v any) (string, error) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	return string(b), err
+}
+
+// renderHTML writes the page name with its title, links and data. Every value
+// goes through html/template, so text from the data is escaped.
+func (h *handlers) renderHTML(c *fiber.Ctx, name, title string, links []Link, data any) error {
+	t, ok := h.html.byName[name]
+	if !ok {
+		return fmt.Errorf("no HTML page %q", name)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", pageData{Base: h.baseURL(c), Title: title, Links: links, Data: data}); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return c.Send(buf.Bytes())
+}
+
+// sendJSON writes v as JSON with the media type (no HTML escaping of '&' in links).
+func sendJSON(c *fiber.Ctx, mediaType string, v any) error {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("encode %s: %w", mediaType, err)
+	}
+	c.Set(fiber.HeaderContentType, mediaType)
+	return c.Send(b.Bytes())
+}
+
+// itemsPage is the data of the items HTML page; Features streams from the
+// cursor while the template runs, so the page is never held in memory whole.
+type itemsPage struct {
+	Matched  int64
+	Limit    int
+	Offset   int
+	Features iter.Seq[*geo.Incident]
+}
+
+// streamItemsHTML streams the items page as HTML. It owns cancel and cur.
+func (h *handlers) streamItemsHTML(c *fiber.Ctx, cancel context.CancelFunc, cur *store.Cursor, q itemsQuery, links []Link) error {
+	t := h.html.byName["items"]
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	log, path := h.log, strings.Clone(c.Path())
+	data := pageData{Base: h.baseURL(c), Title: "Security incidents", Links: links, Data: itemsPage{
+		Matched: cur.Matched, Limit: q.filter.Limit, Offset: q.filter.Offset,
+		Features: func(yield func(*geo.Incident) bool) {
+			for cur.Next() {
+				if !yield(cur.Incident()) {
+					return
+				}
+			}
+		},
+	}}
+	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		defer cancel()
+		defer cur.Close()
+		if err := t.ExecuteTemplate(w, "layout", data); err != nil {
+			log.Info("items page stopped", "path", path, "err", err)
+			return
+		}
+		if err := cur.Err(); err != nil {
+			log.Error("items page stream failed", "path", path, "err", err)
+		}
+	})
+	return nil
+}

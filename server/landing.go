@@ -1,0 +1,74 @@
+package server
+
+import (
+	"github.com/gofiber/fiber/v2"
+)
+
+// Conformance classes this server implements (OGC 17-069r4, 19-079). The
+// list is what /conformance returns; keep it true to what is implemented.
+var conformanceClasses = []string{
+	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+	"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+	"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+}
+
+// landingData is the landing page document.
+type landingData struct {
+	Title       string `json:"title"`
+	Description string `json:"description"`
+	Links       []Link `json:"links"`
+	// MapHref is where the HTML landing page sends people who want the map.
+	// The page (branch "page") serves it at /map; to make / in a browser show
+	// the map itself, have landing redirect HTML requests there.
+	MapHref string `json:"-"`
+}
+
+// landing serves /: JSON for clients, a page with links for browsers.
+func (h *handlers) landing(c *fiber.Ctx) error {
+	if _, err := queryValues(c, []string{"f"}); err != nil {
+		return err
+	}
+	f, err := negotiate(c)
+	if err != nil {
+		return err
+	}
+	base := h.baseURL(c)
+	d := landingData{
+		Title: "incidentmap",
+		Description: "Security incidents in Iraq (Anbar, Baghdad and the Kurdistan Region) as OGC API – Features: " +
+			"GeoJSON for GIS tools, pages for people.",
+		Links: []Link{
+			{Href: base + "/", Rel: "self", Type: MediaJSON, Title: "this document"},
+			{Href: base + "/?f=html", Rel: "alternate", Type: MediaHTML, Title: "this document as HTML"},
+			{Href: base + "/api", Rel: "service-desc", Type: MediaOpenAPI, Title: "the API definition (OpenAPI 3.0)"},
+			{Href: base + "/api?f=html", Rel: "service-doc", Type: MediaHTML, Title: "the API documentation"},
+			{Href: base + "/conformance", Rel: "conformance", Type: MediaJSON, Title: "conformance classes implemented"},
+			{Href: base + "/collections", Rel: "data", Type: MediaJSON, Title: "the feature collections"},
+		},
+		MapHref: base + "/map",
+	}
+	if f == formatHTML {
+		return h.renderHTML(c, "landing", d.Title, d.Links, d)
+	}
+	return sendJSON(c, MediaJSON, d)
+}
+
+// conformance serves /conformance.
+func (h *handlers) conformance(c *fiber.Ctx) error {
+	if _, err := queryValues(c, []string{"f"}); err != nil {
+		return err
+	}
+	f, err := negotiate(c)
+	if err != nil {
+		return err
+	}
+	if f == formatHTML {
+		base := h.baseURL(c)
+		return h.renderHTML(c, "conformance", "Conformance", []Link{
+			{Href: base + "/conformance", Rel: "alternate", Type: MediaJSON, Title: "as JSON"}}, conformanceClasses)
+	}
+	return sendJSON(c, MediaJSON, map[string][]string{"conformsTo": conformanceClasses})
+}

@@ -1,0 +1,76 @@
+package server
+
+// paramDef is one query parameter: its name is what the parser allows, and the
+// rest is what the OpenAPI document says of it.
+type paramDef struct {
+	Name        string
+	Description string
+	Schema      map[string]any // OpenAPI 3.0 schema object
+	List        bool           // comma-separated list: style form, explode false
+}
+
+// itemsParamDefs are the parameters of /collections/{id}/items, in the order
+// the OpenAPI document lists them. Add a parameter here and both the parser's
+// allowed list (itemsParams) and /api learn it; append, don't reorder.
+var itemsParamDefs = append([]paramDef{
+	{Name: "bbox", List: true,
+		Description: "Only features inside this box: minLon,minLat,maxLon,maxLat (or 6 numbers with heights), CRS84.",
+		Schema:      map[string]any{"type": "array", "minItems": 4, "maxItems": 6, "items": map[string]any{"type": "number"}}},
+	{Name: "bbox-crs", Description: "CRS of bbox; only CRS84 is supported.",
+		Schema: map[string]any{"type": "string", "format": "uri", "enum": []string{CRS84}}},
+	{Name: "datetime",
+		Description: "Date or RFC 3339 date-time, or an interval start/end where either side may be '..'.",
+		Schema:      map[string]any{"type": "string"}},
+	// limit's default and maximum come from the configuration; see openAPI.
+	{Name: "limit", Description: "Features per page; a larger value is clamped to the maximum.",
+		Schema: map[string]any{"type": "integer", "minimum": 1}},
+	{Name: "offset", Description: "Skip this many features (the next links carry it).",
+		Schema: map[string]any{"type": "integer", "minimum": 0, "default": 0}},
+	{Name: "f", Description: "Response format: GeoJSON (json, geojson) or html; without it the Accept header decides.",
+		Schema: map[string]any{"type": "string", "enum": []string{"json", "geojson", "html"}}},
+	{Name: "event_type", List: true, Description: "Any of these ACLED event types (exact).",
+		Schema: map[string]any{"type": "array", "items": map[string]any{"type": "string", "enum": eventTypes}}},
+	{Name: "sub_event_type", List: true, Description: "Any of these ACLED sub-event types (exact).",
+		Schema: map[string]any{"type": "array", "items": map[string]any{"type": "string"}}},
+	{Name: "region", List: true, Description: "Any of these regions or governorates (admin1), case-insensitive.",
+		Schema: map[string]any{"type": "array", "items": map[string]any{"type": "string"}}},
+	{Name: "min_fatalities", Description: "At least this many fatalities.",
+		Schema: map[string]any{"type": "integer", "minimum": 0}},
+	{Name: "max_fatalities", Description: "At most this many fatalities.",
+		Schema: map[string]any{"type": "integer", "minimum": 0}},
+}, propertyParamDefs(incidentQueryables, listParams...)...)
+
+// listParams are the queryables whose parameter takes a comma-separated list
+// (any of) instead of one value; the parser handles them by name.
+var listParams = []string{"event_type", "sub_event_type", "region"}
+
+// propertyParamDefs are the equality parameters (name=value) of the
+// queryables not in skip and not the geometry, as the Part 3 class
+// "queryables-query-parameters" asks.
+func propertyParamDefs(qs []queryable, skip ...string) []paramDef {
+	var out []paramDef
+	for _, q := range qs {
+		if q.Column == "" || contains(skip, q.Name) {
+			continue
+		}
+		out = append(out, paramDef{Name: q.Name, Description: q.Title + ": equal to this value.", Schema: q.schema()})
+	}
+	return out
+}
+
+// fParamDef is the one parameter every non-items resource takes.
+var fParamDef = paramDef{Name: "f", Description: "Response format; without it the Accept header decides.",
+	Schema: map[string]any{"type": "string", "enum": []string{"json", "html"}}}
+
+// paramNames lists the names of defs, for queryValues.
+func paramNames(defs []paramDef) []string {
+	out := make([]string, len(defs))
+	for i, d := range defs {
+		out[i] = d.Name
+	}
+	return out
+}
+
+// eventTypes is ACLED's closed list of event types (ACLED codebook, 2023).
+var eventTypes = []string{"Battles", "Explosions/Remote violence", "Violence against civilians",
+	"Protests", "Riots", "Strategic developments"}

@@ -1,0 +1,36 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/paulmach/orb"
+)
+
+// Extent is the space and time the incidents cover.
+type Extent struct {
+	Count     int64     // number of incidents; when 0 the other fields are zero
+	BBox      orb.Bound // smallest lon/lat box holding every point
+	FirstDate string    // earliest event_date, YYYY-MM-DD
+	LastDate  string    // latest event_date
+}
+
+// Extent returns the extent of all incidents, for collection metadata.
+func (s *SQLite) Extent(ctx context.Context) (Extent, error) {
+	var e Extent
+	var minLon, minLat, maxLon, maxLat sql.NullFloat64
+	var first, last sql.NullString
+	err := s.ro.QueryRowContext(ctx, `SELECT count(*), min(lon), min(lat), max(lon), max(lat),
+		min(event_date), max(event_date) FROM incidents`).
+		Scan(&e.Count, &minLon, &minLat, &maxLon, &maxLat, &first, &last)
+	if err != nil {
+		return e, fmt.Errorf("incident extent: %w", err)
+	}
+	if e.Count == 0 {
+		return e, nil
+	}
+	e.BBox = orb.Bound{Min: orb.Point{minLon.Float64, minLat.Float64}, Max: orb.Point{maxLon.Float64, maxLat.Float64}}
+	e.FirstDate, e.LastDate = first.String, last.String
+	return e, nil
+}
