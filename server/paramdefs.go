@@ -38,7 +38,17 @@ var itemsParamDefs = append([]paramDef{
 		Schema: map[string]any{"type": "integer", "minimum": 0}},
 	{Name: "max_fatalities", Description: "At most this many fatalities.",
 		Schema: map[string]any{"type": "integer", "minimum": 0}},
+	{Name: "filter", Description: "CQL2 text: Basic CQL2 (AND, OR, NOT, = <> < <= > >=, LIKE, IN, BETWEEN, IS NULL, DATE(), TIMESTAMP()) " +
+		"and S_INTERSECTS(geometry, BBOX(minLon, minLat, maxLon, maxLat)) over the queryables.",
+		Schema: map[string]any{"type": "string", "maxLength": maxFilterLen}},
+	{Name: "filter-lang", Description: "Language of filter; only cql2-text.",
+		Schema: map[string]any{"type": "string", "enum": []string{"cql2-text"}, "default": "cql2-text"}},
+	{Name: "filter-crs", Description: "CRS of the coordinates in filter; only CRS84.",
+		Schema: map[string]any{"type": "string", "format": "uri", "enum": []string{CRS84}}},
 }, propertyParamDefs(incidentQueryables, listParams...)...)
+
+// maxFilterLen bounds a CQL2 filter's length in bytes.
+const maxFilterLen = 8000
 
 // listParams are the queryables whose parameter takes a comma-separated list
 // (any of) instead of one value; the parser handles them by name.

@@ -127,6 +127,9 @@ func (h *handlers) parseItemsQuery(c *fiber.Ctx) (itemsQuery, error) {
 			*b.dst = &n
 		}
 	}
+	if err := parseFilter(vals, f); err != nil {
+		return q, err
+	}
 	for _, qb := range incidentQueryables {
 		s, ok := one(vals, qb.Name)
 		if !ok || qb.Column == "" || contains(listParams, qb.Name) {

@@ -1,0 +1,77 @@
+package server_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+
+	"incidentmap/internal/testsrv"
+)
+
+func TestCQL2FilterOnSeed(t *testing.T) {
+	srv := testsrv.StartSeeded(t)
+	cases := []struct {
+		filter, extra, want string
+	}{
+		{"fatalities >= 3", "", "2 5 12"},
+		{"event_type = 'Riots' OR fatalities > 3", "", "1 2 12"},
+		{"NOT (region = 'Anbar') AND event_date >= DATE('2021-01-01')", "", "7 9 11"},
+		{"event_date BETWEEN '2020-01-01' AND '2020-12-31'", "", "2 3 4 5 6"},
+		{"location LIKE 'Erbil%'", "", "4 7 9"},
+		{"location LIKE 'erbil%'", "", ""}, // LIKE is case-sensitive
+		{"location NOT LIKE '%Airbase'", "", "1 2 4 5 6 7 9 11 12"},
+		{"sub_event_type IN ('Air/drone strike', 'Violent demonstration')", "", "1 2 9 10 12"},
+		{"fatalities NOT IN (0)", "", "2 5 7 8 12"},
+		{"fatalities BETWEEN 1 AND 4", "", "5 7 8 12"},
+		{"S_INTERSECTS(geometry, BBOX(43.5, 35.9, 44.5, 36.5))", "", "4 7 9"},
+		{"S_INTERSECTS(geometry, ENVELOPE(42, 33, 43, 34)) AND event_date > DATE('2021-03-03')", "", "10 13"},
+		{"actor2 = 'US Embassy'", "", "6"},
+		{"notes IS NULL", "", ""},
+		{"event_id IS NOT NULL AND id < 3", "", "1 2"},
+		{"time_precision = 1 AND geo_precision <> 1", "", "2 4 5 7 12"},
+		{"updated_at > TIMESTAMP('2000-01-01T00:00:00Z') AND id = 13", "", "13"},
+		{"fatalities = 0", "region=Anbar&datetime=2021-01-01/..", "10 13"},
+		{"fatalities = 0", "limit=2&offset=1", "3 4"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.filter, func(t *testing.T) {
+			q := "filter=" + url.QueryEscape(tc.filter) + "&filter-lang=cql2-text"
+			if tc.extra != "" {
+				q += "&" + tc.extra
+			}
+			var fc featureCollection
+			srv.GetJSON(t, "/collections/incidents/items?"+q, 200, &fc)
+			if got := strings.Trim(fmt.Sprint(fc.ids()), "[]"); got != tc.want {
+				t.Fatalf("ids %q; want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestCQL2FilterErrorsAre400WithPosition(t *testing.T) {
+	srv := testsrv.StartSeeded(t)
+	cases := map[string]string{
+		"filter=colour%20%3D%20'red'":                      `at character 1: unknown property \"colour\"`,
+		"filter=fatalities%20%3E":                          "at character 13",
+		"filter=fatalities%20%3E%3D%20'many'":              "at character 15",
+		"filter=location%20LIKE%20'x":                      "at character 15: quote ' is not closed",
+		"filter=fatalities%3D1&filter-lang=cql2-json":      "filter-lang",
+		"filter=fatalities%3D1&filter-crs=EPSG:4326":       "filter-crs",
+		"filter=S_INTERSECTS(geometry,POINT(44%2033))":     "POINT literals are not supported",
+		"filter=" + strings.Repeat("(", 200) + "id%3D1":    "nests deeper",
+	}
+	for q, want := range cases {
+		t.Run(want, func(t *testing.T) {
+			status, _, body := srv.Get(t, "/collections/incidents/items?"+q)
+			var e struct{ Code, Description string }
+			if status != 400 || json.Unmarshal(body, &e) != nil || e.Code != "InvalidParameterValue" {
+				t.Fatalf("status %d body %s", status, body)
+			}
+			if !strings.Contains(string(body), want) {
+				t.Fatalf("error %s does not say %q", body, want)
+			}
+		})
+	}
+}
