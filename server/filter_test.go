@@ -53,14 +53,14 @@ func TestCQL2FilterOnSeed(t *testing.T) {
 func TestCQL2FilterErrorsAre400WithPosition(t *testing.T) {
 	srv := testsrv.StartSeeded(t)
 	cases := map[string]string{
-		"filter=colour%20%3D%20'red'":                      `at character 1: unknown property \"colour\"`,
-		"filter=fatalities%20%3E":                          "at character 13",
-		"filter=fatalities%20%3E%3D%20'many'":              "at character 15",
-		"filter=location%20LIKE%20'x":                      "at character 15: quote ' is not closed",
-		"filter=fatalities%3D1&filter-lang=cql2-json":      "filter-lang",
-		"filter=fatalities%3D1&filter-crs=EPSG:4326":       "filter-crs",
-		"filter=S_INTERSECTS(geometry,POINT(44%2033))":     "POINT literals are not supported",
-		"filter=" + strings.Repeat("(", 200) + "id%3D1":    "nests deeper",
+		"filter=colour%20%3D%20'red'":                   `at character 1: unknown property \"colour\"`,
+		"filter=fatalities%20%3E":                       "at character 13",
+		"filter=fatalities%20%3E%3D%20'many'":           "at character 15",
+		"filter=location%20LIKE%20'x":                   "at character 15: quote ' is not closed",
+		"filter=fatalities%3D1&filter-lang=cql2-json":   "filter-lang",
+		"filter=fatalities%3D1&filter-crs=EPSG:4326":    "filter-crs",
+		"filter=S_INTERSECTS(geometry,POINT(44%2033))":  "POINT literals are not supported",
+		"filter=" + strings.Repeat("(", 200) + "id%3D1": "nests deeper",
 	}
 	for q, want := range cases {
 		t.Run(want, func(t *testing.T) {
