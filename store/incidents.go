@@ -20,7 +20,7 @@ type Filter struct {
 	Interval      geo.Interval // event_date overlaps it
 	EventTypes    []string     // any of, exact
 	SubEventTypes []string     // any of, exact
-	Regions       []string     // any of, matched against region or admin1, case-insensitive
+	Regions       []string     // any of, matched against region or admin1, case-insensitive; ISO 3166-2 codes too
 	MinFatalities *int         // at least
 	MaxFatalities *int         // at most
 	Conditions    []Condition  // more predicates from trusted translators (CQL2, full text)
@@ -86,6 +86,10 @@ func (f *Filter) where() (string, []any) {
 		ph := strings.TrimSuffix(strings.Repeat("?,", len(f.Regions)), ",")
 		a := make([]any, 0, 2*len(f.Regions))
 		for _, v := range f.Regions {
+			// An ISO 3166-2 code (IQ-AN) stands for its governorate's name.
+			if name, ok := geo.NameOfISO(v); ok {
+				v = name
+			}
 			a = append(a, strings.ToLower(v))
 		}
 		a = append(a, a...)
@@ -240,6 +244,7 @@ func (s *SQLite) Upsert(ctx context.Context, incs []geo.Incident) (UpsertResult,
 	var res UpsertResult
 	for i := range incs {
 		incs[i].Normalize()
+		s.AssignRegion(&incs[i])
 		if err := incs[i].Validate(); err != nil {
 			return res, fmt.Errorf("incident %d (%s): %w", i+1, incs[i].EventID, err)
 		}

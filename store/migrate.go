@@ -66,6 +66,20 @@ var migrations = []string{
 	CREATE TRIGGER change_log_delete AFTER DELETE ON incidents BEGIN
 		INSERT INTO change_log (incident_id, event_id, op) VALUES (old.id, old.event_id, 'deleted');
 	END;`,
+	// 3: the regions (governorates) with their boundaries, loaded at start from
+	// the boundaries Open is given; counts per region group incidents by admin1.
+	`CREATE TABLE regions (
+		iso         TEXT PRIMARY KEY CHECK (iso <> ''),
+		name        TEXT NOT NULL UNIQUE CHECK (name <> ''),
+		name_source TEXT NOT NULL DEFAULT '',
+		region      TEXT NOT NULL,
+		geometry    TEXT NOT NULL CHECK (json_valid(geometry)),
+		min_lon     REAL NOT NULL,
+		min_lat     REAL NOT NULL,
+		max_lon     REAL NOT NULL,
+		max_lat     REAL NOT NULL
+	);
+	CREATE INDEX incidents_admin1_date ON incidents (admin1, event_date);`,
 }
 
 // SchemaVersion is the user_version a fully migrated database has.

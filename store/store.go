@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+
+	"incidentmap/geo"
 )
 
 // ErrNotFound is returned when a requested row does not exist.
@@ -23,14 +25,25 @@ var ErrNotFound = errors.New("not found")
 // instead of failing with SQLITE_BUSY; reads use a pool of query-only
 // connections whose deferred transactions see one WAL snapshot each.
 type SQLite struct {
-	db   *sql.DB // the writer
-	ro   *sql.DB // the readers
-	path string
+	db      *sql.DB // the writer
+	ro      *sql.DB // the readers
+	path    string
+	regions *geo.Regions // boundaries for assigning admin1; nil: no assignment
+}
+
+// Option changes how Open sets up the store.
+type Option func(*SQLite)
+
+// WithRegions gives the store boundaries: Open loads them into the regions
+// table, and every write assigns admin1 and region from the point to an
+// incident whose source gave no admin1 (see AssignRegion).
+func WithRegions(rs *geo.Regions) Option {
+	return func(s *SQLite) { s.regions = rs }
 }
 
 // Open opens (creating if needed) the database at path, turns on WAL, a busy
 // timeout and foreign keys on every connection, and applies pending migrations.
-func Open(ctx context.Context, path string) (*SQLite, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*SQLite, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("create database folder: %w", err)
@@ -43,11 +56,18 @@ func Open(ctx context.Context, path string) (*SQLite, error) {
 	db.SetMaxOpenConns(1)
 	db.SetConnMaxIdleTime(0)
 	s := &SQLite{db: db, path: path}
+	for _, o := range opts {
+		o(s)
+	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.loadRegions(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}

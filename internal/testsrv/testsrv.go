@@ -25,15 +25,33 @@ type Server struct {
 	Store *store.SQLite // the store behind it
 }
 
-// OpenSeeded opens a store on a fresh file in t.TempDir() and loads the seed.
-func OpenSeeded(t testing.TB) *store.SQLite {
+// Regions parses the embedded governorate boundaries, as main does.
+func Regions(t testing.TB) *geo.Regions {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "incidents.db"))
+	rs, err := geo.ParseRegions(seed.RegionsGeoJSON)
+	if err != nil {
+		t.Fatalf("region boundaries: %v", err)
+	}
+	return rs
+}
+
+// Open opens a store with the region boundaries on a fresh file in t.TempDir().
+func Open(t testing.TB) *store.SQLite {
+	t.Helper()
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "incidents.db"), store.WithRegions(Regions(t)))
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// OpenSeeded opens a store with the region boundaries on a fresh file in
+// t.TempDir() and loads the seed.
+func OpenSeeded(t testing.TB) *store.SQLite {
+	t.Helper()
+	ctx := context.Background()
+	st := Open(t)
 	incs, err := geo.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
 	if err != nil {
 		t.Fatalf("read seed: %v", err)
