@@ -44,6 +44,7 @@ type extent struct {
 func (h *handlers) collections() []collection {
 	return []collection{
 		h.incidentsCollection(),
+		h.regionsCollection(),
 	}
 }
 

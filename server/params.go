@@ -66,7 +66,14 @@ func contains(list []string, s string) bool {
 
 // parseItemsQuery turns the items query string into a validated filter.
 func (h *handlers) parseItemsQuery(c *fiber.Ctx) (itemsQuery, error) {
-	vals, err := queryValues(c, itemsParams)
+	return h.parseQuery(c, itemsParams)
+}
+
+// parseQuery is parseItemsQuery for an endpoint that allows only some of the
+// items parameters (the regions collection's counts, for one): one parser,
+// whatever subset an endpoint takes.
+func (h *handlers) parseQuery(c *fiber.Ctx, allowed []string) (itemsQuery, error) {
+	vals, err := queryValues(c, allowed)
 	if err != nil {
 		return itemsQuery{}, err
 	}

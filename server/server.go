@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/paulmach/orb"
 
 	"incidentmap/geo"
 	"incidentmap/store"
@@ -25,6 +26,12 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Extent returns the space and time all incidents cover.
 	Extent(ctx context.Context) (store.Extent, error)
+	// Regions returns the regions a query selects with their incident counts.
+	Regions(ctx context.Context, q store.RegionQuery) ([]store.RegionStats, error)
+	// Region returns one region by ISO code or an error wrapping store.ErrNotFound.
+	Region(ctx context.Context, iso string, f store.Filter) (store.RegionStats, error)
+	// RegionsBound is the box around every region; ok is false when there are none.
+	RegionsBound(ctx context.Context) (b orb.Bound, ok bool, err error)
 }
 
 var _ Store = (*store.SQLite)(nil)
