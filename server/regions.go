@@ -53,7 +53,7 @@ var regionQueryables = []queryable{
 	{Name: "geometry", Title: "Boundary (WGS 84 polygon)", Format: "geometry-polygon"},
 }
 
-// regionsCollection is the registry entry of the governorates (issue 3).
+// regionsCollection declares the governorates collection (issue 3).
 func (h *handlers) regionsCollection() collection {
 	return collection{
 		ID:    "regions",
