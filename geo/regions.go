@@ -184,7 +184,8 @@ func (g *grid) locate(list []Region, p orb.Point) int {
 	if len(g.cells) == 0 || !g.bound.Contains(p) {
 		return -1
 	}
-	c := g.cells[func() int { col, row := g.cellOf(p); return row*g.cols + col }()]
+	col, row := g.cellOf(p)
+	c := g.cells[row*g.cols+col]
 	if c >= -1 {
 		return int(c)
 	}

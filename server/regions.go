@@ -79,6 +79,7 @@ func (h *handlers) regionsExtent(ctx context.Context) (extent, error) {
 
 // regionsPage is the data of the regions HTML page.
 type regionsPage struct {
+	Single                 bool // one region's page: no paging to describe
 	Matched, Limit, Offset int
 	Regions                []store.RegionStats
 }
@@ -154,7 +155,7 @@ func (h *handlers) regionItem(c *fiber.Ctx) error {
 		ll[0], ll[1] = Link{Href: self + "?f=html", Rel: "self", Type: MediaHTML, Title: "this feature"},
 			Link{Href: self + "?f=json", Rel: "alternate", Type: MediaGeoJSON, Title: "this feature as GeoJSON"}
 		return h.renderHTML(c, "regions", r.Name+" ("+r.ISO+")", ll,
-			regionsPage{Matched: 1, Limit: 1, Regions: []store.RegionStats{r}})
+			regionsPage{Single: true, Matched: 1, Limit: 1, Regions: []store.RegionStats{r}})
 	}
 	links, err := marshalLinks(ll)
 	if err != nil {
