@@ -32,7 +32,7 @@ var itemsParamDefs = append([]paramDef{
 		Schema: map[string]any{"type": "array", "items": map[string]any{"type": "string", "enum": eventTypes}}},
 	{Name: "sub_event_type", List: true, Description: "Any of these ACLED sub-event types (exact).",
 		Schema: map[string]any{"type": "array", "items": map[string]any{"type": "string"}}},
-	{Name: "region", List: true, Description: "Any of these regions or governorates (admin1), case-insensitive.",
+	{Name: "region", List: true, Description: "Any of these regions, governorates (admin1) or ISO 3166-2 codes (IQ-AN; IQ-KR is the Kurdistan Region), case-insensitive.",
 		Schema: map[string]any{"type": "array", "items": map[string]any{"type": "string"}}},
 	{Name: "min_fatalities", Description: "At least this many fatalities.",
 		Schema: map[string]any{"type": "integer", "minimum": 0}},
