@@ -75,3 +75,45 @@ func TestCQL2FilterErrorsAre400WithPosition(t *testing.T) {
 		})
 	}
 }
+
+func TestFullTextParameter(t *testing.T) {
+	srv := testsrv.StartSeeded(t)
+	cases := []struct {
+		query, want string
+	}{
+		{"q=Erbil", "4 7 9"},
+		{"q=" + url.QueryEscape(`"Ain al-Asad"`), "3 8 10 13"},
+		{"q=drone*", "2 9 10"},
+		{"q=rockets&sortby=relevance", "6 5 13 8 7"},
+		{"q=rockets&sortby=relevance&limit=2&offset=2", "13 8"},
+		{"q=rockets&sortby=id", "5 6 7 8 13"},
+		{"q=rockets&region=Anbar", "8 13"},
+		{"q=rockets&filter=" + url.QueryEscape("fatalities > 0"), "5 7 8"},
+		{"q=base&bbox=42,33,43,34&datetime=2021-01-01/..", "8 10 13"},
+		{"q=" + url.QueryEscape("NEAR(x y) OR col:z"), ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.query, func(t *testing.T) {
+			var fc featureCollection
+			srv.GetJSON(t, "/collections/incidents/items?"+tc.query, 200, &fc)
+			if got := strings.Trim(fmt.Sprint(fc.ids()), "[]"); got != tc.want {
+				t.Fatalf("ids %q; want %q", got, tc.want)
+			}
+			if n := int64(len(strings.Fields(tc.want))); !strings.Contains(tc.query, "limit") && fc.NumberMatched != n {
+				t.Fatalf("numberMatched %d; want %d", fc.NumberMatched, n)
+			}
+		})
+	}
+	for q, want := range map[string]string{
+		"q=%21%21%21":                     "no word",
+		"q=":                              "no word",
+		"sortby=relevance":                "needs a q",
+		"q=x&sortby=fatal":                "sortby",
+		"q=" + strings.Repeat("a%20", 20): "more than 16",
+	} {
+		status, _, body := srv.Get(t, "/collections/incidents/items?"+q)
+		if status != 400 || !strings.Contains(string(body), want) {
+			t.Errorf("%s: %d %s; want 400 saying %q", q, status, body, want)
+		}
+	}
+}

@@ -57,6 +57,10 @@ func TestOGCCoreAssertions(t *testing.T) {
 			"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
 			"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
 			"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+			"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+			"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+			"http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+			"http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
 		} {
 			if !strings.Contains(got+"\n", want+"\n") {
 				t.Errorf("conformance lacks %s", want)

@@ -45,6 +45,12 @@ var itemsParamDefs = append([]paramDef{
 		Schema: map[string]any{"type": "string", "enum": []string{"cql2-text"}, "default": "cql2-text"}},
 	{Name: "filter-crs", Description: "CRS of the coordinates in filter; only CRS84.",
 		Schema: map[string]any{"type": "string", "format": "uri", "enum": []string{CRS84}}},
+	{Name: "q", Description: "Free-text search over notes, actors, location and source (every word must match; " +
+		`"quoted words" are a phrase; word* is a prefix).`,
+		Schema: map[string]any{"type": "string"}},
+	{Name: "sortby", Description: "Order of the features: id (the default, stable for paging) or relevance " +
+		"(best full-text matches first, then id; needs q).",
+		Schema: map[string]any{"type": "string", "enum": []string{"id", "relevance"}, "default": "id"}},
 }, propertyParamDefs(incidentQueryables, listParams...)...)
 
 // maxFilterLen bounds a CQL2 filter's length in bytes.

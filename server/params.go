@@ -134,6 +134,22 @@ func (h *handlers) parseQuery(c *fiber.Ctx, allowed []string) (itemsQuery, error
 			*b.dst = &n
 		}
 	}
+	if s, ok := one(vals, "q"); ok {
+		if f.Text, err = store.FullTextQuery(s); err != nil {
+			return q, badRequest(err.Error())
+		}
+	}
+	if s, ok := one(vals, "sortby"); ok {
+		switch {
+		case s == "id":
+		case s == "relevance" && f.Text != "":
+			f.ByRelevance = true
+		case s == "relevance":
+			return q, badRequest("sortby=relevance needs a q to rank by")
+		default:
+			return q, badRequest(fmt.Sprintf("sortby %q is not offered; use id or relevance", s))
+		}
+	}
 	if err := parseFilter(vals, f); err != nil {
 		return q, err
 	}

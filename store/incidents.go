@@ -24,6 +24,8 @@ type Filter struct {
 	MinFatalities *int         // at least
 	MaxFatalities *int         // at most
 	Conditions    []Condition  // more predicates from trusted translators (CQL2, full text)
+	Text          string       // full-text query in FTS5 syntax (see FullTextQuery); "" for none
+	ByRelevance   bool         // with Text: best matches first (bm25), then by id
 	Limit         int          // 0 means all
 	Offset        int
 }
@@ -101,6 +103,9 @@ func (f *Filter) where() (string, []any) {
 	if f.MaxFatalities != nil {
 		add("i.fatalities <= ?", *f.MaxFatalities)
 	}
+	if f.Text != "" {
+		add("i.id IN (SELECT rowid FROM incidents_fts WHERE incidents_fts MATCH ?)", f.Text)
+	}
 	for _, c := range f.Conditions {
 		add("("+c.SQL+")", c.Args...)
 	}
@@ -167,6 +172,12 @@ func (s *SQLite) Incidents(ctx context.Context, f Filter, count bool) (*Cursor, 
 		}
 	}
 	q := "SELECT " + incidentColumns + " FROM incidents i" + where + " ORDER BY i.id"
+	if f.Text != "" && f.ByRelevance {
+		// The rank subquery is a rowid lookup in the FTS index per matching row.
+		q = "SELECT " + incidentColumns + " FROM incidents i" + where +
+			" ORDER BY (SELECT rank FROM incidents_fts WHERE incidents_fts MATCH ? AND rowid = i.id), i.id"
+		args = append(args, f.Text)
+	}
 	if f.Limit > 0 || f.Offset > 0 {
 		limit := int64(f.Limit)
 		if limit <= 0 {

@@ -80,6 +80,29 @@ var migrations = []string{
 		max_lat     REAL NOT NULL
 	);
 	CREATE INDEX incidents_admin1_date ON incidents (admin1, event_date);`,
+	// 4: full-text search (q=) over the text people search for. An
+	// external-content FTS5 table reads the text from incidents and keeps only
+	// the index; triggers keep it in step with every write, and 'rebuild'
+	// indexes the rows that exist when the migration runs.
+	`CREATE VIRTUAL TABLE incidents_fts USING fts5(
+		notes, actor1, actor2, location, source,
+		content='incidents', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+	);
+	INSERT INTO incidents_fts (incidents_fts) VALUES ('rebuild');
+	CREATE TRIGGER incidents_fts_insert AFTER INSERT ON incidents BEGIN
+		INSERT INTO incidents_fts (rowid, notes, actor1, actor2, location, source)
+		VALUES (new.id, new.notes, new.actor1, new.actor2, new.location, new.source);
+	END;
+	CREATE TRIGGER incidents_fts_delete AFTER DELETE ON incidents BEGIN
+		INSERT INTO incidents_fts (incidents_fts, rowid, notes, actor1, actor2, location, source)
+		VALUES ('delete', old.id, old.notes, old.actor1, old.actor2, old.location, old.source);
+	END;
+	CREATE TRIGGER incidents_fts_update AFTER UPDATE OF notes, actor1, actor2, location, source ON incidents BEGIN
+		INSERT INTO incidents_fts (incidents_fts, rowid, notes, actor1, actor2, location, source)
+		VALUES ('delete', old.id, old.notes, old.actor1, old.actor2, old.location, old.source);
+		INSERT INTO incidents_fts (rowid, notes, actor1, actor2, location, source)
+		VALUES (new.id, new.notes, new.actor1, new.actor2, new.location, new.source);
+	END;`,
 }
 
 // SchemaVersion is the user_version a fully migrated database has.

@@ -1,0 +1,108 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+
+	"incidentmap/geo"
+	"incidentmap/internal/testsrv"
+	"incidentmap/store"
+)
+
+func TestFullTextSearch(t *testing.T) {
+	st := testsrv.OpenSeeded(t)
+	cases := []struct {
+		q       string
+		rank    bool
+		want    []int64
+		matched int64
+	}{
+		{"Erbil", false, []int64{4, 7, 9}, 3},
+		{"erbil AIRPORT", false, []int64{4, 7, 9}, 3},
+		{`"Ain al-Asad"`, false, []int64{3, 8, 10, 13}, 4},
+		{"drone*", false, []int64{2, 9, 10}, 3},
+		{"kataib", false, []int64{1, 12}, 2}, // actors
+		{"Muhandis", false, []int64{2}, 1},   // notes
+		{"KDRV", false, []int64{10, 11}, 2},  // source
+		{`"rockets hit the base"`, false, []int64{5, 8, 13}, 3},
+		{"rockets", true, []int64{6, 5, 13, 8, 7}, 5}, // bm25: the shortest text first
+		{"AND OR NOT NEAR", false, nil, 0},
+		{"notes:base", false, nil, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.q, func(t *testing.T) {
+			fts, err := store.FullTextQuery(tc.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, matched := ids(t, st, store.Filter{Text: fts, ByRelevance: tc.rank})
+			if !equal(got, tc.want) || matched != tc.matched {
+				t.Fatalf("%s (%s): ids %v matched %d; want %v matched %d", tc.q, fts, got, matched, tc.want, tc.matched)
+			}
+		})
+	}
+	for _, bad := range []string{"", "   ", "!!! ???", `""`, "*"} {
+		if q, err := store.FullTextQuery(bad); err == nil {
+			t.Errorf("FullTextQuery(%q) = %q; want an error", bad, q)
+		}
+	}
+}
+
+func TestFullTextFollowsWrites(t *testing.T) {
+	st := testsrv.OpenSeeded(t)
+	ctx := context.Background()
+	search := func(q string) []int64 {
+		fts, err := store.FullTextQuery(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := ids(t, st, store.Filter{Text: fts})
+		return got
+	}
+	inc, _ := st.Incident(ctx, 9)
+	inc.Notes = "A quadcopter carrying explosives hit a hangar."
+	if _, err := st.Upsert(ctx, []geo.Incident{inc}); err != nil {
+		t.Fatal(err)
+	}
+	if got := search("quadcopter"); !equal(got, []int64{9}) {
+		t.Fatalf("after update, quadcopter finds %v; want [9]", got)
+	}
+	if got := search("explosive-laden"); len(got) != 0 {
+		t.Fatalf("after update, the old notes still find %v", got)
+	}
+	if err := st.WriteTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "DELETE FROM incidents WHERE id = 9")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := search("quadcopter"); len(got) != 0 {
+		t.Fatalf("after delete, quadcopter finds %v", got)
+	}
+}
+
+// FuzzFullTextQuery runs whatever FullTextQuery makes of arbitrary text as a
+// real FTS5 MATCH: it must never be an FTS5 syntax error.
+func FuzzFullTextQuery(f *testing.F) {
+	st := testsrv.OpenSeeded(f)
+	for _, s := range []string{"Erbil", `"Ain al-Asad"`, "drone*", "a OR b", "NEAR(a b)", "col:x", `"`, `a"b`, "^x", "-x", "(x", "x*y", "\x00", "é*"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		q, err := store.FullTextQuery(s)
+		if err != nil {
+			return
+		}
+		cur, err := st.Incidents(context.Background(), store.Filter{Text: q, ByRelevance: true}, true)
+		if err != nil {
+			t.Fatalf("q %q → %q: %v", s, q, err)
+		}
+		defer cur.Close()
+		for cur.Next() {
+		}
+		if err := cur.Err(); err != nil {
+			t.Fatalf("q %q → %q: %v", s, q, err)
+		}
+	})
+}
