@@ -133,11 +133,22 @@ func (d DateLit) Position() int { return d.Pos }
 // Position implements Operand.
 func (t TimestampLit) Position() int { return t.Pos }
 
-func (e And) String() string     { return "(" + e.L.String() + " AND " + e.R.String() + ")" }
-func (e Or) String() string      { return "(" + e.L.String() + " OR " + e.R.String() + ")" }
-func (e Not) String() string     { return "NOT (" + e.X.String() + ")" }
+// String is the CQL2 text of the And.
+func (e And) String() string { return "(" + e.L.String() + " AND " + e.R.String() + ")" }
+
+// String is the CQL2 text of the Or.
+func (e Or) String() string { return "(" + e.L.String() + " OR " + e.R.String() + ")" }
+
+// String is the CQL2 text of the Not.
+func (e Not) String() string { return "NOT (" + e.X.String() + ")" }
+
+// String is the CQL2 text of the Compare.
 func (e Compare) String() string { return e.L.String() + " " + e.Op + " " + e.R.String() }
-func (e Like) String() string    { return e.X.String() + not(e.Negated) + " LIKE " + e.Pattern.String() }
+
+// String is the CQL2 text of the Like.
+func (e Like) String() string { return e.X.String() + not(e.Negated) + " LIKE " + e.Pattern.String() }
+
+// String is the CQL2 text of the In.
 func (e In) String() string {
 	parts := make([]string, len(e.List))
 	for i, o := range e.List {
@@ -145,10 +156,16 @@ func (e In) String() string {
 	}
 	return e.X.String() + not(e.Negated) + " IN (" + strings.Join(parts, ", ") + ")"
 }
+
+// String is the CQL2 text of the Between.
 func (e Between) String() string {
 	return e.X.String() + not(e.Negated) + " BETWEEN " + e.Lo.String() + " AND " + e.Hi.String()
 }
+
+// String is the CQL2 text of the IsNull.
 func (e IsNull) String() string { return e.X.String() + " IS" + not(e.Negated) + " NULL" }
+
+// String is the CQL2 text of the Intersects.
 func (e Intersects) String() string {
 	return fmt.Sprintf("S_INTERSECTS(%s, BBOX(%s, %s, %s, %s))", e.Prop.String(),
 		num(e.Box[0]), num(e.Box[1]), num(e.Box[2]), num(e.Box[3]))
@@ -163,16 +180,27 @@ func not(n bool) string {
 
 func num(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
-func (p Property) String() string  { return `"` + strings.ReplaceAll(p.Name, `"`, `""`) + `"` }
+// String is the CQL2 text of the Property.
+func (p Property) String() string { return `"` + strings.ReplaceAll(p.Name, `"`, `""`) + `"` }
+
+// String is the CQL2 text of the StringLit.
 func (s StringLit) String() string { return "'" + strings.ReplaceAll(s.V, "'", "''") + "'" }
+
+// String is the CQL2 text of the NumberLit.
 func (n NumberLit) String() string { return num(n.V) }
+
+// String is the CQL2 text of the BoolLit.
 func (b BoolLit) String() string {
 	if b.V {
 		return "TRUE"
 	}
 	return "FALSE"
 }
+
+// String is the CQL2 text of the DateLit.
 func (d DateLit) String() string { return "DATE('" + d.V.Format("2006-01-02") + "')" }
+
+// String is the CQL2 text of the TimestampLit.
 func (t TimestampLit) String() string {
 	return "TIMESTAMP('" + t.V.Format(time.RFC3339Nano) + "')"
 }

@@ -20,6 +20,7 @@ const (
 	Point                // a point stored as longitude and latitude columns
 )
 
+// String names the type in error messages.
 func (t Type) String() string {
 	return [...]string{"text", "integer", "number", "date", "date-time", "point"}[t]
 }

@@ -95,6 +95,9 @@ func New(cfg Config, st Store) (*fiber.App, error) {
 		ErrorHandler:          errorHandler(cfg.Logger),
 		DisableStartupMessage: true,
 		StreamRequestBody:     true,
+		// Long CQL2 filters travel in the query string (GET); 4 KiB, fasthttp's
+		// default, would refuse them with 431 before the parser could explain.
+		ReadBufferSize: 16 << 10,
 	})
 	app.Get("/healthz", h.health)
 	// OGC API – Features: landing, conformance, /api and every registered collection.
