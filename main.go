@@ -179,6 +179,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.MaxLimit, "max-limit", cfg.MaxLimit, "largest page; larger limits are clamped")
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "deadline of each request's database work")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	serveProductionFlags(fs, &cfg)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -18,6 +18,10 @@ const (
 	CodeNotAcceptable    = "NotAcceptable"
 	CodeMethodNotAllowed = "MethodNotAllowed"
 	CodeInternal         = "InternalServerError"
+	CodeTooManyRequests  = "TooManyRequests"
+	CodeTooLarge         = "PayloadTooLarge"
+	CodeLengthRequired   = "LengthRequired"
+	CodeNotReady         = "NotReady"
 )
 
 // Error is an error a handler returns to send {"code","description"} with Status.
@@ -59,6 +63,10 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 			log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
 			apiErr = &Error{Status: http.StatusInternalServerError, Code: CodeInternal,
 				Description: "the server met an error; it has been logged"}
+		}
+		// Validators set before the fault describe the data, not this error.
+		for _, hd := range []string{fiber.HeaderETag, fiber.HeaderLastModified, fiber.HeaderCacheControl} {
+			c.Response().Header.Del(hd)
 		}
 		return c.Status(apiErr.Status).JSON(apiErr)
 	}

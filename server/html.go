@@ -20,6 +20,19 @@ import (
 //go:embed templates/*.html
 var templateFS embed.FS
 
+// ogcCSS styles the HTML pages; it is a file, not inline, so the
+// Content-Security-Policy can refuse inline styles.
+//
+//go:embed ogc.css
+var ogcCSS []byte
+
+// stylesheet serves ogcCSS.
+func stylesheet(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderContentType, "text/css; charset=utf-8")
+	c.Set(fiber.HeaderCacheControl, "public, max-age=3600")
+	return c.Send(ogcCSS)
+}
+
 // pages are the HTML views, one template set per page, each sharing layout.html.
 type pages struct {
 	byName map[string]*template.Template

@@ -45,7 +45,7 @@ func (h *handlers) items(c *fiber.Ctx) error {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, MediaGeoJSON)
-	log := h.log
+	log, metrics := h.log, h.metrics
 	// The stream writer runs after this handler returns, so it must not touch c.
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		defer cancel()
@@ -53,6 +53,7 @@ func (h *handlers) items(c *fiber.Ctx) error {
 		w.Write(head)
 		buf := make([]byte, 0, 4096)
 		n := 0
+		defer func() { metrics.RowsStreamed(n) }()
 		for cur.Next() {
 			buf = buf[:0]
 			if n > 0 {

@@ -6,7 +6,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -32,6 +36,12 @@ type Store interface {
 	Region(ctx context.Context, iso string, f store.Filter) (store.RegionStats, error)
 	// RegionsBound is the box around every region; ok is false when there are none.
 	RegionsBound(ctx context.Context) (b orb.Bound, ok bool, err error)
+	// DataVersion identifies the current state of the data, for ETags.
+	DataVersion(ctx context.Context) (store.DataVersion, error)
+	// Version is the database's schema version, for readiness.
+	Version(ctx context.Context) (int, error)
+	// FileSize is the database's size on disk in bytes, for metrics.
+	FileSize() int64
 }
 
 var _ Store = (*store.SQLite)(nil)
@@ -43,11 +53,28 @@ type Config struct {
 	MaxLimit       int           // larger limits are clamped to this
 	RequestTimeout time.Duration // deadline of each request's database work
 	Logger         *slog.Logger
+
+	ReadTimeout       time.Duration // reading a whole request, headers and body
+	WriteTimeout      time.Duration // writing a whole response, streamed exports included
+	IdleTimeout       time.Duration // keep-alive connections without a request
+	BodyLimit         int           // largest request body, except imports
+	ImportBodyLimit   int64         // largest body of an import request
+	RateLimit         int           // GET/HEAD requests a minute per client IP; 0 is no limit
+	WriteRateLimit    int           // other requests a minute per client IP; 0 is no limit
+	RateLimitLoopback bool          // also limit clients on 127.0.0.0/8 and ::1
+	CORSOrigins       string        // origins allowed to read cross-origin, comma-separated, or "*"
+	Compress          bool          // gzip/brotli responses when the client accepts it
 }
 
 // DefaultConfig returns the configuration used when nothing is set.
 func DefaultConfig() Config {
-	return Config{DefaultLimit: 100, MaxLimit: 10000, RequestTimeout: 30 * time.Second, Logger: slog.Default()}
+	return Config{
+		DefaultLimit: 100, MaxLimit: 10000, RequestTimeout: 30 * time.Second, Logger: slog.Default(),
+		ReadTimeout: 60 * time.Second, WriteTimeout: 10 * time.Minute, IdleTimeout: 2 * time.Minute,
+		BodyLimit: 1 << 20, ImportBodyLimit: 1 << 30,
+		RateLimit: 1200, WriteRateLimit: 120,
+		CORSOrigins: "*", Compress: true,
+	}
 }
 
 // Validate reports the first setting that cannot work.
@@ -64,6 +91,18 @@ func (c Config) Validate() error {
 	if c.RequestTimeout <= 0 {
 		return fmt.Errorf("request timeout %v must be positive", c.RequestTimeout)
 	}
+	if c.ReadTimeout <= 0 || c.WriteTimeout <= 0 || c.IdleTimeout <= 0 {
+		return fmt.Errorf("read, write and idle timeouts (%v, %v, %v) must be positive", c.ReadTimeout, c.WriteTimeout, c.IdleTimeout)
+	}
+	if c.BodyLimit < 1 || c.ImportBodyLimit < int64(c.BodyLimit) {
+		return fmt.Errorf("body limits: %d must be positive and the import limit %d at least as large", c.BodyLimit, c.ImportBodyLimit)
+	}
+	if c.RateLimit < 0 || c.WriteRateLimit < 0 {
+		return fmt.Errorf("rate limits (%d, %d) must be 0 (off) or positive", c.RateLimit, c.WriteRateLimit)
+	}
+	if strings.TrimSpace(c.CORSOrigins) == "" {
+		return fmt.Errorf(`CORS origins must be "*" or a comma-separated list of origins`)
+	}
 	return nil
 }
 
@@ -74,6 +113,11 @@ type handlers struct {
 	log   *slog.Logger
 	colls []collection // the collection registry, see collections
 	html  *pages       // the HTML templates
+
+	metrics    *Metrics
+	started    time.Time     // when New ran, truncated to seconds (Last-Modified floor)
+	startID    string        // distinguishes this process in request ids and ETags
+	requestSeq atomic.Uint64 // numbers request ids
 }
 
 // New builds the fiber app over a store. It returns an error for a bad config.
@@ -84,7 +128,10 @@ func New(cfg Config, st Store) (*fiber.App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	h := &handlers{cfg: cfg, store: st, log: cfg.Logger}
+	now := time.Now()
+	h := &handlers{cfg: cfg, store: st, log: cfg.Logger, started: now.UTC().Truncate(time.Second),
+		startID: strconv.FormatInt(now.UnixNano(), 36)}
+	h.metrics = newMetrics(func() float64 { return float64(st.FileSize()) })
 	h.colls = h.collections()
 	var err error
 	if h.html, err = parsePages(); err != nil {
@@ -98,18 +145,56 @@ func New(cfg Config, st Store) (*fiber.App, error) {
 		// Long CQL2 filters travel in the query string (GET); 4 KiB, fasthttp's
 		// default, would refuse them with 431 before the parser could explain.
 		ReadBufferSize: 16 << 10,
+		ReadTimeout:    cfg.ReadTimeout,
+		WriteTimeout:   cfg.WriteTimeout,
+		IdleTimeout:    cfg.IdleTimeout,
+		// bodyLimit refuses large bodies with a JSON error first; this is the
+		// transport's hard ceiling.
+		BodyLimit: int(cfg.ImportBodyLimit),
 	})
+	h.useMiddleware(app)
 	app.Get("/healthz", h.health)
+	app.Get("/readyz", h.ready)
+	app.Get("/metrics", h.metrics.handler())
+	app.Get("/ogc.css", stylesheet)
 	// OGC API – Features: landing, conformance, /api and every registered collection.
 	h.registerOGC(app)
 	return app, nil
 }
 
+// requestContext is the context of a request's database work, with its deadline.
+func (h *handlers) requestContext(c *fiber.Ctx) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.UserContext(), h.cfg.RequestTimeout)
+}
+
 func (h *handlers) health(c *fiber.Ctx) error {
-	ctx, cancel := context.WithTimeout(c.UserContext(), h.cfg.RequestTimeout)
+	ctx, cancel := h.requestContext(c)
 	defer cancel()
 	if err := h.store.Ping(ctx); err != nil {
 		return fmt.Errorf("health: %w", err)
 	}
 	return c.JSON(fiber.Map{"status": "ok"})
+}
+
+// ready answers 200 when the database answers and its schema is the one this
+// build expects, and 503 otherwise, so a load balancer holds traffic back.
+func (h *handlers) ready(c *fiber.Ctx) error {
+	ctx, cancel := h.requestContext(c)
+	defer cancel()
+	notReady := func(why string) error {
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeNotReady, Description: why}
+	}
+	if err := h.store.Ping(ctx); err != nil {
+		h.log.Error("readiness: database does not answer", "err", err)
+		return notReady("the database does not answer")
+	}
+	v, err := h.store.Version(ctx)
+	if err != nil {
+		h.log.Error("readiness: schema version", "err", err)
+		return notReady("the database schema version cannot be read")
+	}
+	if v != store.SchemaVersion() {
+		return notReady(fmt.Sprintf("database schema version %d, this build needs %d", v, store.SchemaVersion()))
+	}
+	return c.JSON(fiber.Map{"status": "ready", "schema_version": v})
 }

@@ -110,3 +110,14 @@ func (s *SQLite) Ping(ctx context.Context) error {
 	var one int
 	return s.ro.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }
+
+// FileSize is the size in bytes of the database file and its WAL on disk.
+func (s *SQLite) FileSize() int64 {
+	var total int64
+	for _, p := range []string{s.path, s.path + "-wal"} {
+		if fi, err := os.Stat(p); err == nil {
+			total += fi.Size()
+		}
+	}
+	return total
+}

@@ -4,6 +4,10 @@
 package testsrv
 
 import (
+	"github.com/gofiber/fiber/v2"
+	"log/slog"
+	"os"
+
 	"context"
 	"encoding/json"
 	"io"
@@ -66,13 +70,25 @@ func OpenSeeded(t testing.TB) *store.SQLite {
 // when the test ends.
 func Start(t testing.TB, st *store.SQLite, cfg *server.Config) *Server {
 	t.Helper()
+	return StartWith(t, st, cfg, nil)
+}
+
+// StartWith is Start with extra routes added to the app before it listens,
+// for tests that need a handler the product does not have (one that panics).
+func StartWith(t testing.TB, st *store.SQLite, cfg *server.Config, extra func(*fiber.App)) *Server {
+	t.Helper()
 	c := server.DefaultConfig()
+	// Request lines would drown test output; warnings and errors still show.
+	c.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if cfg != nil {
 		c = *cfg
 	}
 	app, err := server.New(c, st)
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
+	}
+	if extra != nil {
+		extra(app)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

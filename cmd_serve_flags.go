@@ -1,0 +1,22 @@
+package main
+
+import (
+	"flag"
+
+	"incidentmap/server"
+)
+
+// serveProductionFlags declares the serving limits and protections of serve;
+// each has its INCIDENTMAP_* variable like every other flag.
+func serveProductionFlags(fs *flag.FlagSet, cfg *server.Config) {
+	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", cfg.ReadTimeout, "longest time to read a request, headers and body")
+	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", cfg.WriteTimeout, "longest time to write a response, streamed exports included")
+	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", cfg.IdleTimeout, "how long an idle keep-alive connection stays open")
+	fs.IntVar(&cfg.BodyLimit, "body-limit", cfg.BodyLimit, "largest request body in bytes (imports excepted)")
+	fs.Int64Var(&cfg.ImportBodyLimit, "import-body-limit", cfg.ImportBodyLimit, "largest import request body in bytes")
+	fs.IntVar(&cfg.RateLimit, "rate-limit", cfg.RateLimit, "read requests a minute per client IP (0: no limit)")
+	fs.IntVar(&cfg.WriteRateLimit, "write-rate-limit", cfg.WriteRateLimit, "write requests a minute per client IP (0: no limit)")
+	fs.BoolVar(&cfg.RateLimitLoopback, "rate-limit-loopback", cfg.RateLimitLoopback, "rate-limit clients on the loopback address too")
+	fs.StringVar(&cfg.CORSOrigins, "cors-origins", cfg.CORSOrigins, `origins allowed to read cross-origin: "*" or a comma-separated list`)
+	fs.BoolVar(&cfg.Compress, "compress", cfg.Compress, "compress responses (gzip, brotli) when the client accepts it")
+}

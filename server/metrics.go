@@ -1,0 +1,68 @@
+package server
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the server's Prometheus metrics, on a registry of their own so
+// that several servers (tests) can live in one process.
+type Metrics struct {
+	reg          *prometheus.Registry
+	requests     *prometheus.CounterVec
+	duration     *prometheus.HistogramVec
+	rowsStreamed prometheus.Counter
+	importedRows *prometheus.CounterVec
+}
+
+// newMetrics registers the metrics; dbSize reports the database's bytes on disk.
+func newMetrics(dbSize func() float64) *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "incidentmap_http_requests_total", Help: "HTTP requests by route pattern, method and status.",
+		}, []string{"route", "method", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "incidentmap_http_request_duration_seconds",
+			Help:    "Time to the handler's return (streamed bodies continue after it), by route pattern.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route"}),
+		rowsStreamed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "incidentmap_rows_streamed_total", Help: "Incidents written to responses.",
+		}),
+		importedRows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "incidentmap_import_rows_total", Help: "Rows handled by imports through the server, by outcome.",
+		}, []string{"outcome"}),
+	}
+	m.reg.MustRegister(m.requests, m.duration, m.rowsStreamed, m.importedRows,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "incidentmap_database_bytes", Help: "Size of the SQLite database and its WAL on disk.",
+		}, dbSize),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *Metrics) observe(route, method string, status int, d time.Duration) {
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// RowsStreamed counts incidents written by a streaming response.
+func (m *Metrics) RowsStreamed(n int) { m.rowsStreamed.Add(float64(n)) }
+
+// ImportedRows counts rows of an import through the server by outcome
+// ("inserted", "updated", "unchanged", "rejected").
+func (m *Metrics) ImportedRows(outcome string, n int) {
+	m.importedRows.WithLabelValues(outcome).Add(float64(n))
+}
+
+// handler serves the Prometheus text format.
+func (m *Metrics) handler() fiber.Handler {
+	return adaptor.HTTPHandler(promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+}
