@@ -60,6 +60,9 @@ const usage = `incidentmap keeps security incidents in SQLite and serves them as
 Commands:
   serve     serve the API and the map (creates and seeds an empty database)
   seed      load the embedded seed incidents (idempotent: upsert by event_id)
+  backup    write a consistent, checked copy of the database (also while serving)
+  restore   replace the database with a checked backup
+  check     run SQLite's integrity and foreign-key checks
   version   print the version
 
 Run "incidentmap COMMAND --help" for a command's flags.`
@@ -74,6 +77,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch cmd {
 	case "serve":
 		return cmdServe(ctx, rest, stdout, stderr)
+	case "backup":
+		return cmdBackup(ctx, rest, stdout, stderr)
+	case "restore":
+		return cmdRestore(ctx, rest, stdout, stderr)
+	case "check":
+		return cmdCheck(ctx, rest, stdout, stderr)
 	case "seed":
 		return cmdSeed(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
@@ -180,6 +189,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "deadline of each request's database work")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	serveProductionFlags(fs, &cfg)
+	backupInterval := fs.Duration("backup-every", 0, "write a backup this often (0: never)")
+	backupTo := fs.String("backup-to", "", "file the scheduled backup writes (default: the database path + .backup)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -191,9 +202,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := cfg.Validate(); err != nil {
 		return &usageError{err.Error()}
 	}
+	if *backupInterval < 0 {
+		return &usageError{fmt.Sprintf("--backup-every %v must not be negative", *backupInterval)}
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	release, err := lockDatabase(*db)
+	if err != nil {
+		return err
+	}
+	defer release()
 	st, err := openStore(ctx, *db)
 	if err != nil {
 		return err
@@ -217,6 +236,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- app.Listen(*addr) }()
+	if *backupInterval > 0 {
+		dest := *backupTo
+		if dest == "" {
+			dest = *db + ".backup"
+		}
+		go backupEvery(ctx, st, *backupInterval, dest, log)
+	}
 	fmt.Fprintf(stdout, "incidentmap %s serving %d incidents from %s on %s\n", version, n, *db, displayURL(*addr))
 	select {
 	case err := <-errc:
