@@ -14,7 +14,7 @@ ADDR    ?= :8080
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test test-deps bench lint clean regions
+.PHONY: build run test test-deps fuzz loadtest bench lint clean regions
 
 ## build: compile the single binary ./incidentmap
 build:
@@ -28,10 +28,19 @@ run: build
 test-deps:
 	bash scripts/test-deps.sh
 
-## test: vet and run every test against real SQLite, HTTP, GDAL and Chromium
+## test: vet and run every test against real SQLite, HTTP, GDAL and Chromium, then fuzz briefly
 test: test-deps
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+	$(MAKE) --no-print-directory fuzz
+
+## loadtest: 32 clients for 30 s against 127.0.0.1 while a backup runs (make test runs 5 s)
+loadtest:
+	INCIDENTMAP_LOAD_SECONDS=30 $(GO) test -count=1 -run '^TestLoad$$' -v ./server
+
+## fuzz: run every fuzz target for FUZZTIME (default 4s each); corpora live in */testdata/fuzz
+fuzz:
+	bash scripts/fuzz.sh
 
 ## bench: run the benchmarks and print their figures
 bench:

@@ -63,6 +63,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*SQLite, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	var fts5 bool
+	if err := db.QueryRowContext(ctx, "SELECT sqlite_compileoption_used('ENABLE_FTS5')").Scan(&fts5); err != nil || !fts5 {
+		db.Close()
+		return nil, errors.New("this binary's SQLite lacks FTS5, which full-text search needs: build with `make build` (go build -tags sqlite_fts5)")
+	}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
