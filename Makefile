@@ -38,7 +38,7 @@ test: test-deps
 loadtest:
 	INCIDENTMAP_LOAD_SECONDS=30 $(GO) test -count=1 -run '^TestLoad$$' -v ./server
 
-## fuzz: run every fuzz target for FUZZTIME (default 4s each); corpora live in */testdata/fuzz
+## fuzz: run every fuzz target for FUZZTIME executions (default 5000x each); corpora live in */testdata/fuzz
 fuzz:
 	bash scripts/fuzz.sh
 

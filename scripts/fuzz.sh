@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Runs every Go fuzz target for a short, fixed time (FUZZTIME, default 4s).
-# The seed corpus (f.Add and testdata/fuzz/) runs in every plain `go test`;
-# this adds a little coverage-guided exploration to each CI run.
+# Runs every Go fuzz target for a fixed number of executions (FUZZTIME,
+# default 5000x). The seed corpus (f.Add and testdata/fuzz/) runs in every plain
+# `go test`; this adds a little coverage-guided exploration to each CI run.
+# A count, not a duration: with a duration Go 1.26's fuzz coordinator can fail a
+# target with "context deadline exceeded" and no crasher when the CPU is busy
+# (golang/go#75804); a count has no deadline to race.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-fuzztime="${FUZZTIME:-4s}"
+fuzztime="${FUZZTIME:-5000x}"
 # "package-dir FuzzName" pairs, found from the test files themselves.
 grep -rl --include='*_test.go' '^func Fuzz' . | grep -v node_modules | sort | while read -r file; do
   dir=$(dirname "$file")
