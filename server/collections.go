@@ -160,14 +160,11 @@ func (h *handlers) describe(ctx context.Context, base string, col *collection) (
 
 // collectionsList serves /collections.
 func (h *handlers) collectionsList(c *fiber.Ctx) error {
-	if _, err := queryValues(c, []string{"f"}); err != nil {
-		return err
-	}
-	f, err := negotiate(c)
+	f, err := negotiateDocument(c)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(c.UserContext(), h.cfg.RequestTimeout)
+	ctx, cancel := h.requestContext(c)
 	defer cancel()
 	base := h.baseURL(c)
 	doc := struct {
@@ -192,14 +189,11 @@ func (h *handlers) collectionsList(c *fiber.Ctx) error {
 
 // collectionDoc serves /collections/{id}.
 func (h *handlers) collectionDoc(c *fiber.Ctx, col *collection) error {
-	if _, err := queryValues(c, []string{"f"}); err != nil {
-		return err
-	}
-	f, err := negotiate(c)
+	f, err := negotiateDocument(c)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(c.UserContext(), h.cfg.RequestTimeout)
+	ctx, cancel := h.requestContext(c)
 	defer cancel()
 	cj, err := h.describe(ctx, h.baseURL(c), col)
 	if err != nil {

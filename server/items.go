@@ -2,7 +2,6 @@ package server
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -27,7 +26,7 @@ func (h *handlers) items(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(c.UserContext(), h.cfg.RequestTimeout)
+	ctx, cancel := h.requestContext(c)
 	cur, err := h.store.Incidents(ctx, q.filter, true)
 	if err != nil {
 		cancel()
@@ -139,7 +138,7 @@ func (h *handlers) item(c *fiber.Ctx) error {
 	if perr != nil || id < 1 {
 		return notFound(fmt.Sprintf("no incident with id %q: ids are positive whole numbers", fid))
 	}
-	ctx, cancel := context.WithTimeout(c.UserContext(), h.cfg.RequestTimeout)
+	ctx, cancel := h.requestContext(c)
 	defer cancel()
 	inc, err := h.store.Incident(ctx, id)
 	if err != nil {

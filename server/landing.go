@@ -32,10 +32,7 @@ type landingData struct {
 
 // landing serves /: JSON for clients, a page with links for browsers.
 func (h *handlers) landing(c *fiber.Ctx) error {
-	if _, err := queryValues(c, []string{"f"}); err != nil {
-		return err
-	}
-	f, err := negotiate(c)
+	f, err := negotiateDocument(c)
 	if err != nil {
 		return err
 	}
@@ -62,10 +59,7 @@ func (h *handlers) landing(c *fiber.Ctx) error {
 
 // conformance serves /conformance.
 func (h *handlers) conformance(c *fiber.Ctx) error {
-	if _, err := queryValues(c, []string{"f"}); err != nil {
-		return err
-	}
-	f, err := negotiate(c)
+	f, err := negotiateDocument(c)
 	if err != nil {
 		return err
 	}

@@ -38,3 +38,12 @@ func negotiate(c *fiber.Ctx) (format, error) {
 	}
 	return formatJSON, nil
 }
+
+// negotiateDocument is negotiate for resources whose only parameter is f:
+// any other query parameter is refused.
+func negotiateDocument(c *fiber.Ctx) (format, error) {
+	if _, err := queryValues(c, []string{"f"}); err != nil {
+		return formatJSON, err
+	}
+	return negotiate(c)
+}

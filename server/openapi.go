@@ -124,10 +124,7 @@ func (h *handlers) openAPI(base string) map[string]any {
 
 // api serves /api: the OpenAPI document, or a page listing its paths.
 func (h *handlers) api(c *fiber.Ctx) error {
-	if _, err := queryValues(c, []string{"f"}); err != nil {
-		return err
-	}
-	f, err := negotiate(c)
+	f, err := negotiateDocument(c)
 	if err != nil {
 		return err
 	}

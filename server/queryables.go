@@ -38,10 +38,7 @@ func (q queryable) schema() map[string]any {
 // queryables serves /collections/{id}/queryables: a JSON Schema (2020-12) of
 // the properties filters may name.
 func (h *handlers) queryables(c *fiber.Ctx, col *collection) error {
-	if _, err := queryValues(c, []string{"f"}); err != nil {
-		return err
-	}
-	f, err := negotiate(c)
+	f, err := negotiateDocument(c)
 	if err != nil {
 		return err
 	}

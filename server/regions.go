@@ -95,7 +95,7 @@ func (h *handlers) regionItems(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(c.UserContext(), h.cfg.RequestTimeout)
+	ctx, cancel := h.requestContext(c)
 	defer cancel()
 	list, err := h.store.Regions(ctx, store.RegionQuery{Incidents: q.filter, BBox: q.filter.BBox})
 	if err != nil {
@@ -137,7 +137,7 @@ func (h *handlers) regionItem(c *fiber.Ctx) error {
 		return err
 	}
 	iso := strings.ToUpper(utils.CopyString(c.Params("fid")))
-	ctx, cancel := context.WithTimeout(c.UserContext(), h.cfg.RequestTimeout)
+	ctx, cancel := h.requestContext(c)
 	defer cancel()
 	r, err := h.store.Region(ctx, iso, q.filter)
 	if err != nil {
