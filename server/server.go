@@ -164,7 +164,7 @@ func New(cfg Config, st Store) (*fiber.App, error) {
 
 // requestContext is the context of a request's database work, with its deadline.
 func (h *handlers) requestContext(c *fiber.Ctx) (context.Context, context.CancelFunc) {
-	return h.requestContext(c)
+	return context.WithTimeout(c.UserContext(), h.cfg.RequestTimeout)
 }
 
 func (h *handlers) health(c *fiber.Ctx) error {
