@@ -5,6 +5,7 @@
 //
 //	incidentmap serve   [flags]   serve the API and the map (seeds an empty database)
 //	incidentmap seed    [flags]   load the seed incidents (idempotent)
+//	incidentmap token   create|list|revoke [flags]   manage write API tokens
 //	incidentmap version           print the version
 //
 // Every flag has an environment variable: --db is INCIDENTMAP_DB, --base-url is
@@ -63,6 +64,7 @@ Commands:
   backup    write a consistent, checked copy of the database (also while serving)
   restore   replace the database with a checked backup
   check     run SQLite's integrity and foreign-key checks
+  token     create, list or revoke write API tokens (create --name NAME)
   version   print the version
 
 Run "incidentmap COMMAND --help" for a command's flags.`
@@ -85,6 +87,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdCheck(ctx, rest, stdout, stderr)
 	case "seed":
 		return cmdSeed(ctx, rest, stdout, stderr)
+	case "token":
+		return cmdToken(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "incidentmap", version)
 		return nil

@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -156,14 +157,17 @@ func (h *handlers) item(c *fiber.Ctx) error {
 			Link{Href: self + "?f=json", Rel: "alternate", Type: MediaGeoJSON, Title: "this feature as GeoJSON"}
 		return h.renderHTML(c, "item", inc.EventID+": "+inc.EventType, ll, &inc)
 	}
-	links, err := marshalLinks(ll)
+	body, err := h.featureDoc(base, &inc)
 	if err != nil {
 		return err
 	}
-	body := geo.AppendFeature(nil, &inc)
-	// Reopen the Feature object to add its links member.
-	body = append(body[:len(body)-1], `,"links":`...)
-	body = append(append(body, links...), '}')
+	// The feature's own strong tag replaces the data version's weak one, so a
+	// client can send it back in If-Match on a write (issue 5).
+	tag := featureETag(&inc)
+	c.Set(fiber.HeaderETag, tag)
+	if etagMatches(c.Get(fiber.HeaderIfNoneMatch), tag) {
+		return c.SendStatus(http.StatusNotModified)
+	}
 	c.Set(fiber.HeaderContentType, MediaGeoJSON)
 	return c.Send(body)
 }

@@ -42,6 +42,19 @@ type Store interface {
 	Version(ctx context.Context) (int, error)
 	// FileSize is the database's size on disk in bytes, for metrics.
 	FileSize() int64
+
+	// The write API and live updates (issue 5).
+	TokenChecker
+	// CreateIncident inserts an incident; see store.SQLite.CreateIncident.
+	CreateIncident(ctx context.Context, inc geo.Incident) (geo.Incident, error)
+	// UpdateIncident changes one in a transaction; see store.SQLite.UpdateIncident.
+	UpdateIncident(ctx context.Context, id int64, by string, change func(geo.Incident) (geo.Incident, error)) (geo.Incident, error)
+	// DeleteIncident deletes one, keeping it in the history; see store.SQLite.DeleteIncident.
+	DeleteIncident(ctx context.Context, id int64, by string, check func(geo.Incident) error) (geo.Incident, error)
+	// History lists an incident's earlier versions, newest first, or ErrNotFound.
+	History(ctx context.Context, id int64) ([]store.Version, error)
+	// Changes lists the change log after a seq, oldest first.
+	Changes(ctx context.Context, after int64, limit int) ([]store.Change, error)
 }
 
 var _ Store = (*store.SQLite)(nil)
@@ -64,6 +77,9 @@ type Config struct {
 	RateLimitLoopback bool          // also limit clients on 127.0.0.0/8 and ::1
 	CORSOrigins       string        // origins allowed to read cross-origin, comma-separated, or "*"
 	Compress          bool          // gzip/brotli responses when the client accepts it
+
+	EventsPoll      time.Duration // how often event streams look for changes made by other processes
+	EventsHeartbeat time.Duration // how often an idle event stream sends a comment to keep proxies from closing it
 }
 
 // DefaultConfig returns the configuration used when nothing is set.
@@ -74,6 +90,7 @@ func DefaultConfig() Config {
 		BodyLimit: 1 << 20, ImportBodyLimit: 1 << 30,
 		RateLimit: 1200, WriteRateLimit: 120,
 		CORSOrigins: "*", Compress: true,
+		EventsPoll: time.Second, EventsHeartbeat: 15 * time.Second,
 	}
 }
 
@@ -100,6 +117,9 @@ func (c Config) Validate() error {
 	if c.RateLimit < 0 || c.WriteRateLimit < 0 {
 		return fmt.Errorf("rate limits (%d, %d) must be 0 (off) or positive", c.RateLimit, c.WriteRateLimit)
 	}
+	if c.EventsPoll <= 0 || c.EventsHeartbeat <= 0 {
+		return fmt.Errorf("event stream poll %v and heartbeat %v must be positive", c.EventsPoll, c.EventsHeartbeat)
+	}
 	if strings.TrimSpace(c.CORSOrigins) == "" {
 		return fmt.Errorf(`CORS origins must be "*" or a comma-separated list of origins`)
 	}
@@ -118,6 +138,9 @@ type handlers struct {
 	started    time.Time     // when New ran, truncated to seconds (Last-Modified floor)
 	startID    string        // distinguishes this process in request ids and ETags
 	requestSeq atomic.Uint64 // numbers request ids
+
+	auth fiber.Handler // RequireToken over the store: guards every write route
+	live liveHub       // wakes event streams after this process writes
 }
 
 // New builds the fiber app over a store. It returns an error for a bad config.
@@ -133,6 +156,7 @@ func New(cfg Config, st Store) (*fiber.App, error) {
 		startID: strconv.FormatInt(now.UnixNano(), 36)}
 	h.metrics = newMetrics(func() float64 { return float64(st.FileSize()) })
 	h.colls = h.collections()
+	h.auth = RequireToken(st, cfg.RequestTimeout)
 	var err error
 	if h.html, err = parsePages(); err != nil {
 		return nil, err
@@ -159,6 +183,9 @@ func New(cfg Config, st Store) (*fiber.App, error) {
 	app.Get("/ogc.css", stylesheet)
 	// OGC API – Features: landing, conformance, /api and every registered collection.
 	h.registerOGC(app)
+	// Write API, history and live updates (issue 5).
+	h.registerWrites(app)
+	app.Get("/collections/incidents/events", h.events)
 	return app, nil
 }
 

@@ -103,6 +103,81 @@ var migrations = []string{
 		INSERT INTO incidents_fts (rowid, notes, actor1, actor2, location, source)
 		VALUES (new.id, new.notes, new.actor1, new.actor2, new.location, new.source);
 	END;`,
+	// 5: write API tokens (issue 5). Only the SHA-256 of a token is kept; a
+	// revoked token stays listed (revoked_at) so the log's names stay explained.
+	// A name is unique among the tokens not revoked.
+	`CREATE TABLE tokens (
+		id         INTEGER PRIMARY KEY,
+		name       TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+		hash       BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),
+		created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+		revoked_at TEXT
+	);
+	CREATE UNIQUE INDEX tokens_active_name ON tokens (name) WHERE revoked_at IS NULL;`,
+	// 6: history (issue 5). Triggers keep the previous version of every updated
+	// or deleted incident as a GeoJSON Feature, whoever writes (API, import,
+	// another process), so nothing is lost; the write API then names its token
+	// in changed_by. The change_log index finds the highest id ever used, so the
+	// API never gives a deleted incident's id to a new one.
+	`CREATE TABLE history (
+		seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+		incident_id INTEGER NOT NULL,
+		event_id    TEXT    NOT NULL,
+		op          TEXT    NOT NULL CHECK (op IN ('updated', 'deleted')),
+		feature     TEXT    NOT NULL CHECK (json_valid(feature)),
+		changed_by  TEXT    NOT NULL DEFAULT '',
+		changed_at  TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+	);
+	CREATE INDEX history_incident ON history (incident_id, seq);
+	CREATE INDEX change_log_incident ON change_log (incident_id);
+	CREATE TRIGGER history_update AFTER UPDATE ON incidents BEGIN
+		INSERT INTO history (incident_id, event_id, op, feature) VALUES (old.id, old.event_id, 'updated',
+		json_object('type', 'Feature', 'id', old.id,
+		'geometry', json_object('type', 'Point', 'coordinates', json_array(old.lon, old.lat)),
+		'properties', json_object(
+			'event_id', old.event_id,
+			'event_date', old.event_date,
+			'time_precision', old.time_precision,
+			'event_type', old.event_type,
+			'sub_event_type', old.sub_event_type,
+			'actor1', old.actor1,
+			'actor2', old.actor2,
+			'admin1', old.admin1,
+			'admin2', old.admin2,
+			'location', old.location,
+			'region', old.region,
+			'geo_precision', old.geo_precision,
+			'fatalities', old.fatalities,
+			'source', old.source,
+			'source_url', old.source_url,
+			'notes', old.notes,
+			'tags', old.tags,
+			'updated_at', old.updated_at)));
+	END;
+	CREATE TRIGGER history_delete AFTER DELETE ON incidents BEGIN
+		INSERT INTO history (incident_id, event_id, op, feature) VALUES (old.id, old.event_id, 'deleted',
+		json_object('type', 'Feature', 'id', old.id,
+		'geometry', json_object('type', 'Point', 'coordinates', json_array(old.lon, old.lat)),
+		'properties', json_object(
+			'event_id', old.event_id,
+			'event_date', old.event_date,
+			'time_precision', old.time_precision,
+			'event_type', old.event_type,
+			'sub_event_type', old.sub_event_type,
+			'actor1', old.actor1,
+			'actor2', old.actor2,
+			'admin1', old.admin1,
+			'admin2', old.admin2,
+			'location', old.location,
+			'region', old.region,
+			'geo_precision', old.geo_precision,
+			'fatalities', old.fatalities,
+			'source', old.source,
+			'source_url', old.source_url,
+			'notes', old.notes,
+			'tags', old.tags,
+			'updated_at', old.updated_at)));
+	END;`,
 }
 
 // SchemaVersion is the user_version a fully migrated database has.

@@ -126,3 +126,7 @@ func (s *SQLite) FileSize() int64 {
 	}
 	return total
 }
+
+// ErrConflict is returned when a write would break a uniqueness rule, such as
+// a second incident with an event_id already stored.
+var ErrConflict = errors.New("conflict")

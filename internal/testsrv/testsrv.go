@@ -27,6 +27,7 @@ import (
 type Server struct {
 	URL   string        // http://127.0.0.1:PORT, no trailing slash
 	Store *store.SQLite // the store behind it
+	App   *fiber.App    // the app, for tests that shut it down themselves
 }
 
 // Regions parses the embedded governorate boundaries, as main does.
@@ -96,7 +97,7 @@ func StartWith(t testing.TB, st *store.SQLite, cfg *server.Config, extra func(*f
 	}
 	go app.Listener(ln)
 	t.Cleanup(func() { app.ShutdownWithTimeout(5 * time.Second) })
-	return &Server{URL: "http://" + ln.Addr().String(), Store: st}
+	return &Server{URL: "http://" + ln.Addr().String(), Store: st, App: app}
 }
 
 // StartSeeded is Start on OpenSeeded with the default configuration.

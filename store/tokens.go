@@ -1,0 +1,123 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// TokenPrefix starts every write API token, so that a token pasted into a log,
+// a chat or a repository is recognisable (and secret scanners can match it).
+const TokenPrefix = "imk_"
+
+// Token describes a write API token; the secret itself is never stored.
+type Token struct {
+	ID        int64
+	Name      string
+	CreatedAt string // RFC 3339, UTC
+	RevokedAt string // "" while the token is valid
+}
+
+// hashToken is the stored form of a token. A plain SHA-256 is right here:
+// tokens carry 256 random bits, so there is nothing for a slow hash to protect.
+func hashToken(secret string) []byte {
+	sum := sha256.Sum256([]byte(secret))
+	return sum[:]
+}
+
+// CreateToken makes a new random token named name, stores its hash and returns
+// the secret, which cannot be recovered later. A name already in use by a valid
+// token is refused with an error wrapping ErrConflict.
+func (s *SQLite) CreateToken(ctx context.Context, name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 100 {
+		return "", fmt.Errorf("token name %q must be 1 to 100 characters", name)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("token: random bytes: %w", err)
+	}
+	secret := TokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
+	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, "SELECT 1 FROM tokens WHERE name = ? AND revoked_at IS NULL", name).Scan(&one)
+		if err == nil {
+			return fmt.Errorf("token %q exists; revoke it first or choose another name: %w", name, ErrConflict)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("token %q: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO tokens (name, hash) VALUES (?, ?)", name, hashToken(secret)); err != nil {
+			return fmt.Errorf("store token %q: %w", name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return secret, nil
+}
+
+// Tokens lists every token, valid and revoked, oldest first.
+func (s *SQLite) Tokens(ctx context.Context) ([]Token, error) {
+	rows, err := s.ro.QueryContext(ctx, "SELECT id, name, created_at, coalesce(revoked_at, '') FROM tokens ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []Token
+	for rows.Next() {
+		var t Token
+		if err := rows.Scan(&t.ID, &t.Name, &t.CreatedAt, &t.RevokedAt); err != nil {
+			return nil, fmt.Errorf("list tokens: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// RevokeToken revokes the valid token named name; it returns an error wrapping
+// ErrNotFound when there is none. The row stays, marked revoked.
+func (s *SQLite) RevokeToken(ctx context.Context, name string) error {
+	return s.WriteTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			"UPDATE tokens SET revoked_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE name = ? AND revoked_at IS NULL", name)
+		if err != nil {
+			return fmt.Errorf("revoke token %q: %w", name, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("no valid token named %q: %w", name, ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// TokenName returns the name of the valid token secret, or an error wrapping
+// ErrNotFound when it is unknown or revoked. The lookup is by hash, so the
+// secret is never compared byte by byte and its timing reveals nothing of it.
+func (s *SQLite) TokenName(ctx context.Context, secret string) (string, error) {
+	var name string
+	err := s.ro.QueryRowContext(ctx, "SELECT name FROM tokens WHERE hash = ? AND revoked_at IS NULL", hashToken(secret)).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("token: %w", ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("token lookup: %w", err)
+	}
+	return name, nil
+}
+
+// HasTokens reports whether at least one valid token exists; without one the
+// write API is off.
+func (s *SQLite) HasTokens(ctx context.Context) (bool, error) {
+	var n int
+	if err := s.ro.QueryRowContext(ctx, "SELECT count(*) FROM tokens WHERE revoked_at IS NULL").Scan(&n); err != nil {
+		return false, fmt.Errorf("count tokens: %w", err)
+	}
+	return n > 0, nil
+}
