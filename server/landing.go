@@ -17,6 +17,9 @@ var conformanceClasses = []string{
 	"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
 	"http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
 	"http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+	// Part 4 (draft): POST, PUT, DELETE and PATCH of incidents (issue 5).
+	"http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+	"http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
 }
 
 // landingData is the landing page document.

@@ -44,7 +44,7 @@ func (h *handlers) useMiddleware(app *fiber.App) {
 	app.Use(securityHeaders)
 	app.Use(cors.New(cors.Config{
 		AllowOrigins:  h.cfg.CORSOrigins,
-		AllowMethods:  "GET,HEAD,OPTIONS",
+		AllowMethods:  "GET,HEAD,OPTIONS,POST,PUT,PATCH,DELETE", // writes carry a bearer token, never a cookie
 		AllowHeaders:  "Accept,Authorization,Content-Type,If-Match,If-None-Match,Last-Event-ID",
 		ExposeHeaders: "ETag,Last-Modified,Location,Link,X-Request-ID",
 		MaxAge:        3600,

@@ -103,7 +103,7 @@ func (h *handlers) openAPI(base string) map[string]any {
 		}
 		paths[op.Path] = map[string]any{"get": get}
 	}
-	return map[string]any{
+	doc := map[string]any{
 		"openapi": "3.0.3",
 		"info": map[string]any{
 			"title":       "incidentmap",
@@ -120,6 +120,9 @@ func (h *handlers) openAPI(base string) map[string]any {
 			},
 		},
 	}
+	// The write API, history and event stream (issue 5).
+	h.writeOpenAPI(doc, errResp)
+	return doc
 }
 
 // api serves /api: the OpenAPI document, or a page listing its paths.

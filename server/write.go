@@ -259,12 +259,32 @@ func (h *handlers) patchItem(c *fiber.Ctx) error {
 		if err := json.Unmarshal(geo.AppendFeature(nil, &cur), &doc); err != nil {
 			return cur, fmt.Errorf("patch incident %d: %w", id, err)
 		}
+		rederiveRegion(doc, patch)
 		merged, err := json.Marshal(mergePatch(doc, patch))
 		if err != nil {
 			return cur, fmt.Errorf("patch incident %d: %w", id, err)
 		}
 		return decodeFeature(merged, id)
 	})
+}
+
+// rederiveRegion drops the current region from doc when the patch changes
+// admin1 but says nothing of region, so that the store derives the region of
+// the new governorate instead of keeping the old one.
+func rederiveRegion(doc, patch any) {
+	pp, _ := patch.(map[string]any)["properties"].(map[string]any)
+	if pp == nil {
+		return
+	}
+	if _, admin1 := pp["admin1"]; !admin1 {
+		return
+	}
+	if _, region := pp["region"]; region {
+		return
+	}
+	if dp, ok := doc.(map[string]any)["properties"].(map[string]any); ok {
+		delete(dp, "region")
+	}
 }
 
 // mergePatch applies an RFC 7396 merge patch to target.

@@ -278,6 +278,19 @@ func TestWriteValidation(t *testing.T) {
 	}
 }
 
+func TestPatchAdmin1DerivesRegion(t *testing.T) {
+	w := startWriter(t)
+	resp, body := w.send(t, "POST", "/collections/incidents/items", "application/geo+json", newFeature, nil)
+	if resp.StatusCode != 201 || decodeWFeature(t, body).Properties["region"] != "Kurdistan Region" {
+		t.Fatalf("POST: %d %s", resp.StatusCode, body)
+	}
+	resp, body = w.send(t, "PATCH", "/collections/incidents/items/14", "application/merge-patch+json",
+		`{"properties":{"admin1":"Anbar"}}`, nil)
+	if p := decodeWFeature(t, body).Properties; resp.StatusCode != 200 || p["admin1"] != "Anbar" || p["region"] != "Anbar" {
+		t.Fatalf("PATCH admin1 Anbar: %d %s; want region Anbar", resp.StatusCode, body)
+	}
+}
+
 func TestPatchToAnotherEventIDConflicts(t *testing.T) {
 	w := startWriter(t)
 	var one wfeature
@@ -288,5 +301,41 @@ func TestPatchToAnotherEventIDConflicts(t *testing.T) {
 	jsonError(t, resp, body, http.StatusConflict, "Conflict")
 	if !strings.HasSuffix(resp.Header.Get("Location"), "/collections/incidents/items/1") {
 		t.Fatalf("conflict Location %q, want incident 1", resp.Header.Get("Location"))
+	}
+}
+
+func TestWriteAPIDocumented(t *testing.T) {
+	srv := testsrv.StartSeeded(t)
+	var doc struct {
+		Paths      map[string]map[string]json.RawMessage
+		Components struct{ SecuritySchemes map[string]any }
+	}
+	srv.GetJSON(t, "/api", 200, &doc)
+	for path, methods := range map[string][]string{
+		"/collections/incidents/items":                     {"get", "post"},
+		"/collections/incidents/items/{featureId}":         {"get", "put", "patch", "delete"},
+		"/collections/incidents/items/{featureId}/history": {"get"},
+		"/collections/incidents/events":                    {"get"},
+	} {
+		for _, m := range methods {
+			if _, ok := doc.Paths[path][m]; !ok {
+				t.Errorf("/api lacks %s %s", m, path)
+			}
+		}
+	}
+	if _, ok := doc.Components.SecuritySchemes["bearerAuth"]; !ok {
+		t.Error("/api has no bearer security scheme")
+	}
+	var conf struct{ ConformsTo []string }
+	srv.GetJSON(t, "/conformance", 200, &conf)
+	if !strings.Contains(strings.Join(conf.ConformsTo, " "), "ogcapi-features-4/1.0/conf/create-replace-delete") {
+		t.Errorf("conformance lacks Part 4 create-replace-delete: %v", conf.ConformsTo)
+	}
+	// A browser on another origin may send writes (with a token; never a cookie).
+	resp, _ := do(t, "OPTIONS", srv.URL+"/collections/incidents/items/1", nil, map[string]string{
+		"Origin": "https://gis.example.org", "Access-Control-Request-Method": "PATCH",
+		"Access-Control-Request-Headers": "authorization,content-type,if-match"})
+	if !strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "PATCH") {
+		t.Errorf("preflight for PATCH: %d, Allow-Methods %q", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Methods"))
 	}
 }
