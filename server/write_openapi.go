@@ -13,13 +13,13 @@ func (h *handlers) writeOpenAPI(doc map[string]any, errResp func(string) map[str
 	params := comps["parameters"].(map[string]any)
 	params["If-Match"] = map[string]any{"name": "If-Match", "in": "header", "required": false,
 		"description": "The ETag of the version the change is based on; 412 when the incident has changed since.",
-		"schema": map[string]any{"type": "string"}}
+		"schema":      map[string]any{"type": "string"}}
 	params["Last-Event-ID"] = map[string]any{"name": "Last-Event-ID", "in": "header", "required": false,
 		"description": "Resume the event stream after this event id (browsers send it on reconnect).",
-		"schema": map[string]any{"type": "integer", "minimum": 0}}
+		"schema":      map[string]any{"type": "integer", "minimum": 0}}
 	params["since"] = map[string]any{"name": "since", "in": "query", "required": false,
 		"description": "Resume the event stream after this event id; 0 replays every change.",
-		"schema": map[string]any{"type": "integer", "minimum": 0}}
+		"schema":      map[string]any{"type": "integer", "minimum": 0}}
 	ref := func(name string) map[string]any { return map[string]any{"$ref": "#/components/parameters/" + name} }
 	feature := func(desc string) map[string]any {
 		return map[string]any{"description": desc, "content": map[string]any{MediaGeoJSON: map[string]any{}},
@@ -43,7 +43,7 @@ func (h *handlers) writeOpenAPI(doc map[string]any, errResp func(string) map[str
 	items := "/collections/incidents/items"
 	if p, ok := paths[items].(map[string]any); ok {
 		p["post"] = secured(map[string]any{"operationId": "createFeature_incidents",
-			"summary": "Create an incident from a GeoJSON Feature (event_id required).",
+			"summary":     "Create an incident from a GeoJSON Feature (event_id required).",
 			"requestBody": body(MediaGeoJSON, MediaJSON),
 			"responses": map[string]any{"201": feature("Created; Location names it."),
 				"409": errResp("The event_id exists (Location names that incident)."),
@@ -61,7 +61,7 @@ func (h *handlers) writeOpenAPI(doc map[string]any, errResp func(string) map[str
 		patch := common()
 		patch["200"] = feature("Updated.")
 		p["patch"] = secured(map[string]any{"operationId": "updateFeature_incidents",
-			"summary": "Change an incident with a JSON merge patch (RFC 7396) of its Feature.",
+			"summary":    "Change an incident with a JSON merge patch (RFC 7396) of its Feature.",
 			"parameters": []any{ref("featureId"), ref("If-Match")}, "requestBody": body(MediaMergePatch, MediaJSON), "responses": patch})
 		del := common()
 		del["204"] = map[string]any{"description": "Deleted; the version stays in the history."}
