@@ -107,6 +107,9 @@ func (h *handlers) events(c *fiber.Ctx) error {
 	c.Status(http.StatusOK)
 	s := &eventStream{st: h.store, live: &h.live, filter: f, after: after, log: h.log,
 		poll: h.cfg.EventsPoll, heartbeat: h.cfg.EventsHeartbeat, timeout: h.cfg.RequestTimeout,
+		// The transport's write timeout would cut the stream mid-event; end it
+		// cleanly before, and the client reconnects with Last-Event-ID.
+		life: h.cfg.WriteTimeout * 9 / 10,
 		shutdown: c.Context().Done()}
 	// The stream writer runs after this handler returns, so it must not touch c.
 	c.Context().SetBodyStreamWriter(s.run)
@@ -123,6 +126,7 @@ type eventStream struct {
 	poll      time.Duration
 	heartbeat time.Duration
 	timeout   time.Duration
+	life      time.Duration // the stream ends cleanly after this long
 	shutdown  <-chan struct{}
 }
 
@@ -139,6 +143,8 @@ func (s *eventStream) run(w *bufio.Writer) {
 	defer poll.Stop()
 	beat := time.NewTicker(s.heartbeat)
 	defer beat.Stop()
+	end := time.NewTimer(s.life)
+	defer end.Stop()
 	for {
 		wake := s.live.wait()
 		more, err := s.send(w)
@@ -147,11 +153,23 @@ func (s *eventStream) run(w *bufio.Writer) {
 			return
 		}
 		if more {
-			continue
+			// A long replay still yields to shutdown and the stream's end.
+			select {
+			case <-s.shutdown:
+				return
+			case <-end.C:
+				return
+			default:
+				continue
+			}
 		}
 		select {
 		case <-s.shutdown:
 			fmt.Fprint(w, ": server shutting down\n\n")
+			w.Flush()
+			return
+		case <-end.C:
+			fmt.Fprint(w, ": reconnect to continue\n\n")
 			w.Flush()
 			return
 		case <-wake:

@@ -26,7 +26,9 @@ type sseEvent struct {
 type sseClient struct {
 	resp   *http.Response
 	events chan sseEvent
+	beats  chan struct{} // one per heartbeat comment
 	done   chan struct{} // closed when the stream ends
+	err    error         // why it ended; nil for a clean end (read after done)
 }
 
 // openEvents connects to the event stream at path with extra headers.
@@ -47,7 +49,7 @@ func openEvents(t *testing.T, url string, hdr map[string]string) *sseClient {
 		resp.Body.Close()
 		t.Fatalf("GET %s: %d %q", url, resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	c := &sseClient{resp: resp, events: make(chan sseEvent, 100), done: make(chan struct{})}
+	c := &sseClient{resp: resp, events: make(chan sseEvent, 100), beats: make(chan struct{}, 1000), done: make(chan struct{})}
 	opened := make(chan struct{})
 	go func() {
 		defer close(c.done)
@@ -67,6 +69,11 @@ func openEvents(t *testing.T, url string, hdr map[string]string) *sseClient {
 					c.events <- ev
 				}
 				ev = sseEvent{}
+			case line == ": heartbeat":
+				select {
+				case c.beats <- struct{}{}:
+				default:
+				}
 			case strings.HasPrefix(line, "id: "):
 				ev.ID = line[4:]
 			case strings.HasPrefix(line, "event: "):
@@ -75,6 +82,7 @@ func openEvents(t *testing.T, url string, hdr map[string]string) *sseClient {
 				ev.Data = line[6:]
 			}
 		}
+		c.err = sc.Err()
 	}()
 	t.Cleanup(func() { resp.Body.Close() })
 	select {
@@ -227,6 +235,11 @@ func TestEventsFilterAndOtherWriters(t *testing.T) {
 		t.Fatalf("filtered stream sent %d %s, want 16 F-3", id, eventID)
 	}
 	stream.none(t, 300*time.Millisecond)
+	select {
+	case <-stream.beats:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no heartbeat comment on an idle stream")
+	}
 
 	// The server shutting down ends the stream cleanly, without waiting for the timeout.
 	if err := srv.App.ShutdownWithTimeout(5 * time.Second); err != nil {
@@ -236,5 +249,26 @@ func TestEventsFilterAndOtherWriters(t *testing.T) {
 	case <-stream.done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the event stream did not end on shutdown")
+	}
+}
+
+func TestEventsEndCleanlyBeforeTheWriteTimeout(t *testing.T) {
+	cfg := server.DefaultConfig()
+	cfg.WriteTimeout = time.Second
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv := testsrv.Start(t, testsrv.OpenSeeded(t), &cfg)
+	stream := openEvents(t, srv.URL+"/collections/incidents/events?since=12", nil)
+	if id, _ := eventFeature(t, stream.next(t), "created"); id != 13 {
+		t.Fatalf("since=12 sent incident %d first, want 13", id)
+	}
+	select {
+	case <-stream.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stream outlived the write timeout")
+	}
+	// A clean end: the chunked body is terminated, so the client sees EOF, not
+	// a cut connection, and reconnects with Last-Event-ID.
+	if stream.err != nil {
+		t.Fatalf("the stream ended with %v, want a clean end", stream.err)
 	}
 }
