@@ -109,7 +109,7 @@ func (h *handlers) events(c *fiber.Ctx) error {
 		poll: h.cfg.EventsPoll, heartbeat: h.cfg.EventsHeartbeat, timeout: h.cfg.RequestTimeout,
 		// The transport's write timeout would cut the stream mid-event; end it
 		// cleanly before, and the client reconnects with Last-Event-ID.
-		life: h.cfg.WriteTimeout * 9 / 10,
+		life:     h.cfg.WriteTimeout * 9 / 10,
 		shutdown: c.Context().Done()}
 	// The stream writer runs after this handler returns, so it must not touch c.
 	c.Context().SetBodyStreamWriter(s.run)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"incidentmap/internal/testsrv"
@@ -337,5 +338,40 @@ func TestWriteAPIDocumented(t *testing.T) {
 		"Access-Control-Request-Headers": "authorization,content-type,if-match"})
 	if !strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "PATCH") {
 		t.Errorf("preflight for PATCH: %d, Allow-Methods %q", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Methods"))
+	}
+}
+
+// TestConcurrentWritesWithOneETag sends many PATCHes based on the same
+// version at once: the If-Match check runs inside the write transaction, so
+// exactly one wins and the others get 412, and no change is lost silently.
+func TestConcurrentWritesWithOneETag(t *testing.T) {
+	w := startWriter(t)
+	get, _ := do(t, "GET", w.srv.URL+"/collections/incidents/items/3", nil, nil)
+	etag := get.Header.Get("ETag")
+	const n = 8
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			resp, _ := w.send(t, "PATCH", "/collections/incidents/items/3", "application/merge-patch+json",
+				`{"properties":{"fatalities":`+strconv.Itoa(100+i)+`}}`, map[string]string{"If-Match": etag})
+			statuses <- resp.StatusCode
+		}(i)
+	}
+	wg.Wait()
+	close(statuses)
+	count := map[int]int{}
+	for s := range statuses {
+		count[s]++
+	}
+	if count[200] != 1 || count[412] != n-1 {
+		t.Fatalf("statuses %v; want one 200 and %d 412", count, n-1)
+	}
+	var hist struct{ Versions []json.RawMessage }
+	w.srv.GetJSON(t, "/collections/incidents/items/3/history", 200, &hist)
+	if len(hist.Versions) != 2 {
+		t.Fatalf("history has %d versions, want 2 (current and the one before the single accepted write)", len(hist.Versions))
 	}
 }
