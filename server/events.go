@@ -78,7 +78,7 @@ func (h *handlers) events(c *fiber.Ctx) error {
 	}
 	f := q.filter
 	f.Limit, f.Offset = 0, 0
-	ctx, cancel := context.WithTimeout(c.UserContext(), h.cfg.RequestTimeout)
+	ctx, cancel := h.requestContext(c)
 	defer cancel()
 	after := int64(-1)
 	for _, src := range []struct{ name, v string }{

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -205,7 +204,7 @@ func (h *handlers) createItem(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(c.UserContext(), h.cfg.RequestTimeout)
+	ctx, cancel := h.requestContext(c)
 	defer cancel()
 	out, err := h.store.CreateIncident(ctx, inc)
 	if err != nil {
@@ -311,7 +310,7 @@ func mergePatch(target, patch any) any {
 // the store's write transaction, so no other write slips between them.
 func (h *handlers) update(c *fiber.Ctx, id int64, op string, change func(geo.Incident) (geo.Incident, error)) error {
 	match := c.Get(fiber.HeaderIfMatch)
-	ctx, cancel := context.WithTimeout(c.UserContext(), h.cfg.RequestTimeout)
+	ctx, cancel := h.requestContext(c)
 	defer cancel()
 	out, err := h.store.UpdateIncident(ctx, id, TokenName(c), func(cur geo.Incident) (geo.Incident, error) {
 		if err := ifMatch(match, &cur); err != nil {
@@ -334,7 +333,7 @@ func (h *handlers) deleteItem(c *fiber.Ctx) error {
 		return err
 	}
 	match := c.Get(fiber.HeaderIfMatch)
-	ctx, cancel := context.WithTimeout(c.UserContext(), h.cfg.RequestTimeout)
+	ctx, cancel := h.requestContext(c)
 	defer cancel()
 	old, err := h.store.DeleteIncident(ctx, id, TokenName(c), func(cur geo.Incident) error {
 		return ifMatch(match, &cur)
@@ -366,7 +365,7 @@ func (h *handlers) itemHistory(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(c.UserContext(), h.cfg.RequestTimeout)
+	ctx, cancel := h.requestContext(c)
 	defer cancel()
 	vs, err := h.store.History(ctx, id)
 	if err != nil {
