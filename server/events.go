@@ -70,7 +70,8 @@ var eventsParams = func() []string {
 // and event_id). The items filters select which created and updated events
 // are sent; deleted events are always sent, since a deleted incident can no
 // longer be matched. A client resumes after the seq in Last-Event-ID (or
-// since=); without either, the stream starts with the next change.
+// since=); without either, the stream starts with the next change. An id
+// beyond the change log gets a reset event first: reload everything.
 func (h *handlers) events(c *fiber.Ctx) error {
 	q, err := h.parseQuery(c, eventsParams)
 	if err != nil {
@@ -94,18 +95,22 @@ func (h *handlers) events(c *fiber.Ctx) error {
 		after = n
 		break
 	}
-	if after < 0 {
-		v, err := h.store.DataVersion(ctx)
-		if err != nil {
-			return err
-		}
+	v, err := h.store.DataVersion(ctx)
+	if err != nil {
+		return err
+	}
+	// An id beyond the change log means the database was replaced (a restored
+	// backup): the client's copy is of other data, and waiting for the log to
+	// reach its id would hide every change until then. Tell it to reload.
+	reset := after > v.Seq
+	if after < 0 || reset {
 		after = v.Seq
 	}
 	c.Set(fiber.HeaderContentType, "text/event-stream; charset=utf-8")
 	c.Set(fiber.HeaderCacheControl, "no-cache")
 	c.Set("X-Accel-Buffering", "no") // proxies must not hold events back
 	c.Status(http.StatusOK)
-	s := &eventStream{st: h.store, live: &h.live, filter: f, after: after, log: h.log,
+	s := &eventStream{st: h.store, live: &h.live, filter: f, after: after, reset: reset, log: h.log,
 		poll: h.cfg.EventsPoll, heartbeat: h.cfg.EventsHeartbeat, timeout: h.cfg.RequestTimeout,
 		// The transport's write timeout would cut the stream mid-event; end it
 		// cleanly before, and the client reconnects with Last-Event-ID.
@@ -122,6 +127,7 @@ type eventStream struct {
 	live      *liveHub
 	filter    store.Filter
 	after     int64 // last seq sent
+	reset     bool  // open with a reset event: the client's Last-Event-ID is not of this database
 	log       interface{ Info(string, ...any) }
 	poll      time.Duration
 	heartbeat time.Duration
@@ -136,6 +142,9 @@ func (s *eventStream) run(w *bufio.Writer) {
 	// The retry hint and a first comment open the stream at once, so clients
 	// see the connection before the first change.
 	fmt.Fprintf(w, "retry: 2000\n: incidentmap events after %d\n\n", s.after)
+	if s.reset {
+		fmt.Fprintf(w, "id: %d\nevent: reset\ndata: {\"seq\":%d}\n\n", s.after, s.after)
+	}
 	if w.Flush() != nil {
 		return
 	}

@@ -272,3 +272,21 @@ func TestEventsEndCleanlyBeforeTheWriteTimeout(t *testing.T) {
 		t.Fatalf("the stream ended with %v, want a clean end", stream.err)
 	}
 }
+
+func TestEventsResetForAnUnknownLastEventID(t *testing.T) {
+	srv := testsrv.StartSeeded(t)
+	// The seed made 13 changes; a client coming back with 500 saw another database.
+	stream := openEvents(t, srv.URL+"/collections/incidents/events", map[string]string{"Last-Event-ID": "500"})
+	ev := stream.next(t)
+	if ev.Event != "reset" || ev.ID != "13" || ev.Data != `{"seq":13}` {
+		t.Fatalf("first event %+v; want reset to seq 13", ev)
+	}
+	// After the reset it follows the log from there.
+	if _, err := srv.Store.Upsert(context.Background(), []geo.Incident{{EventID: "R-1", EventDate: "2021-03-01",
+		EventType: "Riots", TimePrecision: 1, GeoPrecision: 1, Lon: 44.4, Lat: 33.3}}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := stream.next(t); ev.Event != "created" || ev.ID != "14" {
+		t.Fatalf("after the reset: %+v; want created with id 14", ev)
+	}
+}
