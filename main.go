@@ -5,6 +5,7 @@
 //
 //	incidentmap serve   [flags]   serve the API and the map (seeds an empty database)
 //	incidentmap seed    [flags]   load the seed incidents (idempotent)
+//	incidentmap gen     [flags]   make deterministic synthetic incidents
 //	incidentmap token   create|list|revoke [flags]   manage write API tokens
 //	incidentmap version           print the version
 //
@@ -61,6 +62,7 @@ const usage = `incidentmap keeps security incidents in SQLite and serves them as
 Commands:
   serve     serve the API and the map (creates and seeds an empty database)
   seed      load the embedded seed incidents (idempotent: upsert by event_id)
+  gen       make deterministic synthetic incidents (--n N --seed S [--out FILE|-] [--db FILE])
   backup    write a consistent, checked copy of the database (also while serving)
   restore   replace the database with a checked backup
   check     run SQLite's integrity and foreign-key checks
@@ -87,6 +89,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdCheck(ctx, rest, stdout, stderr)
 	case "seed":
 		return cmdSeed(ctx, rest, stdout, stderr)
+	case "gen":
+		return cmdGen(ctx, rest, stdout, stderr)
 	case "token":
 		return cmdToken(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
