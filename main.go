@@ -66,6 +66,7 @@ Commands:
   backup    write a consistent, checked copy of the database (also while serving)
   restore   replace the database with a checked backup
   check     run SQLite's integrity and foreign-key checks
+  import    load an ACLED CSV, GeoJSON or GeoJSON text sequence file (all or nothing)
   token     create, list or revoke write API tokens (create --name NAME)
   version   print the version
 
@@ -87,6 +88,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdRestore(ctx, rest, stdout, stderr)
 	case "check":
 		return cmdCheck(ctx, rest, stdout, stderr)
+	case "import":
+		return cmdImport(ctx, rest, stdout, stderr)
 	case "seed":
 		return cmdSeed(ctx, rest, stdout, stderr)
 	case "gen":

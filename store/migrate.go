@@ -178,6 +178,9 @@ var migrations = []string{
 			'tags', old.tags,
 			'updated_at', old.updated_at)));
 	END;`,
+	// 7: the source's own timestamp (ACLED's Unix "timestamp"), so an import
+	// updates a row only from a version at least as new as the stored one.
+	`ALTER TABLE incidents ADD COLUMN source_timestamp INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // SchemaVersion is the user_version a fully migrated database has.

@@ -1,0 +1,184 @@
+package importer
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"incidentmap/geo"
+)
+
+// ACLEDColumns is ACLED's public column set in its export order, followed by
+// source_url, which incidentmap keeps and ACLED does not have. An export in
+// these columns re-imports losslessly.
+var ACLEDColumns = []string{"event_id_cnty", "event_date", "year", "time_precision",
+	"disorder_type", "event_type", "sub_event_type", "actor1", "assoc_actor_1", "inter1",
+	"actor2", "assoc_actor_2", "inter2", "interaction", "civilian_targeting", "iso", "region",
+	"country", "admin1", "admin2", "admin3", "location", "latitude", "longitude",
+	"geo_precision", "source", "source_scale", "notes", "fatalities", "tags", "timestamp",
+	"source_url"}
+
+// requiredColumns must be in the header of an ACLED file.
+var requiredColumns = []string{"event_id_cnty", "event_date", "event_type", "latitude", "longitude"}
+
+// ACLEDDate parses ACLED's two date styles, 2021-01-02 and 02 January 2021,
+// into YYYY-MM-DD.
+func ACLEDDate(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	for _, layout := range []string{geo.DateLayout, "02 January 2006", "2 January 2006"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.Format(geo.DateLayout), true
+		}
+	}
+	return "", false
+}
+
+// readACLED reads an ACLED CSV: a header naming the columns in any order
+// (unknown ones are ignored), then one incident per record.
+func readACLED(r io.Reader, fn func(Row, *Problem) error) error {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err == io.EOF {
+		return errors.New("acled-csv: the file is empty (no header)")
+	}
+	if err != nil {
+		return fmt.Errorf("acled-csv: header: %w", err)
+	}
+	col := map[string]int{}
+	for i, name := range header {
+		name = strings.ToLower(strings.TrimSpace(name))
+		if _, dup := col[name]; dup && name != "" {
+			return fmt.Errorf("acled-csv: header: column %q appears twice", name)
+		}
+		col[name] = i
+	}
+	var missing []string
+	for _, name := range requiredColumns {
+		if _, ok := col[name]; !ok {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("acled-csv: header lacks the column(s) %s (found: %s)", strings.Join(missing, ", "), strings.Join(header, ","))
+	}
+	for row := 1; ; row++ {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				p := Problem{Row: row, Field: "csv", Reason: pe.Err.Error() + fmt.Sprintf(" (line %d)", pe.Line)}
+				if err := fn(Row{Row: row}, &p); err != nil {
+					return err
+				}
+				continue
+			}
+			return fmt.Errorf("acled-csv: row %d: %w", row, err)
+		}
+		if len(rec) != len(header) {
+			p := Problem{Row: row, Field: "csv", Value: strconv.Itoa(len(rec)),
+				Reason: fmt.Sprintf("fields, but the header has %d", len(header))}
+			if err := fn(Row{Row: row}, &p); err != nil {
+				return err
+			}
+			continue
+		}
+		out, perr := acledRow(rec, col)
+		out.Row = row
+		var p *Problem
+		if perr != nil {
+			pp := problemOf(row, perr)
+			p = &pp
+		}
+		if err := fn(out, p); err != nil {
+			return err
+		}
+	}
+}
+
+// acledRow maps one record to an incident; the incident is normalized and
+// validated (a *geo.FieldError names the column).
+func acledRow(rec []string, col map[string]int) (Row, error) {
+	get := func(name string) string {
+		if i, ok := col[name]; ok {
+			return rec[i]
+		}
+		return ""
+	}
+	var out Row
+	inc := &out.Incident
+	inc.EventID = get("event_id_cnty")
+	d := get("event_date")
+	date, ok := ACLEDDate(d)
+	if !ok {
+		return out, &geo.FieldError{Field: "event_date", Value: d, Reason: "is not a date YYYY-MM-DD or DD Month YYYY"}
+	}
+	inc.EventDate = date
+	inc.EventType = get("event_type")
+	inc.SubEventType = get("sub_event_type")
+	inc.Actor1 = get("actor1")
+	inc.Actor2 = get("actor2")
+	inc.Admin1 = get("admin1")
+	inc.Admin2 = get("admin2")
+	inc.Location = get("location")
+	inc.Source = get("source")
+	inc.SourceURL = get("source_url")
+	inc.Notes = get("notes")
+	inc.Tags = get("tags")
+	var err error
+	if inc.Lat, err = coord("latitude", get("latitude")); err != nil {
+		return out, err
+	}
+	if inc.Lon, err = coord("longitude", get("longitude")); err != nil {
+		return out, err
+	}
+	ints := []struct {
+		name string
+		dst  *int
+		def  int
+	}{{"time_precision", &inc.TimePrecision, 1}, {"geo_precision", &inc.GeoPrecision, 1}, {"fatalities", &inc.Fatalities, 0}}
+	for _, it := range ints {
+		if *it.dst, err = whole(it.name, get(it.name), it.def); err != nil {
+			return out, err
+		}
+	}
+	if ts := strings.TrimSpace(get("timestamp")); ts != "" {
+		n, err := strconv.ParseInt(ts, 10, 64)
+		if err != nil || n < 0 {
+			return out, &geo.FieldError{Field: "timestamp", Value: ts, Reason: "is not a Unix time (whole seconds ≥ 0)"}
+		}
+		out.Timestamp = n
+	}
+	inc.Normalize()
+	return out, inc.Validate()
+}
+
+func coord(name, s string) (float64, error) {
+	s = strings.TrimSpace(s)
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, &geo.FieldError{Field: name, Value: s, Reason: "is not a number"}
+	}
+	return v, nil
+}
+
+func whole(name, s string, def int) (int, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, &geo.FieldError{Field: name, Value: s, Reason: "is not a whole number"}
+	}
+	return n, nil
+}

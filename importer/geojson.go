@@ -1,0 +1,185 @@
+package importer
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+
+	"github.com/paulmach/orb/geojson"
+
+	"incidentmap/geo"
+)
+
+// readGeoJSON walks a FeatureCollection token by token and decodes one feature
+// at a time, so a file of a million features never sits in memory whole.
+func readGeoJSON(r io.Reader, fn func(Row, *Problem) error) error {
+	dec := json.NewDecoder(r)
+	tok, err := dec.Token()
+	if err != nil {
+		return fmt.Errorf("geojson: %w", err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return errors.New("geojson: the file is not a JSON object (a FeatureCollection)")
+	}
+	sawFeatures := false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("geojson: %w", err)
+		}
+		key, _ := tok.(string)
+		switch key {
+		case "features":
+			sawFeatures = true
+			if err := readFeatureArray(dec, fn); err != nil {
+				return err
+			}
+		case "type":
+			var t string
+			if err := dec.Decode(&t); err != nil {
+				return fmt.Errorf("geojson: type: %w", err)
+			}
+			if t != "FeatureCollection" {
+				return fmt.Errorf("geojson: type %q: the file must be a FeatureCollection", t)
+			}
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return fmt.Errorf("geojson: %s: %w", key, err)
+			}
+		}
+	}
+	if !sawFeatures {
+		return errors.New(`geojson: the FeatureCollection has no "features" array`)
+	}
+	return nil
+}
+
+func readFeatureArray(dec *json.Decoder, fn func(Row, *Problem) error) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return fmt.Errorf("geojson: features: %w", err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return errors.New("geojson: features is not an array")
+	}
+	var raw json.RawMessage
+	for row := 1; dec.More(); row++ {
+		raw = raw[:0]
+		if err := dec.Decode(&raw); err != nil {
+			// Broken JSON cannot be resynchronised: the file is unreadable here.
+			return fmt.Errorf("geojson: feature %d: %w", row, err)
+		}
+		if err := featureRow(row, raw, fn); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return fmt.Errorf("geojson: features: %w", err)
+	}
+	return nil
+}
+
+// featureRow decodes one feature and hands it (or its problem) to fn.
+func featureRow(row int, raw []byte, fn func(Row, *Problem) error) error {
+	out, err := FeatureRow(raw)
+	out.Row = row
+	if err != nil {
+		p := problemOf(row, err)
+		return fn(Row{Row: row}, &p)
+	}
+	return fn(out, nil)
+}
+
+// FeatureRow reads one GeoJSON Feature into a row: its incident (normalized
+// and validated) and the optional "timestamp" property (Unix seconds).
+func FeatureRow(raw []byte) (Row, error) {
+	var out Row
+	f, err := geojson.UnmarshalFeature(raw)
+	if err != nil {
+		return out, &geo.FieldError{Field: "feature", Value: snippet(raw), Reason: "is not a GeoJSON Feature: " + err.Error()}
+	}
+	if f.Type != "Feature" {
+		return out, &geo.FieldError{Field: "type", Value: f.Type, Reason: "must be Feature"}
+	}
+	inc, err := geo.IncidentFromFeature(f)
+	if err != nil {
+		return out, err
+	}
+	out.Incident = inc
+	switch v := f.Properties["timestamp"].(type) {
+	case nil:
+	case float64:
+		if v < 0 || v != math.Trunc(v) {
+			return out, &geo.FieldError{Field: "timestamp", Value: fmt.Sprint(v), Reason: "is not a Unix time (whole seconds ≥ 0)"}
+		}
+		out.Timestamp = int64(v)
+	case string:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return out, &geo.FieldError{Field: "timestamp", Value: v, Reason: "is not a Unix time (whole seconds ≥ 0)"}
+		}
+		out.Timestamp = n
+	default:
+		return out, &geo.FieldError{Field: "timestamp", Value: fmt.Sprint(v), Reason: "is not a Unix time (whole seconds ≥ 0)"}
+	}
+	return out, nil
+}
+
+func snippet(b []byte) string {
+	if len(b) > 60 {
+		return string(b[:60]) + "..."
+	}
+	return string(b)
+}
+
+// readGeoJSONSeq reads RFC 8142 text sequences: records start with RS (0x1E).
+// A file that does not start with RS is read as newline-delimited GeoJSON,
+// one feature per line, which many tools write under the same name.
+func readGeoJSONSeq(br *bufio.Reader, fn func(Row, *Problem) error) error {
+	for {
+		b, err := br.Peek(1)
+		if err != nil {
+			return nil // empty file: no rows
+		}
+		if b[0] == ' ' || b[0] == '\t' || b[0] == '\r' || b[0] == '\n' {
+			br.Discard(1)
+			continue
+		}
+		break
+	}
+	first, _ := br.Peek(1)
+	sep := byte('\n')
+	if first[0] == 0x1E {
+		sep = 0x1E
+		br.Discard(1)
+	}
+	for row := 1; ; {
+		rec, err := br.ReadSlice(sep)
+		if errors.Is(err, bufio.ErrBufferFull) {
+			// A record longer than the buffer: gather it the slow way.
+			rest, err2 := br.ReadBytes(sep)
+			rec = append(append([]byte(nil), rec...), rest...)
+			err = err2
+		}
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("geojsonseq: record %d: %w", row, err)
+		}
+		rec = bytes.TrimRight(rec, string([]byte{sep}))
+		rec = bytes.TrimSpace(rec)
+		if len(rec) > 0 {
+			if ferr := featureRow(row, rec, fn); ferr != nil {
+				return ferr
+			}
+			row++
+		}
+		if err == io.EOF {
+			return nil
+		}
+	}
+}
