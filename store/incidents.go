@@ -232,10 +232,10 @@ type UpsertResult struct {
 // upsertSQL inserts an incident or, when its event_id exists, updates the row
 // only if some field differs, so that loading the same data twice writes nothing
 // and keeps updated_at.
-const upsertSQL = `INSERT INTO incidents (event_id, event_date, time_precision, event_type, sub_event_type,
+const upsertSQL = `INSERT INTO incidents (id, event_id, event_date, time_precision, event_type, sub_event_type,
 	actor1, actor2, admin1, admin2, location, region, geo_precision, fatalities,
 	source, source_url, notes, tags, lon, lat, updated_at)
-VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 ON CONFLICT (event_id) DO UPDATE SET
 	event_date = excluded.event_date, time_precision = excluded.time_precision,
 	event_type = excluded.event_type, sub_event_type = excluded.sub_event_type,
@@ -303,6 +303,10 @@ func upsertTx(ctx context.Context, tx *sql.Tx, incs []geo.Incident) (UpsertResul
 	}
 	defer ins.Close()
 	now := time.Now().UTC().Format(time.RFC3339)
+	next, err := nextIncidentID(ctx, tx)
+	if err != nil {
+		return res, err
+	}
 	for i := range incs {
 		inc := &incs[i]
 		var one int
@@ -312,8 +316,14 @@ func upsertTx(ctx context.Context, tx *sql.Tx, incs []geo.Incident) (UpsertResul
 		} else if err != nil {
 			return res, fmt.Errorf("incident %d (%s): %w", i+1, inc.EventID, err)
 		}
+		// A new row gets an id no incident ever had (see nextIncidentID); an
+		// existing event_id keeps its row's id.
+		var newID any
+		if !existed {
+			newID = next
+		}
 		var id int64
-		err := ins.QueryRowContext(ctx, inc.EventID, inc.EventDate, inc.TimePrecision, inc.EventType,
+		err := ins.QueryRowContext(ctx, newID, inc.EventID, inc.EventDate, inc.TimePrecision, inc.EventType,
 			inc.SubEventType, inc.Actor1, inc.Actor2, inc.Admin1, inc.Admin2, inc.Location, inc.Region,
 			inc.GeoPrecision, inc.Fatalities, inc.Source, inc.SourceURL, inc.Notes, inc.Tags,
 			inc.Lon, inc.Lat, now).Scan(&id)
@@ -328,6 +338,7 @@ func upsertTx(ctx context.Context, tx *sql.Tx, incs []geo.Incident) (UpsertResul
 		default:
 			res.Inserted++
 			inc.ID = id
+			next++
 		}
 	}
 	return res, nil

@@ -76,6 +76,19 @@ func attribute(ctx context.Context, tx *sql.Tx, mark int64, by string) error {
 	return nil
 }
 
+// nextIncidentID is the id for the next new incident: above every id in use
+// and every id the change log has seen, so that the id of a deleted incident
+// is never given to another (SQLite alone would reuse the highest one) and its
+// history and event stream never mix two incidents.
+func nextIncidentID(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var id int64
+	if err := tx.QueryRowContext(ctx, `SELECT max(coalesce((SELECT max(id) FROM incidents), 0),
+		coalesce((SELECT max(incident_id) FROM change_log), 0)) + 1`).Scan(&id); err != nil {
+		return 0, fmt.Errorf("new incident id: %w", err)
+	}
+	return id, nil
+}
+
 // CreateIncident inserts a new incident and returns it as stored. Its id is
 // new: never one a deleted incident had, so history and live update streams
 // never confuse two incidents. An existing event_id is a *ConflictError; a
@@ -93,10 +106,9 @@ func (s *SQLite) CreateIncident(ctx context.Context, inc geo.Incident) (geo.Inci
 		if owner != 0 {
 			return &ConflictError{EventID: inc.EventID, ID: owner}
 		}
-		var id int64
-		if err := tx.QueryRowContext(ctx, `SELECT max(coalesce((SELECT max(id) FROM incidents), 0),
-			coalesce((SELECT max(incident_id) FROM change_log), 0)) + 1`).Scan(&id); err != nil {
-			return fmt.Errorf("new incident id: %w", err)
+		id, err := nextIncidentID(ctx, tx)
+		if err != nil {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO incidents (id, event_id, event_date, time_precision, event_type,
 			sub_event_type, actor1, actor2, admin1, admin2, location, region, geo_precision, fatalities,

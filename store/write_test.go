@@ -138,3 +138,26 @@ func TestWriteKeepsHistory(t *testing.T) {
 		t.Fatalf("history after an upsert: %+v, %v; want one version with no token", vs, err)
 	}
 }
+
+// TestUpsertNeverReusesADeletedID: SQLite gives max(id)+1 to a new row, so
+// deleting the highest incident would hand its id to the next import.
+func TestUpsertNeverReusesADeletedID(t *testing.T) {
+	ctx := context.Background()
+	st := testsrv.Open(t)
+	incs := []geo.Incident{newIncident("U-1"), newIncident("U-2")}
+	if _, err := st.Upsert(ctx, incs); err != nil || incs[0].ID != 1 || incs[1].ID != 2 {
+		t.Fatalf("first upsert: ids %d, %d (%v); want 1, 2", incs[0].ID, incs[1].ID, err)
+	}
+	if _, err := st.DeleteIncident(ctx, 2, "t", nil); err != nil {
+		t.Fatal(err)
+	}
+	more := []geo.Incident{newIncident("U-1"), newIncident("U-3"), newIncident("U-4")}
+	more[0].Notes = "changed"
+	res, err := st.Upsert(ctx, more)
+	if err != nil || res.Inserted != 2 || res.Updated != 1 {
+		t.Fatalf("second upsert: %+v, %v", res, err)
+	}
+	if more[0].ID != 1 || more[1].ID != 3 || more[2].ID != 4 {
+		t.Fatalf("ids %d, %d, %d; want 1 (kept), 3 and 4 (never 2, which was deleted)", more[0].ID, more[1].ID, more[2].ID)
+	}
+}
