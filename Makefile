@@ -14,10 +14,14 @@ ADDR    ?= :8080
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test test-deps fuzz loadtest bench lint clean regions
+.PHONY: build run test test-deps fuzz loadtest bench lint clean regions assets screenshots
 
-## build: compile the single binary ./incidentmap
-build:
+## assets: fetch Leaflet and its plugin from npm into static/vendor (embedded in the binary)
+assets:
+	bash scripts/assets.sh
+
+## build: compile the single binary ./incidentmap (with the map page)
+build: assets
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
 
 ## run: build and serve the map and API on http://localhost:8080 (seeds an empty database)
@@ -29,7 +33,7 @@ test-deps:
 	bash scripts/test-deps.sh
 
 ## test: vet and run every test against real SQLite, HTTP, GDAL and Chromium, then fuzz briefly
-test: test-deps
+test: test-deps assets
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory fuzz
@@ -37,6 +41,10 @@ test: test-deps
 ## loadtest: 32 clients for 30 s against 127.0.0.1 while a backup runs (make test runs 5 s)
 loadtest:
 	INCIDENTMAP_LOAD_SECONDS=30 $(GO) test -count=1 -run '^TestLoad$$' -v ./server
+
+## screenshots: write docs/screenshot-desktop.png and docs/screenshot-phone.png with headless Chromium
+screenshots: assets
+	INCIDENTMAP_SCREENSHOTS=$(CURDIR)/docs $(GO) test -count=1 -run '^TestScreenshots$$' ./e2e
 
 ## fuzz: run every fuzz target for FUZZTIME executions (default 5000x each); corpora live in */testdata/fuzz
 fuzz:

@@ -2,6 +2,7 @@ package server
 
 import (
 	"github.com/gofiber/fiber/v2"
+	"net/http"
 )
 
 // Conformance classes this server implements (OGC 17-069r4, 19-079). The
@@ -52,7 +53,11 @@ func (h *handlers) landing(c *fiber.Ctx) error {
 			{Href: base + "/conformance", Rel: "conformance", Type: MediaJSON, Title: "conformance classes implemented"},
 			{Href: base + "/collections", Rel: "data", Type: MediaJSON, Title: "the feature collections"},
 		},
-		MapHref: base + "/map",
+		MapHref: base + "/map/",
+	}
+	if f == formatHTML && c.Query("f") == "" {
+		// A browser asking for / wants the map; ?f=html still gives this page.
+		return c.Redirect(d.MapHref, http.StatusSeeOther)
 	}
 	if f == formatHTML {
 		return h.renderHTML(c, "landing", d.Title, d.Links, d)

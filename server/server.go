@@ -80,6 +80,8 @@ type Config struct {
 
 	EventsPoll      time.Duration // how often event streams look for changes made by other processes
 	EventsHeartbeat time.Duration // how often an idle event stream sends a comment to keep proxies from closing it
+	Tiles            string // URL template of a raster tile layer for the map page ({z}/{x}/{y}); empty: none
+	TilesAttribution string // attribution the tile provider requires
 }
 
 // DefaultConfig returns the configuration used when nothing is set.
@@ -119,6 +121,10 @@ func (c Config) Validate() error {
 	}
 	if c.EventsPoll <= 0 || c.EventsHeartbeat <= 0 {
 		return fmt.Errorf("event stream poll %v and heartbeat %v must be positive", c.EventsPoll, c.EventsHeartbeat)
+	}
+	if c.Tiles != "" && (!strings.Contains(c.Tiles, "{z}") || !strings.Contains(c.Tiles, "{x}") || !strings.Contains(c.Tiles, "{y}") ||
+		!(strings.HasPrefix(c.Tiles, "https://") || strings.HasPrefix(c.Tiles, "/"))) {
+		return fmt.Errorf("tiles %q must be an https:// (or same-server /…) URL template with {z}, {x} and {y}", c.Tiles)
 	}
 	if strings.TrimSpace(c.CORSOrigins) == "" {
 		return fmt.Errorf(`CORS origins must be "*" or a comma-separated list of origins`)
@@ -186,6 +192,8 @@ func New(cfg Config, st Store) (*fiber.App, error) {
 	// Write API, history and live updates (issue 5).
 	h.registerWrites(app)
 	app.Get("/collections/incidents/events", h.events)
+	// The map page (issue 6).
+	h.registerPage(app)
 	return app, nil
 }
 
