@@ -78,10 +78,10 @@ type Config struct {
 	CORSOrigins       string        // origins allowed to read cross-origin, comma-separated, or "*"
 	Compress          bool          // gzip/brotli responses when the client accepts it
 
-	EventsPoll      time.Duration // how often event streams look for changes made by other processes
-	EventsHeartbeat time.Duration // how often an idle event stream sends a comment to keep proxies from closing it
-	Tiles            string // URL template of a raster tile layer for the map page ({z}/{x}/{y}); empty: none
-	TilesAttribution string // attribution the tile provider requires
+	EventsPoll       time.Duration // how often event streams look for changes made by other processes
+	EventsHeartbeat  time.Duration // how often an idle event stream sends a comment to keep proxies from closing it
+	Tiles            string        // URL template of a raster tile layer for the map page ({z}/{x}/{y}); empty: none
+	TilesAttribution string        // attribution the tile provider requires
 }
 
 // DefaultConfig returns the configuration used when nothing is set.
