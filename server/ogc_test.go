@@ -328,7 +328,11 @@ func TestHTMLNegotiation(t *testing.T) {
 		if tc.path == "/collections/incidents/items/14" && !strings.Contains(body, "&lt;script&gt;") {
 			t.Errorf("item page does not show the escaped notes")
 		}
-		if tc.path == "/" && strings.HasPrefix(tc.wantType, "text/html") && !strings.Contains(body, `href="`+srv.URL+`/map"`) {
+		// A browser on / is sent to the map; the OGC landing page (?f=html) links it.
+		if tc.path == "/" && strings.HasPrefix(tc.wantType, "text/html") && resp.Request.URL.Path != "/map/" {
+			t.Errorf("a browser on / ended at %s, not the map", resp.Request.URL.Path)
+		}
+		if tc.path == "/?f=html" && !strings.Contains(body, `href="`+srv.URL+`/map/"`) {
 			t.Errorf("landing page does not link the map")
 		}
 	}
