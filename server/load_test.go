@@ -9,13 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"incidentmap/geo"
 	"incidentmap/internal/testsrv"
+	"incidentmap/server"
 	"incidentmap/store"
 )
 
@@ -34,7 +35,13 @@ func TestLoad(t *testing.T) {
 		seconds = n
 	}
 	st := testsrv.OpenSeeded(t)
-	srv := testsrv.Start(t, st, nil)
+	token, err := st.CreateToken(context.Background(), "load-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := server.DefaultConfig()
+	cfg.WriteRateLimit = 0 // the load is the point; loopback is exempt anyway
+	srv := testsrv.Start(t, st, &cfg)
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	reads := []string{
 		"/collections/incidents/items?limit=100",
@@ -56,17 +63,32 @@ func TestLoad(t *testing.T) {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(c), 7))
 			for i := 0; time.Now().Before(deadline); i++ {
-				if c%4 == 0 && i%5 == 0 { // a quarter of the clients also write
+				if c%4 == 0 && i%5 == 0 { // a quarter of the clients also write, through the write API
 					id := fmt.Sprintf("LOAD-%d-%d", c, i)
-					inc := geo.Incident{EventID: id, EventDate: "2023-06-01", TimePrecision: 1, EventType: "Battles",
-						GeoPrecision: 2, Lon: 44 + rng.Float64(), Lat: 33 + rng.Float64(), Source: "synthetic"}
-					if _, err := st.Upsert(context.Background(), []geo.Incident{inc}); err != nil {
+					body := fmt.Sprintf(`{"type":"Feature","geometry":{"type":"Point","coordinates":[%f,%f]},
+						"properties":{"event_id":%q,"event_date":"2023-06-01","event_type":"Battles","geo_precision":2,"source":"synthetic"}}`,
+						44+rng.Float64(), 33+rng.Float64(), id)
+					req, _ := http.NewRequest("POST", srv.URL+"/collections/incidents/items", strings.NewReader(body))
+					req.Header.Set("Content-Type", "application/geo+json")
+					req.Header.Set("Authorization", "Bearer "+token)
+					resp, err := client.Do(req)
+					requests.Add(1)
+					if err != nil {
 						failures.Add(1)
-						t.Errorf("write %s: %v", id, err)
 						continue
 					}
-					acked.Store(id, true)
-					writes.Add(1)
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					switch {
+					case resp.StatusCode >= 500:
+						serverErrors.Add(1)
+					case resp.StatusCode == http.StatusCreated:
+						acked.Store(id, true) // acknowledged: it must be there afterwards
+						writes.Add(1)
+					default:
+						failures.Add(1)
+						t.Errorf("write %s: status %d", id, resp.StatusCode)
+					}
 					continue
 				}
 				resp, err := client.Get(srv.URL + reads[rng.IntN(len(reads))])

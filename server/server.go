@@ -65,7 +65,7 @@ type Config struct {
 	DefaultLimit   int           // items per page when the client names none
 	MaxLimit       int           // larger limits are clamped to this
 	RequestTimeout time.Duration // deadline of each request's database work
-	Logger         *slog.Logger
+	Logger         *slog.Logger  // nil: slog.Default()
 
 	ReadTimeout       time.Duration // reading a whole request, headers and body
 	WriteTimeout      time.Duration // writing a whole response, streamed exports included
@@ -87,7 +87,7 @@ type Config struct {
 // DefaultConfig returns the configuration used when nothing is set.
 func DefaultConfig() Config {
 	return Config{
-		DefaultLimit: 100, MaxLimit: 10000, RequestTimeout: 30 * time.Second, Logger: slog.Default(),
+		DefaultLimit: 100, MaxLimit: 10000, RequestTimeout: 30 * time.Second,
 		ReadTimeout: 60 * time.Second, WriteTimeout: 10 * time.Minute, IdleTimeout: 2 * time.Minute,
 		BodyLimit: 1 << 20, ImportBodyLimit: 1 << 30,
 		RateLimit: 1200, WriteRateLimit: 120,

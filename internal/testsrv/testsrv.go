@@ -79,10 +79,12 @@ func Start(t testing.TB, st *store.SQLite, cfg *server.Config) *Server {
 func StartWith(t testing.TB, st *store.SQLite, cfg *server.Config, extra func(*fiber.App)) *Server {
 	t.Helper()
 	c := server.DefaultConfig()
-	// Request lines would drown test output; warnings and errors still show.
-	c.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if cfg != nil {
 		c = *cfg
+	}
+	if c.Logger == nil {
+		// Request lines would drown test output; warnings and errors still show.
+		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	app, err := server.New(c, st)
 	if err != nil {
