@@ -122,6 +122,8 @@ func (h *handlers) openAPI(base string) map[string]any {
 	}
 	// The write API, history and event stream (issue 5).
 	h.writeOpenAPI(doc, errResp)
+	// Vector tiles (issue 8).
+	h.tilesOpenAPI(doc, errResp)
 	return doc
 }
 

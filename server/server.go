@@ -55,6 +55,9 @@ type Store interface {
 	History(ctx context.Context, id int64) ([]store.Version, error)
 	// Changes lists the change log after a seq, oldest first.
 	Changes(ctx context.Context, after int64, limit int) ([]store.Change, error)
+
+	// TilePoints streams the lean rows a vector tile needs (issue 8).
+	TilePoints(ctx context.Context, f store.Filter, fn func(*store.TilePoint) error) error
 }
 
 var _ Store = (*store.SQLite)(nil)
@@ -194,6 +197,8 @@ func New(cfg Config, st Store) (*fiber.App, error) {
 	app.Get("/collections/incidents/events", h.events)
 	// The map page (issue 6).
 	h.registerPage(app)
+	// Vector tiles with server-side clustering (issue 8).
+	h.registerTiles(app)
 	return app, nil
 }
 
