@@ -190,6 +190,7 @@ func New(cfg Config, st Store) (*fiber.App, error) {
 	app.Get("/readyz", h.ready)
 	app.Get("/metrics", h.metrics.handler())
 	app.Get("/ogc.css", stylesheet)
+	app.Get("/favicon.ico", favicon)
 	// OGC API – Features: landing, conformance, /api and every registered collection.
 	h.registerOGC(app)
 	// Write API, history and live updates (issue 5).

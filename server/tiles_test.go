@@ -300,3 +300,10 @@ func TestTileErrorsAndCaching(t *testing.T) {
 		t.Fatalf("If-None-Match: status %d, want 304", resp.StatusCode)
 	}
 }
+
+func TestFaviconIsNoContent(t *testing.T) {
+	srv := testsrv.StartSeeded(t)
+	if status, _, body := srv.Get(t, "/favicon.ico"); status != http.StatusNoContent || len(body) != 0 {
+		t.Fatalf("favicon: %d %q, want 204 and no body", status, body)
+	}
+}
