@@ -67,6 +67,7 @@ Commands:
   restore   replace the database with a checked backup
   check     run SQLite's integrity and foreign-key checks
   import    load an ACLED CSV, GeoJSON or GeoJSON text sequence file (all or nothing)
+  export    write the incidents (filtered like items) as geojson, geojsonseq, csv, kml or gpkg
   token     create, list or revoke write API tokens (create --name NAME)
   version   print the version
 
@@ -90,6 +91,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdCheck(ctx, rest, stdout, stderr)
 	case "import":
 		return cmdImport(ctx, rest, stdout, stderr)
+	case "export":
+		return cmdExport(ctx, rest, stdout, stderr)
 	case "seed":
 		return cmdSeed(ctx, rest, stdout, stderr)
 	case "gen":

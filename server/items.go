@@ -19,6 +19,9 @@ import (
 // links, known before the first row), the features one by one, and the tail.
 // Memory does not grow with the page size.
 func (h *handlers) items(c *fiber.Ctx) error {
+	if ef, ok := exportFormatOf(c); ok {
+		return h.exportItems(c, ef)
+	}
 	q, err := h.parseItemsQuery(c)
 	if err != nil {
 		return err

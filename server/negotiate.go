@@ -28,7 +28,7 @@ func negotiate(c *fiber.Ctx) (format, error) {
 			return formatHTML, nil
 		}
 		return formatJSON, &Error{Status: http.StatusNotAcceptable, Code: CodeNotAcceptable,
-			Description: fmt.Sprintf("format f=%q is not offered; use f=json or f=html", f)}
+			Description: fmt.Sprintf("format f=%q is not offered; use f=json or f=html, or download with f=geojson, geojsonseq, csv, kml or gpkg", f)}
 	}
 	if c.Get(fiber.HeaderAccept) == "" {
 		return formatJSON, nil

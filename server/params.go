@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"sort"
@@ -77,7 +78,26 @@ func (h *handlers) parseQuery(c *fiber.Ctx, allowed []string) (itemsQuery, error
 	if err != nil {
 		return itemsQuery{}, err
 	}
-	q := itemsQuery{raw: vals, filter: store.Filter{Limit: h.cfg.DefaultLimit}}
+	return parseValues(vals, h.cfg.DefaultLimit, h.cfg.MaxLimit)
+}
+
+// ParseFilter is the items parameter parser for callers outside HTTP (the
+// export command): vals holds items parameters; unknown ones are refused.
+// Without a limit the filter selects every matching row.
+func ParseFilter(vals url.Values) (store.Filter, error) {
+	for k := range vals {
+		if !contains(itemsParams, k) {
+			return store.Filter{}, fmt.Errorf("unknown parameter %q; the items parameters are: %s", k, strings.Join(itemsParams, ", "))
+		}
+	}
+	q, err := parseValues(vals, 0, math.MaxInt)
+	return q.filter, err
+}
+
+// parseValues turns items parameters into a validated filter.
+func parseValues(vals url.Values, defaultLimit, maxLimit int) (itemsQuery, error) {
+	var err error
+	q := itemsQuery{raw: vals, filter: store.Filter{Limit: defaultLimit}}
 	f := &q.filter
 	if s, ok := one(vals, "bbox"); ok {
 		b, err := geo.ParseBBox(s)
@@ -101,7 +121,7 @@ func (h *handlers) parseQuery(c *fiber.Ctx, allowed []string) (itemsQuery, error
 		if err != nil || n < 1 {
 			return q, badRequest(fmt.Sprintf("limit %q must be a whole number of at least 1", s))
 		}
-		f.Limit = min(n, h.cfg.MaxLimit) // the standard says clamp, not refuse
+		f.Limit = min(n, maxLimit) // the standard says clamp, not refuse
 	}
 	if s, ok := one(vals, "offset"); ok {
 		n, err := strconv.Atoi(s)

@@ -58,6 +58,10 @@ type Store interface {
 
 	// TilePoints streams the lean rows a vector tile needs (issue 8).
 	TilePoints(ctx context.Context, f store.Filter, fn func(*store.TilePoint) error) error
+
+	// Exports (issue 5).
+	// WriteGeoPackage writes the incidents a filter selects to a new GeoPackage file.
+	WriteGeoPackage(ctx context.Context, path string, f store.Filter) (int, error)
 }
 
 var _ Store = (*store.SQLite)(nil)

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"incidentmap/export"
+	"incidentmap/server"
+)
+
+// exportFilterParams are the items parameters the export command takes as
+// flags; they go through the items parser, so they mean what they mean there.
+var exportFilterParams = []string{"bbox", "datetime", "event_type", "sub_event_type", "region",
+	"min_fatalities", "max_fatalities", "q", "filter", "filter-lang", "limit", "offset"}
+
+// cmdExport writes the incidents the filters select (all of them without a
+// limit) to a file or stdout in one of the export formats.
+func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("export", stderr)
+	db := dbFlag(fs)
+	format := fs.String("format", "geojson", "geojson, geojsonseq, csv, kml or gpkg")
+	out := fs.String("out", "", "file to write (default: stdout; gpkg needs a file)")
+	params := map[string]*string{}
+	for _, p := range exportFilterParams {
+		params[p] = fs.String(p, "", "items parameter "+p+" (as in /collections/incidents/items)")
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	f, ok := export.Parse(*format)
+	if !ok {
+		return &usageError{fmt.Sprintf("--format %q is not one of geojson, geojsonseq, csv, kml, gpkg", *format)}
+	}
+	vals := url.Values{}
+	fs.Visit(func(fl *flag.Flag) {
+		if p, ok := params[fl.Name]; ok {
+			vals.Set(fl.Name, *p)
+		}
+	})
+	filter, err := server.ParseFilter(vals)
+	if err != nil {
+		return &usageError{"export: " + errorDescription(err)}
+	}
+	st, err := openStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	if f == export.GPKG {
+		if *out == "" {
+			return &usageError{"export: --format gpkg needs --out FILE (a GeoPackage is a database file)"}
+		}
+		// Written next to the destination and renamed, so a failed export never
+		// leaves a half file under the real name.
+		tmp := filepath.Join(filepath.Dir(*out), "."+filepath.Base(*out)+".partial")
+		os.Remove(tmp)
+		n, err := st.WriteGeoPackage(ctx, tmp, filter)
+		if err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		if err := os.Rename(tmp, *out); err != nil {
+			os.Remove(tmp)
+			return fmt.Errorf("export: %w", err)
+		}
+		fmt.Fprintf(stderr, "export: %d incidents to %s\n", n, *out)
+		return nil
+	}
+	cur, err := st.Incidents(ctx, filter, false)
+	if err != nil {
+		return err
+	}
+	defer cur.Close()
+	if *out == "" {
+		n, err := export.Write(stdout, f, cur)
+		if err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		fmt.Fprintf(stderr, "export: %d incidents\n", n)
+		return nil
+	}
+	tmp := *out + ".partial"
+	file, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	n, err := export.Write(file, f, cur)
+	if cerr := file.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, *out)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("export: %w", err)
+	}
+	fmt.Fprintf(stderr, "export: %d incidents to %s\n", n, *out)
+	return nil
+}
+
+// errorDescription is the description of a server.Error, or the error text.
+func errorDescription(err error) string {
+	var se *server.Error
+	if errors.As(err, &se) {
+		return se.Description
+	}
+	return strings.TrimSpace(err.Error())
+}

@@ -1,0 +1,207 @@
+// Package export writes incidents in the formats GIS tools and spreadsheets
+// read — GeoJSON, GeoJSON text sequences, ACLED-column CSV and KML — row by
+// row to a writer, so an export of millions of rows needs no more memory than
+// one row. (GeoPackage, a SQLite file, is written by the store.)
+package export
+
+import (
+	"bufio"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+
+	"incidentmap/geo"
+	"incidentmap/importer"
+)
+
+// Format is an export format.
+type Format string
+
+// The export formats.
+const (
+	GeoJSON    Format = "geojson"
+	GeoJSONSeq Format = "geojsonseq"
+	CSV        Format = "csv"
+	KML        Format = "kml"
+	GPKG       Format = "gpkg"
+)
+
+// Formats lists every export format.
+var Formats = []Format{GeoJSON, GeoJSONSeq, CSV, KML, GPKG}
+
+// Parse checks a format name.
+func Parse(s string) (Format, bool) {
+	for _, f := range Formats {
+		if string(f) == s {
+			return f, true
+		}
+	}
+	return "", false
+}
+
+// MediaType is the Content-Type of a format.
+func (f Format) MediaType() string {
+	switch f {
+	case GeoJSON:
+		return "application/geo+json"
+	case GeoJSONSeq:
+		return "application/geo+json-seq"
+	case CSV:
+		return "text/csv; charset=utf-8"
+	case KML:
+		return "application/vnd.google-earth.kml+xml"
+	case GPKG:
+		return "application/geopackage+sqlite3"
+	}
+	return "application/octet-stream"
+}
+
+// Ext is the file name extension of a format.
+func (f Format) Ext() string {
+	switch f {
+	case GeoJSONSeq:
+		return ".geojsons"
+	}
+	return "." + string(f)
+}
+
+// Rows is a stream of incidents, such as a *store.Cursor.
+type Rows interface {
+	Next() bool
+	Incident() *geo.Incident
+	Err() error
+}
+
+// Write writes rows to w in f (any format but GPKG) and returns how many it
+// wrote. The output is buffered; Write flushes it before returning.
+func Write(w io.Writer, f Format, rows Rows) (int, error) {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var n int
+	var err error
+	switch f {
+	case GeoJSON:
+		n, err = writeGeoJSON(bw, rows)
+	case GeoJSONSeq:
+		n, err = writeGeoJSONSeq(bw, rows)
+	case CSV:
+		n, err = writeCSV(bw, rows)
+	case KML:
+		n, err = writeKML(bw, rows)
+	default:
+		return 0, fmt.Errorf("export: %q is not a streamed format", f)
+	}
+	if err == nil {
+		err = rows.Err()
+	}
+	if ferr := bw.Flush(); err == nil && ferr != nil {
+		err = ferr
+	}
+	return n, err
+}
+
+func writeGeoJSON(w *bufio.Writer, rows Rows) (int, error) {
+	buf := []byte(`{"type":"FeatureCollection","name":"incidents","features":[` + "\n")
+	n := 0
+	for rows.Next() {
+		if n > 0 {
+			buf = append(buf, ",\n"...)
+		}
+		buf = geo.AppendFeature(buf, rows.Incident())
+		if _, err := w.Write(buf); err != nil {
+			return n, err
+		}
+		buf = buf[:0]
+		n++
+	}
+	buf = append(buf, "\n]}\n"...)
+	_, err := w.Write(buf)
+	return n, err
+}
+
+// writeGeoJSONSeq writes RFC 8142: each feature after RS and before LF.
+func writeGeoJSONSeq(w *bufio.Writer, rows Rows) (int, error) {
+	buf := make([]byte, 0, 1024)
+	n := 0
+	for rows.Next() {
+		buf = append(buf[:0], 0x1E)
+		buf = geo.AppendFeature(buf, rows.Incident())
+		buf = append(buf, '\n')
+		if _, err := w.Write(buf); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// writeCSV writes importer.ACLEDColumns. Columns incidentmap does not keep
+// stay empty; year comes from the date; timestamp stays empty so that
+// re-importing an export never counts as a newer source version; "region" is ACLED's world region,
+// not incidentmap's grouping (which import derives from admin1 again).
+func writeCSV(w *bufio.Writer, rows Rows) (int, error) {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(importer.ACLEDColumns); err != nil {
+		return 0, err
+	}
+	rec := make([]string, len(importer.ACLEDColumns))
+	n := 0
+	for rows.Next() {
+		inc := rows.Incident()
+		for i, col := range importer.ACLEDColumns {
+			rec[i] = csvField(inc, col)
+		}
+		if err := cw.Write(rec); err != nil {
+			return n, err
+		}
+		n++
+	}
+	cw.Flush()
+	return n, cw.Error()
+}
+
+func csvField(inc *geo.Incident, col string) string {
+	switch col {
+	case "event_id_cnty":
+		return inc.EventID
+	case "event_date":
+		return inc.EventDate
+	case "year":
+		if len(inc.EventDate) >= 4 {
+			return inc.EventDate[:4]
+		}
+	case "time_precision":
+		return strconv.Itoa(inc.TimePrecision)
+	case "event_type":
+		return inc.EventType
+	case "sub_event_type":
+		return inc.SubEventType
+	case "actor1":
+		return inc.Actor1
+	case "actor2":
+		return inc.Actor2
+	case "admin1":
+		return inc.Admin1
+	case "admin2":
+		return inc.Admin2
+	case "location":
+		return inc.Location
+	case "latitude":
+		return string(geo.AppendCoord(nil, inc.Lat))
+	case "longitude":
+		return string(geo.AppendCoord(nil, inc.Lon))
+	case "geo_precision":
+		return strconv.Itoa(inc.GeoPrecision)
+	case "source":
+		return inc.Source
+	case "source_url":
+		return inc.SourceURL
+	case "notes":
+		return inc.Notes
+	case "fatalities":
+		return strconv.Itoa(inc.Fatalities)
+	case "tags":
+		return inc.Tags
+	}
+	return ""
+}
