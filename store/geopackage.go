@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-
 )
 
 // gpkgSchema is an OGC GeoPackage 1.3 with one point feature table, its

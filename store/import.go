@@ -43,8 +43,8 @@ func (w *ImportWriter) Check(inc *geo.Incident) error {
 
 // importUpsertSQL inserts or updates by event_id like upsertSQL, but only from
 // a source version at least as new as the stored one, and keeps the source
-// timestamp. New rows get ids from nextID so that an id a deleted incident had
-// is never reused (history and event streams key on ids).
+// timestamp. New rows get ids from nextIncidentID onwards, never an id a
+// deleted incident had (history and event streams key on ids).
 const importUpsertSQL = `INSERT INTO incidents (id, event_id, event_date, time_precision, event_type, sub_event_type,
 	actor1, actor2, admin1, admin2, location, region, geo_precision, fatalities,
 	source, source_url, notes, tags, lon, lat, source_timestamp, updated_at)
@@ -120,10 +120,8 @@ func (s *SQLite) Import(ctx context.Context, dryRun bool, fn func(w *ImportWrite
 	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
 		w := &ImportWriter{ctx: ctx, s: s, now: time.Now().UTC().Format(time.RFC3339)}
 		var err error
-		if err := tx.QueryRowContext(ctx, `SELECT max(coalesce((SELECT max(id) FROM incidents), 0),
-			coalesce((SELECT max(incident_id) FROM change_log), 0),
-			coalesce((SELECT max(incident_id) FROM history), 0)) + 1`).Scan(&w.nextID); err != nil {
-			return fmt.Errorf("import: first new id: %w", err)
+		if w.nextID, err = nextIncidentID(ctx, tx); err != nil {
+			return fmt.Errorf("import: %w", err)
 		}
 		if w.stamp, err = tx.PrepareContext(ctx, "SELECT source_timestamp FROM incidents WHERE event_id = ?"); err != nil {
 			return fmt.Errorf("import: prepare: %w", err)
