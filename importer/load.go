@@ -56,6 +56,16 @@ type Options struct {
 	ProgressEvery int
 }
 
+// FileError says that the file itself could not be read (no header, broken
+// JSON): the fault is the file's, not the database's.
+type FileError struct{ Err error }
+
+// Error implements error.
+func (e *FileError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the reader's error.
+func (e *FileError) Unwrap() error { return e.Err }
+
 // errRejected aborts the transaction after the whole file was checked.
 var errRejected = errors.New("rejected")
 
@@ -70,6 +80,7 @@ func Load(ctx context.Context, st Store, r io.Reader, opt Options) (*Result, err
 	if every <= 0 {
 		every = 10000
 	}
+	var sinkErr error // an error of the database or the context, not of the file
 	counts, err := st.Import(ctx, opt.DryRun, func(w *store.ImportWriter) error {
 		rerr := Read(r, opt.Format, func(row Row, p *Problem) error {
 			res.Rows++
@@ -78,6 +89,7 @@ func Load(ctx context.Context, st Store, r io.Reader, opt Options) (*Result, err
 			}
 			if res.Rows%1024 == 0 {
 				if err := ctx.Err(); err != nil {
+					sinkErr = err
 					return err
 				}
 			}
@@ -92,6 +104,7 @@ func Load(ctx context.Context, st Store, r io.Reader, opt Options) (*Result, err
 					pp := problemOf(row.Row, err)
 					if pp.Field == "row" {
 						// Not the row's fault: the database failed.
+						sinkErr = err
 						return err
 					}
 					p = &pp
@@ -105,6 +118,9 @@ func Load(ctx context.Context, st Store, r io.Reader, opt Options) (*Result, err
 			}
 			return nil
 		})
+		if rerr != nil && sinkErr == nil {
+			return &FileError{Err: rerr}
+		}
 		if rerr != nil {
 			return rerr
 		}

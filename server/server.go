@@ -62,6 +62,8 @@ type Store interface {
 	// Exports (issue 5).
 	// WriteGeoPackage writes the incidents a filter selects to a new GeoPackage file.
 	WriteGeoPackage(ctx context.Context, path string, f store.Filter) (int, error)
+	// Import runs an all-or-nothing import transaction; see store.SQLite.Import.
+	Import(ctx context.Context, dryRun bool, fn func(w *store.ImportWriter) error) (store.ImportCounts, error)
 }
 
 var _ Store = (*store.SQLite)(nil)
@@ -204,6 +206,8 @@ func New(cfg Config, st Store) (*fiber.App, error) {
 	h.registerPage(app)
 	// Vector tiles with server-side clustering (issue 8).
 	h.registerTiles(app)
+	// Import of ACLED CSV and GeoJSON files (issue 5, behind the same tokens).
+	h.registerImport(app)
 	return app, nil
 }
 

@@ -12,10 +12,10 @@ import (
 
 // ImportCounts says what an import did (or, dry or rejected, would have done).
 type ImportCounts struct {
-	Inserted  int // new event_ids
-	Updated   int // existing event_ids whose fields or source timestamp changed
-	Unchanged int // existing event_ids with identical data
-	Older     int // skipped: the stored row has a newer source timestamp
+	Inserted  int `json:"inserted"`  // new event_ids
+	Updated   int `json:"updated"`   // existing event_ids whose fields or source timestamp changed
+	Unchanged int `json:"unchanged"` // existing event_ids with identical data
+	Older     int `json:"older"`     // skipped: the stored row has a newer source timestamp
 }
 
 // ImportWriter writes incidents one by one inside the single transaction of an
