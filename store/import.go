@@ -119,6 +119,12 @@ func (s *SQLite) Import(ctx context.Context, dryRun bool, fn func(w *ImportWrite
 	var counts ImportCounts
 	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
 		w := &ImportWriter{ctx: ctx, s: s, now: time.Now().UTC().Format(time.RFC3339)}
+		// A transaction of a million rows outgrows SQLite's default 2 MB page
+		// cache, which then spills and rewrites index pages (FTS, R-tree) in
+		// the WAL over and over; 64 MB keeps memory bounded and the spills rare.
+		if _, err := tx.ExecContext(ctx, "PRAGMA cache_size = -65536"); err != nil {
+			return fmt.Errorf("import: %w", err)
+		}
 		var err error
 		if w.nextID, err = nextIncidentID(ctx, tx); err != nil {
 			return fmt.Errorf("import: %w", err)
