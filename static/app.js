@@ -377,14 +377,24 @@
   function subscribe() {
     if (!api.paths["/collections/incidents/events"] || !window.EventSource) return;
     const es = new EventSource(`${API}/collections/incidents/events`);
+    // One reload for a burst of events (an import sends thousands), at most every 500 ms.
+    const fresh = new Set();
+    let timer = null;
     const refresh = (ev) => {
-      let id = null;
-      try { id = JSON.parse(ev.data).id; } catch (_) { /* no id */ }
-      load().then(() => {
-        if (id !== null) for (const e of document.querySelectorAll(`.id-${CSS.escape(String(id))}`)) e.classList.add("fresh");
-      });
+      try { const id = JSON.parse(ev.data).id; if (id !== undefined) fresh.add(String(id)); } catch (_) { /* no id */ }
+      if (timer) return;
+      timer = setTimeout(() => {
+        timer = null;
+        const ids = [...fresh];
+        fresh.clear();
+        load().then(() => {
+          for (const id of ids.slice(0, 200)) {
+            for (const e of document.querySelectorAll(`.id-${CSS.escape(id)}`)) e.classList.add("fresh");
+          }
+        });
+      }, 500);
     };
-    for (const t of ["created", "updated", "deleted"]) es.addEventListener(t, refresh);
+    for (const t of ["created", "updated", "deleted", "reset"]) es.addEventListener(t, refresh);
   }
 
   function apply(push) {
