@@ -25,6 +25,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	tuneMallocForBulkLoad() // see malloc_linux.go: the same cost as gen --db
 	f, err := importer.ParseFormat(*format)
 	if err != nil {
 		return &usageError{err.Error()}
