@@ -36,7 +36,12 @@ import (
 var version = "dev"
 
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	stop, err := startProfile()
+	if err == nil {
+		err = run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)
+		stop()
+	}
+	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "incidentmap:", err)
 		}

@@ -69,62 +69,54 @@ func (e *FileError) Unwrap() error { return e.Err }
 // errRejected aborts the transaction after the whole file was checked.
 var errRejected = errors.New("rejected")
 
+// loadChunk is how many checked rows the reader hands the writer at a time.
+const loadChunk = 512
+
 // Load reads r and upserts its incidents by event_id in one transaction.
 // Every row is checked; when any is bad, the rest are still checked (without
 // writing) to report up to MaxProblems of them, and nothing is written: the
 // error is a *RejectedError. A file that cannot be read at all is another
 // error; it too leaves the database unchanged.
+//
+// Reading and checking run on one goroutine and writing on another, so a
+// large file keeps two cores busy; chunks of rows pass between them through
+// a short queue, which bounds memory.
 func Load(ctx context.Context, st Store, r io.Reader, opt Options) (*Result, error) {
 	res := &Result{DryRun: opt.DryRun}
 	every := opt.ProgressEvery
 	if every <= 0 {
 		every = 10000
 	}
-	var sinkErr error // an error of the database or the context, not of the file
 	counts, err := st.Import(ctx, opt.DryRun, func(w *store.ImportWriter) error {
-		rerr := Read(r, opt.Format, func(row Row, p *Problem) error {
-			res.Rows++
-			if opt.Progress != nil && res.Rows%every == 0 {
-				opt.Progress(res.Rows)
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		chunks := make(chan []Row, 4)
+		readErr := make(chan error, 1)
+		go func() {
+			defer close(chunks)
+			readErr <- readChecked(ctx, r, opt, every, w, res, chunks)
+		}()
+		var writeErr error
+		for chunk := range chunks {
+			if writeErr != nil {
+				continue // drain, so the reader is not left blocked
 			}
-			if res.Rows%1024 == 0 {
-				if err := ctx.Err(); err != nil {
-					sinkErr = err
-					return err
+			for i := range chunk {
+				if err := w.PutChecked(&chunk[i].Incident, chunk[i].Timestamp); err != nil {
+					// Checked rows fail only when the database does.
+					writeErr = err
+					cancel()
+					break
 				}
 			}
-			if p == nil {
-				var err error
-				if res.BadRows > 0 {
-					err = w.Check(&row.Incident)
-				} else {
-					err = w.Put(&row.Incident, row.Timestamp)
-				}
-				if err != nil {
-					pp := problemOf(row.Row, err)
-					if pp.Field == "row" {
-						// Not the row's fault: the database failed.
-						sinkErr = err
-						return err
-					}
-					p = &pp
-				}
-			}
-			if p != nil {
-				res.BadRows++
-				if len(res.Problems) < MaxProblems {
-					res.Problems = append(res.Problems, *p)
-				}
-			}
-			return nil
-		})
-		if rerr != nil && sinkErr == nil {
-			return &FileError{Err: rerr}
 		}
-		if rerr != nil {
+		rerr := <-readErr
+		switch {
+		case writeErr != nil:
+			return writeErr
+		case rerr != nil:
 			return rerr
-		}
-		if res.BadRows > 0 {
+		case res.BadRows > 0:
 			return errRejected
 		}
 		return nil
@@ -142,4 +134,66 @@ func Load(ctx context.Context, st Store, r io.Reader, opt Options) (*Result, err
 	}
 	res.Written = true
 	return res, nil
+}
+
+// readChecked reads and checks every row of r, recording problems in res,
+// and sends the good rows in chunks until the first bad one: after it the
+// import is lost, and the rest is only checked. The error is the file's
+// (*FileError) or the context's.
+func readChecked(ctx context.Context, r io.Reader, opt Options, every int, w *store.ImportWriter, res *Result, chunks chan<- []Row) error {
+	chunk := make([]Row, 0, loadChunk)
+	send := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		select {
+		case chunks <- chunk:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		chunk = make([]Row, 0, loadChunk)
+		return nil
+	}
+	rerr := Read(r, opt.Format, func(row Row, p *Problem) error {
+		res.Rows++
+		if opt.Progress != nil && res.Rows%every == 0 {
+			opt.Progress(res.Rows)
+		}
+		if res.Rows%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if p == nil {
+			if err := w.Check(&row.Incident); err != nil {
+				pp := problemOf(row.Row, err)
+				p = &pp
+			}
+		}
+		if p != nil {
+			res.BadRows++
+			if len(res.Problems) < MaxProblems {
+				res.Problems = append(res.Problems, *p)
+			}
+			return nil
+		}
+		if res.BadRows > 0 {
+			return nil
+		}
+		chunk = append(chunk, row)
+		if len(chunk) == loadChunk {
+			return send()
+		}
+		return nil
+	})
+	if rerr != nil {
+		if ctx.Err() != nil && errors.Is(rerr, ctx.Err()) {
+			return rerr
+		}
+		return &FileError{Err: rerr}
+	}
+	if res.BadRows > 0 {
+		return nil
+	}
+	return send()
 }

@@ -48,9 +48,10 @@ var itemsParamDefs = append([]paramDef{
 	{Name: "q", Description: "Free-text search over notes, actors, location and source (every word must match; " +
 		`"quoted words" are a phrase; word* is a prefix).`,
 		Schema: map[string]any{"type": "string"}},
-	{Name: "sortby", Description: "Order of the features: id (the default, stable for paging) or relevance " +
-		"(best full-text matches first, then id; needs q).",
-		Schema: map[string]any{"type": "string", "enum": []string{"id", "relevance"}, "default": "id"}},
+	{Name: "sortby", Description: "Order of the features: id or relevance (best full-text matches first, " +
+		"then id; needs q). Without sortby the order is by id, or with a bbox spatial (the Z-order of the " +
+		"points, then id), which pages a large bbox fast; every order is stable for paging.",
+		Schema: map[string]any{"type": "string", "enum": []string{"id", "relevance"}}},
 }, propertyParamDefs(incidentQueryables, listParams...)...)
 
 // maxFilterLen bounds a CQL2 filter's length in bytes.

@@ -162,6 +162,7 @@ func parseValues(vals url.Values, defaultLimit, maxLimit int) (itemsQuery, error
 	if s, ok := one(vals, "sortby"); ok {
 		switch {
 		case s == "id":
+			f.ByID = true
 		case s == "relevance" && f.Text != "":
 			f.ByRelevance = true
 		case s == "relevance":

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"incidentmap/geo"
@@ -18,37 +19,26 @@ type ImportCounts struct {
 	Older     int `json:"older"`     // skipped: the stored row has a newer source timestamp
 }
 
-// ImportWriter writes incidents one by one inside the single transaction of an
-// import; see SQLite.Import.
-type ImportWriter struct {
-	ctx    context.Context
-	s      *SQLite
-	stamp  *sql.Stmt // existing row's source timestamp
-	upsert *sql.Stmt
-	nextID int64
-	now    string
-	// Counts so far.
-	Counts ImportCounts
-}
+// importBatch is how many rows one upsert statement carries. Per statement,
+// SQLite opens a savepoint in which FTS5 flushes its pending terms and the
+// triggers run their programs: a statement per row costs ~10× a row of a
+// statement of hundreds. 256 rows × 23 values stay well under SQLite's
+// limit of 32,766 bound variables.
+const importBatch = 256
 
-// Check normalizes inc, assigns its region from the point when the source gave
-// no admin1, and validates it: a *geo.FieldError names the bad field. It
-// writes nothing, so an import that has already found a bad row can keep
-// checking the rest cheaply.
-func (w *ImportWriter) Check(inc *geo.Incident) error {
-	inc.Normalize()
-	w.s.AssignRegion(inc)
-	return inc.Validate()
-}
-
-// importUpsertSQL inserts or updates by event_id like upsertSQL, but only from
-// a source version at least as new as the stored one, and keeps the source
-// timestamp. New rows get ids from nextIncidentID onwards, never an id a
-// deleted incident had (history and event streams key on ids).
-const importUpsertSQL = `INSERT INTO incidents (id, event_id, event_date, time_precision, event_type, sub_event_type,
+// importColumns are the columns an import writes, in bind order.
+const importColumns = `id, event_id, event_date, time_precision, event_type, sub_event_type,
 	actor1, actor2, admin1, admin2, location, region, geo_precision, fatalities,
-	source, source_url, notes, tags, lon, lat, source_timestamp, updated_at)
-VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+	source, source_url, notes, tags, lon, lat, source_timestamp, updated_at, cell`
+
+// importRowValues is the placeholder group of one row of importColumns.
+const importRowValues = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+
+// importConflict updates an existing event_id only from a source version at
+// least as new as the stored one, and only when some field differs, so that
+// importing the same file twice writes nothing and keeps updated_at.
+// RETURNING names the rows inserted or updated; the rest were left alone.
+const importConflict = `
 ON CONFLICT (event_id) DO UPDATE SET
 	event_date = excluded.event_date, time_precision = excluded.time_precision,
 	event_type = excluded.event_type, sub_event_type = excluded.sub_event_type,
@@ -56,7 +46,7 @@ ON CONFLICT (event_id) DO UPDATE SET
 	admin2 = excluded.admin2, location = excluded.location, region = excluded.region,
 	geo_precision = excluded.geo_precision, fatalities = excluded.fatalities,
 	source = excluded.source, source_url = excluded.source_url, notes = excluded.notes,
-	tags = excluded.tags, lon = excluded.lon, lat = excluded.lat,
+	tags = excluded.tags, lon = excluded.lon, lat = excluded.lat, cell = excluded.cell,
 	source_timestamp = excluded.source_timestamp, updated_at = excluded.updated_at
 WHERE excluded.source_timestamp >= incidents.source_timestamp
 	AND (incidents.event_date, incidents.time_precision, incidents.event_type, incidents.sub_event_type,
@@ -67,7 +57,48 @@ WHERE excluded.source_timestamp >= incidents.source_timestamp
 	excluded.actor1, excluded.actor2, excluded.admin1, excluded.admin2, excluded.location,
 	excluded.region, excluded.geo_precision, excluded.fatalities, excluded.source,
 	excluded.source_url, excluded.notes, excluded.tags, excluded.lon, excluded.lat, excluded.source_timestamp)
-RETURNING id`
+RETURNING id, event_id`
+
+// importUpsertSQL is the upsert of n rows.
+func importUpsertSQL(n int) string {
+	return "INSERT INTO incidents (" + importColumns + ") VALUES " +
+		strings.TrimSuffix(strings.Repeat(importRowValues+",", n), ",") + importConflict
+}
+
+// pendingRow is a checked row waiting for its batch to be written.
+type pendingRow struct {
+	inc     geo.Incident
+	ts      int64
+	id      int64 // the id to insert with; for an existing row, its own
+	existed bool  // known to be stored already (not in a bulk load)
+}
+
+// ImportWriter writes incidents inside the single transaction of an import;
+// see SQLite.Import. Rows are buffered and written importBatch at a time.
+type ImportWriter struct {
+	ctx     context.Context
+	s       *SQLite
+	tx      *sql.Tx
+	bulk    *bulkLoad // set when the import began on an empty table
+	rows    []pendingRow
+	inBatch map[string]bool // event_ids of rows: a repeat waits for the next batch
+	full    *sql.Stmt       // the upsert of a whole batch
+	args    []any
+	nextID  int64
+	now     string
+	// Counts so far (rows still buffered are not counted yet).
+	Counts ImportCounts
+}
+
+// Check normalizes inc, assigns its region from the point when the source gave
+// no admin1, and validates it: a *geo.FieldError names the bad field. It
+// writes nothing and touches no shared state, so a reader goroutine can check
+// rows while the writer writes earlier ones.
+func (w *ImportWriter) Check(inc *geo.Incident) error {
+	inc.Normalize()
+	w.s.AssignRegion(inc)
+	return inc.Validate()
+}
 
 // Put checks inc (see Check) and upserts it by event_id with the source's
 // timestamp ts (Unix seconds; 0 when the source has none). A row stored with a
@@ -77,34 +108,164 @@ func (w *ImportWriter) Put(inc *geo.Incident, ts int64) error {
 	if err := w.Check(inc); err != nil {
 		return err
 	}
-	var stored int64
-	existed := true
-	if err := w.stamp.QueryRowContext(w.ctx, inc.EventID).Scan(&stored); errors.Is(err, sql.ErrNoRows) {
-		existed = false
-	} else if err != nil {
-		return fmt.Errorf("event_id %s: %w", inc.EventID, err)
+	return w.PutChecked(inc, ts)
+}
+
+// PutChecked upserts a row that Check has accepted, as Put does.
+func (w *ImportWriter) PutChecked(inc *geo.Incident, ts int64) error {
+	if w.inBatch[inc.EventID] {
+		// A repeated event_id updates the row its first occurrence wrote, so
+		// the first must be written before the second is compared with it.
+		if err := w.flush(); err != nil {
+			return err
+		}
 	}
-	if existed && ts < stored {
-		w.Counts.Older++
-		return nil
-	}
-	var id int64
-	err := w.upsert.QueryRowContext(w.ctx, w.nextID, inc.EventID, inc.EventDate, inc.TimePrecision, inc.EventType,
-		inc.SubEventType, inc.Actor1, inc.Actor2, inc.Admin1, inc.Admin2, inc.Location, inc.Region,
-		inc.GeoPrecision, inc.Fatalities, inc.Source, inc.SourceURL, inc.Notes, inc.Tags,
-		inc.Lon, inc.Lat, ts, w.now).Scan(&id)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		w.Counts.Unchanged++
-	case err != nil:
-		return fmt.Errorf("event_id %s: %w", inc.EventID, err)
-	case existed:
-		w.Counts.Updated++
-	default:
-		w.Counts.Inserted++
-		w.nextID++
+	w.inBatch[inc.EventID] = true
+	w.rows = append(w.rows, pendingRow{inc: *inc, ts: ts})
+	if len(w.rows) == importBatch {
+		return w.flush()
 	}
 	return nil
+}
+
+// flush writes the buffered rows with one upsert statement.
+func (w *ImportWriter) flush() error {
+	if len(w.rows) == 0 {
+		return nil
+	}
+	rows := w.rows
+	w.rows = w.rows[:0]
+	clear(w.inBatch)
+	if w.bulk == nil {
+		var err error
+		if rows, err = w.matchStored(rows); err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+	} else {
+		// The table was empty when the import began: every row is new unless
+		// an earlier batch of this file wrote its event_id (found below).
+		for i := range rows {
+			rows[i].id = w.nextID + int64(i)
+		}
+		w.nextID += int64(len(rows))
+	}
+	w.args = w.args[:0]
+	for i := range rows {
+		r := &rows[i]
+		inc := &r.inc
+		var id any = r.id
+		if r.id == 0 {
+			id = nil
+		}
+		w.args = append(w.args, id, inc.EventID, inc.EventDate, inc.TimePrecision, inc.EventType,
+			inc.SubEventType, inc.Actor1, inc.Actor2, inc.Admin1, inc.Admin2, inc.Location, inc.Region,
+			inc.GeoPrecision, inc.Fatalities, inc.Source, inc.SourceURL, inc.Notes, inc.Tags,
+			inc.Lon, inc.Lat, r.ts, w.now, geo.Cell(inc.Lon, inc.Lat))
+	}
+	var res *sql.Rows
+	var err error
+	if len(rows) == importBatch {
+		if w.full == nil {
+			if w.full, err = w.tx.PrepareContext(w.ctx, importUpsertSQL(importBatch)); err != nil {
+				return fmt.Errorf("import: prepare: %w", err)
+			}
+		}
+		res, err = w.full.QueryContext(w.ctx, w.args...)
+	} else {
+		res, err = w.tx.QueryContext(w.ctx, importUpsertSQL(len(rows)), w.args...)
+	}
+	if err != nil {
+		return fmt.Errorf("import rows %s…: %w", rows[0].inc.EventID, err)
+	}
+	written := make(map[string]int64, len(rows))
+	for res.Next() {
+		var id int64
+		var eventID string
+		if err := res.Scan(&id, &eventID); err != nil {
+			res.Close()
+			return fmt.Errorf("import: %w", err)
+		}
+		written[eventID] = id
+	}
+	if err := res.Close(); err != nil {
+		return fmt.Errorf("import rows %s…: %w", rows[0].inc.EventID, err)
+	}
+	for i := range rows {
+		r := &rows[i]
+		id, ok := written[r.inc.EventID]
+		switch {
+		case ok && id == r.id && !r.existed:
+			w.Counts.Inserted++
+		case ok:
+			w.Counts.Updated++
+		case r.existed:
+			w.Counts.Unchanged++
+		default:
+			// Bulk load: an earlier batch stored this event_id, and the
+			// conflict clause kept it. Why decides the count.
+			var stored int64
+			if err := w.tx.QueryRowContext(w.ctx, "SELECT source_timestamp FROM incidents WHERE event_id = ?",
+				r.inc.EventID).Scan(&stored); err != nil {
+				return fmt.Errorf("import: event_id %s: %w", r.inc.EventID, err)
+			}
+			if r.ts < stored {
+				w.Counts.Older++
+			} else {
+				w.Counts.Unchanged++
+			}
+		}
+	}
+	return nil
+}
+
+// matchStored looks up the stored rows of a batch's event_ids in one query:
+// an existing row keeps its id, a new one gets the next, and a row older than
+// the stored version is counted and dropped.
+func (w *ImportWriter) matchStored(rows []pendingRow) ([]pendingRow, error) {
+	w.args = w.args[:0]
+	for i := range rows {
+		w.args = append(w.args, rows[i].inc.EventID)
+	}
+	q := "SELECT event_id, id, source_timestamp FROM incidents WHERE event_id IN (" +
+		strings.TrimSuffix(strings.Repeat("?,", len(rows)), ",") + ")"
+	res, err := w.tx.QueryContext(w.ctx, q, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("import: stored rows: %w", err)
+	}
+	type stored struct{ id, ts int64 }
+	found := make(map[string]stored, len(rows))
+	for res.Next() {
+		var e string
+		var s stored
+		if err := res.Scan(&e, &s.id, &s.ts); err != nil {
+			res.Close()
+			return nil, fmt.Errorf("import: stored rows: %w", err)
+		}
+		found[e] = s
+	}
+	if err := res.Close(); err != nil {
+		return nil, fmt.Errorf("import: stored rows: %w", err)
+	}
+	kept := rows[:0]
+	for _, r := range rows {
+		s, ok := found[r.inc.EventID]
+		switch {
+		case ok && r.ts < s.ts:
+			w.Counts.Older++
+			continue
+		case ok:
+			r.id, r.existed = s.id, true
+		default:
+			// A new row gets an id no incident ever had (see nextIncidentID).
+			r.id = w.nextID
+			w.nextID++
+		}
+		kept = append(kept, r)
+	}
+	return kept, nil
 }
 
 // ErrDryRun is returned by Import after a dry run rolled its transaction back.
@@ -115,13 +276,25 @@ var ErrDryRun = errors.New("dry run: nothing written")
 // returns the counts it would have had with ErrDryRun. When fn returns an
 // error everything is rolled back: an import is all or nothing. Rows stream
 // through fn, so memory does not grow with the file.
+//
+// An import into an empty table is a bulk load: the indexes and triggers of
+// the incidents table are dropped inside the transaction and built once at
+// the end from the loaded rows (the full-text index, the change log), which
+// is many times faster than maintaining them row by row. Other connections
+// never see the table without them: a rollback restores them with the rest.
 func (s *SQLite) Import(ctx context.Context, dryRun bool, fn func(w *ImportWriter) error) (ImportCounts, error) {
 	var counts ImportCounts
 	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
-		w := &ImportWriter{ctx: ctx, s: s, now: time.Now().UTC().Format(time.RFC3339)}
+		w := &ImportWriter{ctx: ctx, s: s, tx: tx, inBatch: map[string]bool{},
+			now: time.Now().UTC().Format(time.RFC3339)}
+		defer func() {
+			if w.full != nil {
+				w.full.Close()
+			}
+		}()
 		// A transaction of a million rows outgrows SQLite's default 2 MB page
-		// cache, which then spills and rewrites index pages (FTS, R-tree) in
-		// the WAL over and over; 64 MB keeps memory bounded and the spills rare.
+		// cache, which then spills and rewrites index pages in the WAL over and
+		// over; 64 MB keeps memory bounded and the spills rare.
 		if _, err := tx.ExecContext(ctx, "PRAGMA cache_size = -65536"); err != nil {
 			return fmt.Errorf("import: %w", err)
 		}
@@ -129,15 +302,19 @@ func (s *SQLite) Import(ctx context.Context, dryRun bool, fn func(w *ImportWrite
 		if w.nextID, err = nextIncidentID(ctx, tx); err != nil {
 			return fmt.Errorf("import: %w", err)
 		}
-		if w.stamp, err = tx.PrepareContext(ctx, "SELECT source_timestamp FROM incidents WHERE event_id = ?"); err != nil {
-			return fmt.Errorf("import: prepare: %w", err)
+		var empty bool
+		if err := tx.QueryRowContext(ctx, "SELECT NOT EXISTS (SELECT 1 FROM incidents)").Scan(&empty); err != nil {
+			return fmt.Errorf("import: %w", err)
 		}
-		defer w.stamp.Close()
-		if w.upsert, err = tx.PrepareContext(ctx, importUpsertSQL); err != nil {
-			return fmt.Errorf("import: prepare upsert: %w", err)
+		if empty {
+			if w.bulk, err = dropIndexesAndTriggers(ctx, tx); err != nil {
+				return fmt.Errorf("bulk load: %w", err)
+			}
 		}
-		defer w.upsert.Close()
 		err = fn(w)
+		if err == nil {
+			err = w.flush()
+		}
 		counts = w.Counts
 		if err != nil {
 			return err
@@ -145,7 +322,79 @@ func (s *SQLite) Import(ctx context.Context, dryRun bool, fn func(w *ImportWrite
 		if dryRun {
 			return ErrDryRun
 		}
+		if w.bulk != nil {
+			return w.bulk.finishLoad(ctx, tx)
+		}
 		return nil
 	})
 	return counts, err
+}
+
+// bulkLoad holds the indexes and triggers of the incidents table that a bulk
+// load or a migration dropped, to build them again at its end.
+type bulkLoad struct {
+	indexes, triggers []string // their CREATE statements, as the schema has them
+}
+
+// dropIndexesAndTriggers drops the secondary indexes and every trigger of the
+// incidents table (the unique event_id index stays: upserts need it).
+func dropIndexesAndTriggers(ctx context.Context, tx *sql.Tx) (*bulkLoad, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT type, name, sql FROM sqlite_schema
+		WHERE tbl_name = 'incidents' AND type IN ('index', 'trigger') AND sql IS NOT NULL`)
+	if err != nil {
+		return nil, err
+	}
+	b := &bulkLoad{}
+	var drops []string
+	for rows.Next() {
+		var typ, name, create string
+		if err := rows.Scan(&typ, &name, &create); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		// Identifiers cannot be bound; these come from our own schema.
+		drops = append(drops, "DROP "+strings.ToUpper(typ)+` "`+strings.ReplaceAll(name, `"`, `""`)+`"`)
+		if typ == "index" {
+			b.indexes = append(b.indexes, create)
+		} else {
+			b.triggers = append(b.triggers, create)
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	for _, d := range drops {
+		if _, err := tx.ExecContext(ctx, d); err != nil {
+			return nil, fmt.Errorf("%s: %w", d, err)
+		}
+	}
+	return b, nil
+}
+
+// finishLoad builds what the triggers would have maintained during a bulk
+// load — the full-text index and a "created" change per incident — then
+// restores the indexes and triggers.
+func (b *bulkLoad) finishLoad(ctx context.Context, tx *sql.Tx) error {
+	for _, q := range []string{
+		"INSERT INTO incidents_fts (incidents_fts) VALUES ('rebuild')",
+		"INSERT INTO change_log (incident_id, event_id, op) SELECT id, event_id, 'created' FROM incidents ORDER BY id",
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("bulk load: %.60s: %w", q, err)
+		}
+	}
+	if err := b.restore(ctx, tx); err != nil {
+		return fmt.Errorf("bulk load: %w", err)
+	}
+	return nil
+}
+
+// restore creates the dropped indexes, then the triggers.
+func (b *bulkLoad) restore(ctx context.Context, tx *sql.Tx) error {
+	for _, q := range append(append([]string(nil), b.indexes...), b.triggers...) {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%.60s: %w", q, err)
+		}
+	}
+	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/paulmach/orb"
 
@@ -26,6 +25,7 @@ type Filter struct {
 	Conditions    []Condition  // more predicates from trusted translators (CQL2, full text)
 	Text          string       // full-text query in FTS5 syntax (see FullTextQuery); "" for none
 	ByRelevance   bool         // with Text: best matches first (bm25), then by id
+	ByID          bool         // order by id even with a bbox (see Incidents)
 	Limit         int          // 0 means all
 	Offset        int
 }
@@ -50,8 +50,39 @@ func scanIncident(sc interface{ Scan(...any) error }, inc *geo.Incident) error {
 		&inc.Tags, &inc.Lon, &inc.Lat, &inc.UpdatedAt)
 }
 
-// where builds the WHERE clause of f and its arguments.
+// bboxRanges is how many key ranges a bbox query is split into: more ranges
+// hug the bbox closer (fewer index entries read outside it), each costs a
+// range seek.
+const bboxRanges = 16
+
+// where builds the WHERE clause of f and its arguments. A bbox becomes key
+// ranges of the cell index OR-ed together, then the exact comparison.
 func (f *Filter) where() (string, []any) {
+	conds, args := f.conditions()
+	if f.BBox != nil {
+		var or []string
+		var rargs []any
+		for _, r := range geo.CellRanges(*f.BBox, bboxRanges) {
+			or = append(or, "i.cell BETWEEN ? AND ?")
+			rargs = append(rargs, r.Lo, r.Hi)
+		}
+		conds = append([]string{"(" + strings.Join(or, " OR ") + ")"}, conds...)
+		args = append(rargs, args...)
+	}
+	return joinWhere(conds), args
+}
+
+// joinWhere is " WHERE a AND b …", or "" for no condition.
+func joinWhere(conds []string) string {
+	if len(conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(conds, " AND ")
+}
+
+// conditions are f's predicates but the bbox's key ranges: the exact bbox
+// test, dates, lists, fatalities, full text and extra conditions.
+func (f *Filter) conditions() ([]string, []any) {
 	var conds []string
 	var args []any
 	add := func(sql string, a ...any) {
@@ -59,11 +90,7 @@ func (f *Filter) where() (string, []any) {
 		args = append(args, a...)
 	}
 	if b := f.BBox; b != nil {
-		// The R*Tree stores float32 rounded outwards, so it narrows the candidates
-		// and the exact comparison on lon/lat decides.
-		add(`i.id IN (SELECT id FROM incidents_rtree WHERE max_lon >= ? AND min_lon <= ? AND max_lat >= ? AND min_lat <= ?)
-			AND i.lon BETWEEN ? AND ? AND i.lat BETWEEN ? AND ?`,
-			b.Min[0], b.Max[0], b.Min[1], b.Max[1], b.Min[0], b.Max[0], b.Min[1], b.Max[1])
+		add("i.lon BETWEEN ? AND ? AND i.lat BETWEEN ? AND ?", b.Min[0], b.Max[0], b.Min[1], b.Max[1])
 	}
 	if d := f.Interval.StartDate(); d != "" {
 		add("i.event_date >= ?", d)
@@ -109,10 +136,7 @@ func (f *Filter) where() (string, []any) {
 	for _, c := range f.Conditions {
 		add("("+c.SQL+")", c.Args...)
 	}
-	if len(conds) == 0 {
-		return "", nil
-	}
-	return " WHERE " + strings.Join(conds, " AND "), args
+	return conds, args
 }
 
 // Cursor walks the incidents of one query inside one read snapshot. Call Next
@@ -124,6 +148,7 @@ type Cursor struct {
 	tx      *sql.Tx
 	rows    *sql.Rows
 	cur     geo.Incident
+	cell    bool // the rows end with the cell key (spatial order), skipped
 	err     error
 }
 
@@ -132,7 +157,18 @@ func (c *Cursor) Next() bool {
 	if c.err != nil || !c.rows.Next() {
 		return false
 	}
-	if err := scanIncident(c.rows, &c.cur); err != nil {
+	var err error
+	if c.cell {
+		var cell int64
+		inc := &c.cur
+		err = c.rows.Scan(&inc.ID, &inc.EventID, &inc.EventDate, &inc.TimePrecision, &inc.EventType,
+			&inc.SubEventType, &inc.Actor1, &inc.Actor2, &inc.Admin1, &inc.Admin2, &inc.Location,
+			&inc.Region, &inc.GeoPrecision, &inc.Fatalities, &inc.Source, &inc.SourceURL, &inc.Notes,
+			&inc.Tags, &inc.Lon, &inc.Lat, &inc.UpdatedAt, &cell)
+	} else {
+		err = scanIncident(c.rows, &c.cur)
+	}
+	if err != nil {
 		c.err = fmt.Errorf("read incident: %w", err)
 		return false
 	}
@@ -156,23 +192,64 @@ func (c *Cursor) Close() error {
 	return errors.Join(err, c.tx.Rollback())
 }
 
-// Incidents starts a query for the incidents f selects, ordered by id. With
-// count, Matched holds the total matching count from the same snapshot.
+// spatialOrder orders the rows of rangeUnion(incidentColumns + ", i.cell")
+// as the cell index stores them — key, lon, lat, date, fatalities, id — so
+// SQLite merges the ranges' index scans in order and a page stops early,
+// without sorting the matches.
+const spatialOrder = " ORDER BY 22, 19, 20, 3, 14, 1"
+
+// rangeUnion is one SELECT of cols per key range of f's bbox, each with all
+// of f's conditions, joined by UNION ALL: every arm is a plain range scan of
+// the cell index (counting needs no table row), where OR-ed ranges would
+// gather row ids in a set first.
+func (f *Filter) rangeUnion(cols string) (string, []any) {
+	conds, cargs := f.conditions()
+	rest := ""
+	if len(conds) > 0 {
+		rest = " AND " + strings.Join(conds, " AND ")
+	}
+	var arms []string
+	var args []any
+	for _, r := range geo.CellRanges(*f.BBox, bboxRanges) {
+		arms = append(arms, "SELECT "+cols+" FROM incidents i WHERE i.cell BETWEEN ? AND ?"+rest)
+		args = append(append(args, r.Lo, r.Hi), cargs...)
+	}
+	return strings.Join(arms, " UNION ALL "), args
+}
+
+// countQuery counts what f matches.
+func (f *Filter) countQuery() (string, []any) {
+	if f.BBox != nil {
+		q, args := f.rangeUnion("1")
+		return "SELECT count(*) FROM (" + q + ")", args
+	}
+	where, args := f.where()
+	return "SELECT count(*) FROM incidents i" + where, args
+}
+
+// Incidents starts a query for the incidents f selects. With count, Matched
+// holds the total matching count from the same snapshot. The order is by id;
+// with a bbox (and neither ByID nor ByRelevance) it is spatial, the cell
+// index's order (see spatialOrder), so that a page of a large bbox costs
+// what the page holds, not what the bbox holds. Either order is total, so
+// offsets page consistently.
 func (s *SQLite) Incidents(ctx context.Context, f Filter, count bool) (*Cursor, error) {
 	tx, err := s.ro.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin read: %w", err)
 	}
-	where, args := f.where()
 	c := &Cursor{Matched: -1, tx: tx}
 	if count {
-		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM incidents i"+where, args...).Scan(&c.Matched); err != nil {
+		q, args := f.countQuery()
+		if err := tx.QueryRowContext(ctx, q, args...).Scan(&c.Matched); err != nil {
 			tx.Rollback()
 			return nil, fmt.Errorf("count incidents: %w", err)
 		}
 	}
-	q := "SELECT " + incidentColumns + " FROM incidents i" + where + " ORDER BY i.id"
-	if f.Text != "" && f.ByRelevance {
+	var q string
+	var args []any
+	switch {
+	case f.Text != "" && f.ByRelevance:
 		// Joining the match (with its bm25 rank) once is far cheaper than a rank
 		// lookup per row; the join also does the text filtering.
 		rest := f
@@ -182,6 +259,14 @@ func (s *SQLite) Incidents(ctx context.Context, f Filter, count bool) (*Cursor, 
 			JOIN (SELECT rowid AS fid, rank AS fts_rank FROM incidents_fts WHERE incidents_fts MATCH ?) m ON m.fid = i.id` +
 			w + " ORDER BY m.fts_rank, i.id"
 		args = append([]any{f.Text}, a...)
+	case f.BBox != nil && !f.ByID:
+		q, args = f.rangeUnion(incidentColumns + ", i.cell")
+		q += spatialOrder
+		c.cell = true
+	default:
+		var where string
+		where, args = f.where()
+		q = "SELECT " + incidentColumns + " FROM incidents i" + where + " ORDER BY i.id"
 	}
 	if f.Limit > 0 || f.Offset > 0 {
 		limit := int64(f.Limit)
@@ -201,9 +286,9 @@ func (s *SQLite) Incidents(ctx context.Context, f Filter, count bool) (*Cursor, 
 
 // Count returns how many incidents f matches (limit and offset ignored).
 func (s *SQLite) Count(ctx context.Context, f Filter) (int64, error) {
-	where, args := f.where()
+	q, args := f.countQuery()
 	var n int64
-	if err := s.ro.QueryRowContext(ctx, "SELECT count(*) FROM incidents i"+where, args...).Scan(&n); err != nil {
+	if err := s.ro.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count incidents: %w", err)
 	}
 	return n, nil
@@ -229,48 +314,30 @@ type UpsertResult struct {
 	Unchanged int
 }
 
-// upsertSQL inserts an incident or, when its event_id exists, updates the row
-// only if some field differs, so that loading the same data twice writes nothing
-// and keeps updated_at.
-const upsertSQL = `INSERT INTO incidents (id, event_id, event_date, time_precision, event_type, sub_event_type,
-	actor1, actor2, admin1, admin2, location, region, geo_precision, fatalities,
-	source, source_url, notes, tags, lon, lat, updated_at)
-VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-ON CONFLICT (event_id) DO UPDATE SET
-	event_date = excluded.event_date, time_precision = excluded.time_precision,
-	event_type = excluded.event_type, sub_event_type = excluded.sub_event_type,
-	actor1 = excluded.actor1, actor2 = excluded.actor2, admin1 = excluded.admin1,
-	admin2 = excluded.admin2, location = excluded.location, region = excluded.region,
-	geo_precision = excluded.geo_precision, fatalities = excluded.fatalities,
-	source = excluded.source, source_url = excluded.source_url, notes = excluded.notes,
-	tags = excluded.tags, lon = excluded.lon, lat = excluded.lat, updated_at = excluded.updated_at
-WHERE (incidents.event_date, incidents.time_precision, incidents.event_type, incidents.sub_event_type,
-	incidents.actor1, incidents.actor2, incidents.admin1, incidents.admin2, incidents.location,
-	incidents.region, incidents.geo_precision, incidents.fatalities, incidents.source,
-	incidents.source_url, incidents.notes, incidents.tags, incidents.lon, incidents.lat)
-	IS NOT (excluded.event_date, excluded.time_precision, excluded.event_type, excluded.sub_event_type,
-	excluded.actor1, excluded.actor2, excluded.admin1, excluded.admin2, excluded.location,
-	excluded.region, excluded.geo_precision, excluded.fatalities, excluded.source,
-	excluded.source_url, excluded.notes, excluded.tags, excluded.lon, excluded.lat)
-RETURNING id`
-
-// Upsert validates every incident, then writes them all in one transaction,
-// keyed by event_id: either every row is written or none is.
+// Upsert validates and writes incidents in one transaction, keyed by
+// event_id, as an import without source timestamps: every row is written or
+// none is. It sets the ID of each incident to its row's.
 func (s *SQLite) Upsert(ctx context.Context, incs []geo.Incident) (UpsertResult, error) {
-	var res UpsertResult
-	for i := range incs {
-		incs[i].Normalize()
-		s.AssignRegion(&incs[i])
-		if err := incs[i].Validate(); err != nil {
-			return res, fmt.Errorf("incident %d (%s): %w", i+1, incs[i].EventID, err)
+	counts, err := s.Import(ctx, false, func(w *ImportWriter) error {
+		for i := range incs {
+			if err := w.Put(&incs[i], 0); err != nil {
+				return fmt.Errorf("incident %d (%s): %w", i+1, incs[i].EventID, err)
+			}
 		}
-	}
-	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		res, err = upsertTx(ctx, tx, incs)
-		return err
+		if err := w.flush(); err != nil {
+			return err
+		}
+		for i := range incs {
+			if err := w.tx.QueryRowContext(ctx, "SELECT id FROM incidents WHERE event_id = ?",
+				incs[i].EventID).Scan(&incs[i].ID); err != nil {
+				return fmt.Errorf("incident %d (%s): %w", i+1, incs[i].EventID, err)
+			}
+		}
+		return nil
 	})
-	return res, err
+	// A stored row with a source timestamp is newer than one without.
+	return UpsertResult{Inserted: counts.Inserted, Updated: counts.Updated,
+		Unchanged: counts.Unchanged + counts.Older}, err
 }
 
 // WriteTx runs fn in one write transaction, committed when fn returns nil and
@@ -288,58 +355,4 @@ func (s *SQLite) WriteTx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
-}
-
-func upsertTx(ctx context.Context, tx *sql.Tx, incs []geo.Incident) (UpsertResult, error) {
-	var res UpsertResult
-	exists, err := tx.PrepareContext(ctx, "SELECT 1 FROM incidents WHERE event_id = ?")
-	if err != nil {
-		return res, fmt.Errorf("prepare: %w", err)
-	}
-	defer exists.Close()
-	ins, err := tx.PrepareContext(ctx, upsertSQL)
-	if err != nil {
-		return res, fmt.Errorf("prepare upsert: %w", err)
-	}
-	defer ins.Close()
-	now := time.Now().UTC().Format(time.RFC3339)
-	next, err := nextIncidentID(ctx, tx)
-	if err != nil {
-		return res, err
-	}
-	for i := range incs {
-		inc := &incs[i]
-		var one int
-		existed := true
-		if err := exists.QueryRowContext(ctx, inc.EventID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
-			existed = false
-		} else if err != nil {
-			return res, fmt.Errorf("incident %d (%s): %w", i+1, inc.EventID, err)
-		}
-		// A new row gets an id no incident ever had (see nextIncidentID); an
-		// existing event_id keeps its row's id.
-		var newID any
-		if !existed {
-			newID = next
-		}
-		var id int64
-		err := ins.QueryRowContext(ctx, newID, inc.EventID, inc.EventDate, inc.TimePrecision, inc.EventType,
-			inc.SubEventType, inc.Actor1, inc.Actor2, inc.Admin1, inc.Admin2, inc.Location, inc.Region,
-			inc.GeoPrecision, inc.Fatalities, inc.Source, inc.SourceURL, inc.Notes, inc.Tags,
-			inc.Lon, inc.Lat, now).Scan(&id)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			res.Unchanged++ // the conflict's WHERE found nothing to change
-		case err != nil:
-			return res, fmt.Errorf("incident %d (%s): %w", i+1, inc.EventID, err)
-		case existed:
-			res.Updated++
-			inc.ID = id
-		default:
-			res.Inserted++
-			inc.ID = id
-			next++
-		}
-	}
-	return res, nil
 }

@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+
+	"incidentmap/geo"
 )
 
 // migrations are applied in order; migration i brings PRAGMA user_version to i+1.
@@ -181,7 +184,73 @@ var migrations = []string{
 	// 7: the source's own timestamp (ACLED's Unix "timestamp"), so an import
 	// updates a row only from a version at least as new as the stored one.
 	`ALTER TABLE incidents ADD COLUMN source_timestamp INTEGER NOT NULL DEFAULT 0;`,
+	// 8: the spatial key (issue 8) replaces the R*Tree. cell is the Morton
+	// code of the point's Web Mercator cell (geo.Cell), written by every
+	// writer of ours; fillCells computes it for the rows already stored. One
+	// B-tree index on it answers bbox queries as a few key ranges, counts them
+	// without touching the table (lon, lat, date and fatalities ride along),
+	// clusters a tile with one range scan, and builds in one sort on a bulk
+	// load, where the R*Tree cost a tree insert per row.
+	`ALTER TABLE incidents ADD COLUMN cell INTEGER NOT NULL DEFAULT 0;
+	DROP TRIGGER incidents_rtree_insert;
+	DROP TRIGGER incidents_rtree_update;
+	DROP TRIGGER incidents_rtree_delete;
+	DROP TABLE incidents_rtree;`,
 }
+
+// migrationSteps are Go steps run after the SQL of a migration (by its
+// number), in the same transaction: work SQL cannot express.
+var migrationSteps = map[int]func(context.Context, *sql.Tx) error{
+	8: fillCells,
+}
+
+// fillCells computes the spatial key of every stored incident, then indexes
+// it. The triggers are off meanwhile: a new derived column is not a change
+// of the incidents (no history, no change log, no live events).
+func fillCells(ctx context.Context, tx *sql.Tx) error {
+	off, err := dropIndexesAndTriggers(ctx, tx)
+	if err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT id, lon, lat FROM incidents")
+	if err != nil {
+		return err
+	}
+	type point struct {
+		id       int64
+		lon, lat float64
+	}
+	var pts []point
+	for rows.Next() {
+		var p point
+		if err := rows.Scan(&p.id, &p.lon, &p.lat); err != nil {
+			rows.Close()
+			return err
+		}
+		pts = append(pts, p)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	set, err := tx.PrepareContext(ctx, "UPDATE incidents SET cell = ? WHERE id = ?")
+	if err != nil {
+		return err
+	}
+	defer set.Close()
+	for _, p := range pts {
+		if _, err := set.ExecContext(ctx, geo.Cell(p.lon, p.lat), p.id); err != nil {
+			return err
+		}
+	}
+	if _, err = tx.ExecContext(ctx, cellIndexSQL); err != nil {
+		return err
+	}
+	return off.restore(ctx, tx)
+}
+
+// cellIndexSQL is the index of the spatial key, covering what counts and
+// tile clusters read.
+const cellIndexSQL = `CREATE INDEX incidents_cell ON incidents (cell, lon, lat, event_date, fatalities)`
 
 // SchemaVersion is the user_version a fully migrated database has.
 func SchemaVersion() int { return len(migrations) }
@@ -205,6 +274,12 @@ func (s *SQLite) migrate(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if step := migrationSteps[i+1]; step != nil {
+			if err := step(ctx, tx); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("migration %d: %w", i+1, err)
+			}
 		}
 		// PRAGMA takes no bound parameters; i+1 is an int of ours, not input.
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {

@@ -112,10 +112,11 @@ func (s *SQLite) CreateIncident(ctx context.Context, inc geo.Incident) (geo.Inci
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO incidents (id, event_id, event_date, time_precision, event_type,
 			sub_event_type, actor1, actor2, admin1, admin2, location, region, geo_precision, fatalities,
-			source, source_url, notes, tags, lon, lat, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+			source, source_url, notes, tags, lon, lat, updated_at, cell) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 			id, inc.EventID, inc.EventDate, inc.TimePrecision, inc.EventType, inc.SubEventType, inc.Actor1,
 			inc.Actor2, inc.Admin1, inc.Admin2, inc.Location, inc.Region, inc.GeoPrecision, inc.Fatalities,
-			inc.Source, inc.SourceURL, inc.Notes, inc.Tags, inc.Lon, inc.Lat, time.Now().UTC().Format(time.RFC3339))
+			inc.Source, inc.SourceURL, inc.Notes, inc.Tags, inc.Lon, inc.Lat, time.Now().UTC().Format(time.RFC3339),
+			geo.Cell(inc.Lon, inc.Lat))
 		if err != nil {
 			return fmt.Errorf("insert incident %s: %w", inc.EventID, err)
 		}
@@ -165,11 +166,11 @@ func (s *SQLite) UpdateIncident(ctx context.Context, id int64, by string, change
 		_, err = tx.ExecContext(ctx, `UPDATE incidents SET event_id = ?, event_date = ?, time_precision = ?,
 			event_type = ?, sub_event_type = ?, actor1 = ?, actor2 = ?, admin1 = ?, admin2 = ?, location = ?,
 			region = ?, geo_precision = ?, fatalities = ?, source = ?, source_url = ?, notes = ?, tags = ?,
-			lon = ?, lat = ?, updated_at = ? WHERE id = ?`,
+			lon = ?, lat = ?, updated_at = ?, cell = ? WHERE id = ?`,
 			next.EventID, next.EventDate, next.TimePrecision, next.EventType, next.SubEventType, next.Actor1,
 			next.Actor2, next.Admin1, next.Admin2, next.Location, next.Region, next.GeoPrecision, next.Fatalities,
 			next.Source, next.SourceURL, next.Notes, next.Tags, next.Lon, next.Lat,
-			time.Now().UTC().Format(time.RFC3339), id)
+			time.Now().UTC().Format(time.RFC3339), geo.Cell(next.Lon, next.Lat), id)
 		if err != nil {
 			return fmt.Errorf("update incident %d: %w", id, err)
 		}
