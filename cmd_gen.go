@@ -2,18 +2,18 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"os"
 	"time"
 
 	"incidentmap/geo"
+	"incidentmap/store"
 	"incidentmap/synth"
 )
 
-// genBatch is how many incidents one transaction of gen --db writes: large
-// enough that commits do not dominate, small enough to bound memory.
+// genBatch is how many incidents the generator hands the writer of gen --db
+// at a time: enough to keep both busy, few enough to bound memory.
 const genBatch = 10000
 
 // cmdGen writes deterministic synthetic incidents as GeoJSON Text Sequences,
@@ -23,7 +23,7 @@ func cmdGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	n := fs.Int("n", 1000, "how many incidents")
 	seed := fs.Int64("seed", 1, "random seed: the same seed gives the same incidents, byte for byte")
 	out := fs.String("out", "", `file to write GeoJSON Text Sequences (RFC 8142) to, "-" for standard output (the default without --db)`)
-	db := fs.String("db", "", "load the incidents into this database instead (upsert by event_id, batches of 10,000)")
+	db := fs.String("db", "", "load the incidents into this database instead (one all-or-nothing import, upsert by event_id)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -66,8 +66,9 @@ func genWrite(path string, seed int64, n int, stdout io.Writer) error {
 	return os.Rename(tmp, path)
 }
 
-// genLoad upserts the incidents in batches, each its own transaction, while
-// the next batch is generated on another goroutine.
+// genLoad writes the incidents into the database as one import: all or
+// nothing, and into an empty database the bulk load (see store.Import).
+// Incidents are made on another goroutine while earlier ones are written.
 func genLoad(ctx context.Context, path string, seed int64, n int, stdout io.Writer) error {
 	tuneMallocForBulkLoad()
 	st, err := openStore(ctx, path)
@@ -75,19 +76,10 @@ func genLoad(ctx context.Context, path string, seed int64, n int, stdout io.Writ
 		return err
 	}
 	defer st.Close()
-	// A bulk load touches far more pages than SQLite's default 2 MB cache
-	// holds; spilling them to the WAL mid-transaction multiplies the writes.
-	// The store has one write connection, so the setting stays on it.
-	if err := st.WriteTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "PRAGMA cache_size = -262144") // 256 MiB
-		return err
-	}); err != nil {
-		return fmt.Errorf("gen: %w", err)
-	}
 	start := time.Now()
-	batches := make(chan []geo.Incident, 2)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	batches := make(chan []geo.Incident, 2)
 	go func() {
 		defer close(batches)
 		synth.Batches(seed, n, genBatch, func(b []geo.Incident) error {
@@ -99,16 +91,20 @@ func genLoad(ctx context.Context, path string, seed int64, n int, stdout io.Writ
 			}
 		})
 	}()
-	var inserted, updated, unchanged, done int
-	for b := range batches {
-		res, err := st.Upsert(ctx, b)
-		if err != nil {
-			return fmt.Errorf("gen: load incidents %d–%d: %w", done+1, done+len(b), err)
+	res, err := st.Import(ctx, false, func(w *store.ImportWriter) error {
+		for b := range batches {
+			for i := range b {
+				if err := w.Put(&b[i], 0); err != nil {
+					return fmt.Errorf("incident %s: %w", b[i].EventID, err)
+				}
+			}
 		}
-		done += len(b)
-		inserted, updated, unchanged = inserted+res.Inserted, updated+res.Updated, unchanged+res.Unchanged
+		return ctx.Err()
+	})
+	if err != nil {
+		return fmt.Errorf("gen: %w", err)
 	}
 	fmt.Fprintf(stdout, "gen: %d incidents into %s in %.1fs: %d inserted, %d updated, %d unchanged\n",
-		done, path, time.Since(start).Seconds(), inserted, updated, unchanged)
+		n, path, time.Since(start).Seconds(), res.Inserted, res.Updated, res.Unchanged+res.Older)
 	return nil
 }

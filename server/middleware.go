@@ -176,6 +176,7 @@ func (h *handlers) conditionalGet(c *fiber.Ctx) error {
 	if err != nil {
 		return c.Next() // no validator is better than no response
 	}
+	c.Locals(localDataVersion, v.Seq)
 	hash := fnv.New64a()
 	for _, s := range []string{h.startID, string(c.Request().RequestURI()), c.Get(fiber.HeaderAccept)} {
 		hash.Write([]byte(s))
@@ -202,6 +203,10 @@ func (h *handlers) conditionalGet(c *fiber.Ctx) error {
 	}
 	return c.Next()
 }
+
+// localDataVersion is the c.Locals key of the data version (int64) that
+// conditionalGet read for the request, for handlers that cache by it.
+const localDataVersion = "incidentmap.dataVersion"
 
 // cacheable reports whether GETs of path depend only on the data and the build.
 func cacheable(path string) bool {

@@ -56,8 +56,9 @@ type Store interface {
 	// Changes lists the change log after a seq, oldest first.
 	Changes(ctx context.Context, after int64, limit int) ([]store.Change, error)
 
-	// TilePoints streams the lean rows a vector tile needs (issue 8).
-	TilePoints(ctx context.Context, f store.Filter, fn func(*store.TilePoint) error) error
+	// TilePoints and TileGrid read the incidents of one vector tile (issue 8).
+	TilePoints(ctx context.Context, f store.Filter, r geo.CellRange, limit int) ([]store.TilePoint, error)
+	TileGrid(ctx context.Context, f store.Filter, r geo.CellRange, shift uint) ([]store.TileCell, error)
 
 	// Exports (issue 5).
 	// WriteGeoPackage writes the incidents a filter selects to a new GeoPackage file.
@@ -156,6 +157,8 @@ type handlers struct {
 
 	auth fiber.Handler // RequireToken over the store: guards every write route
 	live liveHub       // wakes event streams after this process writes
+
+	tiles tileCache // encoded vector tiles of the current data version
 }
 
 // New builds the fiber app over a store. It returns an error for a bad config.

@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/paulmach/orb/geojson"
 	"github.com/paulmach/orb/maptile"
 
+	"incidentmap/geo"
 	"incidentmap/store"
 )
 
@@ -76,18 +76,19 @@ func tileCoord(c *fiber.Ctx) (maptile.Tile, error) {
 	return maptile.New(uint32(x), uint32(y), maptile.Zoom(z)), nil
 }
 
-// tileCluster accumulates the incidents of one grid cell.
-type tileCluster struct {
-	count, fatalities int
-	sumX, sumY        float64
-	first             store.TilePoint // the member shown alone when it is the only one
-	firstX, firstY    float64
+// tileGridShift is how far a cell key shifts to its cluster cell in a tile
+// of zoom z: tileCell pixels of TileExtent make 2^6 cells a side, six zoom
+// levels below the tile's.
+func tileGridShift(z uint32) uint {
+	return uint(2 * (geo.CellZoom - min(z+6, geo.CellZoom)))
 }
 
 // tile answers a Mapbox Vector Tile with layer "incidents": single incidents
 // (id, event_date, event_type, fatalities) or, at low zoom and whenever the
 // tile would carry more than TileMaxPoints, grid clusters (count, fatalities
-// summed, cluster true) at their members' centroid.
+// summed, cluster true) at their members' centroid. A tile's incidents are
+// one range of the cell index (geo.TileCells), so every incident belongs to
+// exactly one tile of each zoom and SQLite clusters without a bbox test.
 func (h *handlers) tile(c *fiber.Ctx) error {
 	t, err := tileCoord(c)
 	if err != nil {
@@ -97,73 +98,53 @@ func (h *handlers) tile(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	// A hair wider than the tile, so rounding cannot lose a point on an edge;
-	// the exact test below gives every point to exactly one tile.
-	b := t.Bound()
-	const eps = 1e-9
-	b.Min, b.Max = orb.Point{b.Min[0] - eps, b.Min[1] - eps}, orb.Point{b.Max[0] + eps, b.Max[1] + eps}
-	q.filter.BBox = &b
-
+	gzipped := strings.Contains(c.Get(fiber.HeaderAcceptEncoding), "gzip")
+	version, versioned := c.Locals(localDataVersion).(int64)
+	cacheKey := fmt.Sprint(gzipped, string(c.Request().RequestURI()))
+	if versioned {
+		if body, ok := h.tiles.get(version, cacheKey); ok {
+			return sendTile(c, body, gzipped)
+		}
+	}
 	ctx, cancel := h.requestContext(c)
 	defer cancel()
+	z := uint32(t.Z)
+	keys := geo.TileCells(z, t.X, t.Y)
 	n := float64(uint64(1) << t.Z)
-	cells := map[int]*tileCluster{}
-	var singles []store.TilePoint
-	var singleXY [][2]float64
-	total := 0
-	err = h.store.TilePoints(ctx, q.filter, func(p *store.TilePoint) error {
-		wx, wy, ok := worldTileXY(p.Lon, p.Lat, n)
-		if !ok || math.Floor(wx) != float64(t.X) || math.Floor(wy) != float64(t.Y) {
-			return nil
-		}
-		px, py := (wx-float64(t.X))*TileExtent, (wy-float64(t.Y))*TileExtent
-		total++
-		if total <= TileMaxPoints {
-			singles = append(singles, *p)
-			singleXY = append(singleXY, [2]float64{px, py})
-		}
-		key := int(py/tileCell)*(TileExtent/tileCell) + int(px/tileCell)
-		cl := cells[key]
-		if cl == nil {
-			cl = &tileCluster{first: *p, firstX: px, firstY: py}
-			cells[key] = cl
-		}
-		cl.count++
-		cl.fatalities += p.Fatalities
-		cl.sumX += px
-		cl.sumY += py
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("tile %d/%d/%d: %w", t.Z, t.X, t.Y, err)
+	pixel := func(lon, lat float64) orb.Point {
+		wx, wy := worldTileXY(lon, lat, n)
+		clamp := func(v float64) float64 { return math.Max(0, math.Min(TileExtent-1, math.Floor(v*TileExtent))) }
+		return orb.Point{clamp(wx - float64(t.X)), clamp(wy - float64(t.Y))}
 	}
-
 	var feats []*geojson.Feature
-	if int(t.Z) < TileClusterBelowZoom || total > TileMaxPoints {
-		// Cells in key order, so the same data always gives the same bytes.
-		keys := make([]int, 0, len(cells))
-		for k := range cells {
-			keys = append(keys, k)
+	var points []store.TilePoint
+	if t.Z >= TileClusterBelowZoom {
+		if points, err = h.store.TilePoints(ctx, q.filter, keys, TileMaxPoints+1); err != nil {
+			return fmt.Errorf("tile %d/%d/%d: %w", t.Z, t.X, t.Y, err)
 		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			cl := cells[k]
-			if cl.count == 1 {
-				feats = append(feats, pointFeature(&cl.first, cl.firstX, cl.firstY))
-				continue
-			}
-			f := geojson.NewFeature(orb.Point{math.Floor(cl.sumX / float64(cl.count)), math.Floor(cl.sumY / float64(cl.count))})
-			f.Properties = geojson.Properties{"count": cl.count, "fatalities": cl.fatalities, "cluster": true}
-			feats = append(feats, f)
+	}
+	if t.Z >= TileClusterBelowZoom && len(points) <= TileMaxPoints {
+		for i := range points {
+			feats = append(feats, pointFeature(&points[i], pixel(points[i].Lon, points[i].Lat)))
 		}
 	} else {
-		for i := range singles {
-			feats = append(feats, pointFeature(&singles[i], singleXY[i][0], singleXY[i][1]))
+		cells, err := h.store.TileGrid(ctx, q.filter, keys, tileGridShift(z))
+		if err != nil {
+			return fmt.Errorf("tile %d/%d/%d: %w", t.Z, t.X, t.Y, err)
+		}
+		for i := range cells {
+			cl := &cells[i]
+			if cl.Single != nil {
+				feats = append(feats, pointFeature(cl.Single, pixel(cl.Single.Lon, cl.Single.Lat)))
+				continue
+			}
+			f := geojson.NewFeature(pixel(cl.Lon, cl.Lat))
+			f.Properties = geojson.Properties{"count": cl.Count, "fatalities": cl.Fatalities, "cluster": true}
+			feats = append(feats, f)
 		}
 	}
 	layers := mvt.Layers{&mvt.Layer{Name: "incidents", Version: 2, Extent: TileExtent, Features: feats}}
 	var body []byte
-	gzipped := strings.Contains(c.Get(fiber.HeaderAcceptEncoding), "gzip")
 	if gzipped {
 		body, err = mvt.MarshalGzipped(layers)
 	} else {
@@ -172,6 +153,14 @@ func (h *handlers) tile(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("tile %d/%d/%d: encode: %w", t.Z, t.X, t.Y, err)
 	}
+	if versioned {
+		h.tiles.put(version, cacheKey, body)
+	}
+	return sendTile(c, body, gzipped)
+}
+
+// sendTile answers an encoded tile.
+func sendTile(c *fiber.Ctx, body []byte, gzipped bool) error {
 	c.Set(fiber.HeaderContentType, MediaMVT)
 	c.Append(fiber.HeaderVary, fiber.HeaderAcceptEncoding)
 	if gzipped {
@@ -181,9 +170,9 @@ func (h *handlers) tile(c *fiber.Ctx) error {
 	return c.Send(body)
 }
 
-// pointFeature is one incident at tile pixel (px, py).
-func pointFeature(p *store.TilePoint, px, py float64) *geojson.Feature {
-	f := geojson.NewFeature(orb.Point{math.Floor(px), math.Floor(py)})
+// pointFeature is one incident at tile pixel px.
+func pointFeature(p *store.TilePoint, px orb.Point) *geojson.Feature {
+	f := geojson.NewFeature(px)
 	f.ID = p.ID
 	f.Properties = geojson.Properties{"id": p.ID, "event_date": p.EventDate, "event_type": p.EventType, "fatalities": p.Fatalities}
 	return f
@@ -191,16 +180,15 @@ func pointFeature(p *store.TilePoint, px, py float64) *geojson.Feature {
 
 // worldTileXY projects a point to Web Mercator in tile units of a zoom level
 // with n tiles a side: the integer parts are the tile, the fractions the
-// position in it. ok is false beyond Web Mercator's latitude limit.
-func worldTileXY(lon, lat, n float64) (x, y float64, ok bool) {
-	if lat <= -85.0511287798 || lat >= 85.0511287798 {
-		return 0, 0, false
-	}
+// position in it. Latitudes beyond Web Mercator's limit clamp to its edge,
+// where the cell key puts them too.
+func worldTileXY(lon, lat, n float64) (x, y float64) {
+	lat = math.Max(-85.0511287798, math.Min(85.0511287798, lat))
 	x = (lon + 180) / 360 * n
 	s := math.Sin(lat * math.Pi / 180)
 	y = (0.5 - math.Log((1+s)/(1-s))/(4*math.Pi)) * n
 	if x >= n { // lon 180 belongs to the last column
 		x = math.Nextafter(n, 0)
 	}
-	return x, y, true
+	return x, y
 }

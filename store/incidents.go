@@ -240,10 +240,9 @@ func (s *SQLite) Incidents(ctx context.Context, f Filter, count bool) (*Cursor, 
 	}
 	c := &Cursor{Matched: -1, tx: tx}
 	if count {
-		q, args := f.countQuery()
-		if err := tx.QueryRowContext(ctx, q, args...).Scan(&c.Matched); err != nil {
+		if c.Matched, err = s.countIn(ctx, tx, f); err != nil {
 			tx.Rollback()
-			return nil, fmt.Errorf("count incidents: %w", err)
+			return nil, err
 		}
 	}
 	var q string
@@ -286,12 +285,12 @@ func (s *SQLite) Incidents(ctx context.Context, f Filter, count bool) (*Cursor, 
 
 // Count returns how many incidents f matches (limit and offset ignored).
 func (s *SQLite) Count(ctx context.Context, f Filter) (int64, error) {
-	q, args := f.countQuery()
-	var n int64
-	if err := s.ro.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count incidents: %w", err)
+	tx, err := s.ro.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("begin read: %w", err)
 	}
-	return n, nil
+	defer tx.Rollback()
+	return s.countIn(ctx, tx, f)
 }
 
 // Incident returns the incident with the feature id, or ErrNotFound.

@@ -29,6 +29,7 @@ type SQLite struct {
 	ro      *sql.DB // the readers
 	path    string
 	regions *geo.Regions // boundaries for assigning admin1; nil: no assignment
+	counts  countCache
 }
 
 // Option changes how Open sets up the store.

@@ -2,7 +2,12 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+
+	"incidentmap/geo"
 )
 
 // TilePoint is the little of an incident a map tile carries.
@@ -14,29 +19,148 @@ type TilePoint struct {
 	EventType  string
 }
 
-// TilePoints calls fn for every incident f selects (limit, offset and order
-// ignored), reading only the columns a tile needs, inside one read snapshot.
-// fn's point is reused between calls. It stops at fn's first error.
-func (s *SQLite) TilePoints(ctx context.Context, f Filter, fn func(*TilePoint) error) error {
-	f.Limit, f.Offset, f.ByRelevance = 0, 0, false
-	where, args := f.where()
-	rows, err := s.ro.QueryContext(ctx,
-		"SELECT i.id, i.lon, i.lat, i.fatalities, i.event_date, i.event_type FROM incidents i"+where, args...)
+// TileCell is one cell of a tile's cluster grid: how many incidents f
+// selects in it, their fatalities and centroid; for a cell of one incident,
+// that incident.
+type TileCell struct {
+	Key               int64 // the cell key shifted right by the grid's shift
+	Count, Fatalities int
+	Lon, Lat          float64    // the centroid
+	Single            *TilePoint // set when Count is 1
+}
+
+// tileConditions are f's conditions without a bbox: a tile's key range is
+// its exact extent.
+func tileConditions(f Filter) (string, []any) {
+	f.BBox = nil
+	conds, args := f.conditions()
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " AND " + strings.Join(conds, " AND "), args
+}
+
+// TilePoints returns up to limit incidents f selects inside the key range r
+// (one Web Mercator tile, geo.TileCells), in key order, from the columns a
+// tile needs. A full result means there may be more.
+func (s *SQLite) TilePoints(ctx context.Context, f Filter, r geo.CellRange, limit int) ([]TilePoint, error) {
+	cond, args := tileConditions(f)
+	rows, err := s.ro.QueryContext(ctx, `SELECT i.id, i.lon, i.lat, i.fatalities, i.event_date, i.event_type
+		FROM incidents i WHERE i.cell BETWEEN ? AND ?`+cond+` ORDER BY i.cell LIMIT ?`,
+		append(append([]any{r.Lo, r.Hi}, args...), limit)...)
 	if err != nil {
-		return fmt.Errorf("tile points: %w", err)
+		return nil, fmt.Errorf("tile points: %w", err)
 	}
 	defer rows.Close()
-	var p TilePoint
+	var out []TilePoint
 	for rows.Next() {
+		var p TilePoint
 		if err := rows.Scan(&p.ID, &p.Lon, &p.Lat, &p.Fatalities, &p.EventDate, &p.EventType); err != nil {
-			return fmt.Errorf("tile points: %w", err)
+			return nil, fmt.Errorf("tile points: %w", err)
 		}
-		if err := fn(&p); err != nil {
-			return err
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("tile points: %w", err)
+	}
+	return out, nil
+}
+
+// TileGrid groups the incidents f selects inside the key range r by their
+// key shifted right by shift — cells of the quadtree shift/2 zoom levels
+// below the range's tile — and returns the non-empty cells in key order, all
+// in one read snapshot. Every grid cell is its own key range, so SQLite
+// aggregates each (count, fatalities, centroid) straight from the cell index
+// in one correlated subquery, in key order: a GROUP BY would sort all the
+// tile's incidents first (2.5× slower for a tile of 800,000), and streaming
+// them into Go costlier still. Only incidents alone in their cell are read
+// whole.
+func (s *SQLite) TileGrid(ctx context.Context, f Filter, r geo.CellRange, shift uint) ([]TileCell, error) {
+	tx, err := s.ro.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("tile grid: %w", err)
+	}
+	defer tx.Rollback()
+	cond, args := tileConditions(f)
+	rows, err := tx.QueryContext(ctx, `WITH RECURSIVE g(k) AS (SELECT ? UNION ALL SELECT k + 1 FROM g WHERE k < ?),
+		c AS MATERIALIZED (SELECT k, (SELECT json_array(count(*), sum(i.fatalities), avg(i.lon), avg(i.lat), min(i.id))
+			FROM incidents i WHERE i.cell BETWEEN g.k << ? AND ((g.k + 1) << ?) - 1`+cond+`) AS a FROM g)
+		SELECT k, a FROM c WHERE a NOT LIKE '[0,%'`,
+		append([]any{r.Lo >> shift, r.Hi >> shift, shift, shift}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("tile grid: %w", err)
+	}
+	var cells []TileCell
+	var singles []any // ids of the cells of one incident
+	for rows.Next() {
+		var c TileCell
+		var agg string
+		if err := rows.Scan(&c.Key, &agg); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("tile grid: %w", err)
+		}
+		id, err := parseCellAggregate(agg, &c)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("tile grid: cell %d: %w", c.Key, err)
+		}
+		if c.Count == 1 {
+			c.Single = &TilePoint{ID: id}
+			singles = append(singles, id)
+		}
+		cells = append(cells, c)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("tile grid: %w", err)
+	}
+	if len(singles) == 0 {
+		return cells, nil
+	}
+	byID := make(map[int64]*TilePoint, len(singles))
+	for i := range cells {
+		if p := cells[i].Single; p != nil {
+			byID[p.ID] = p
+		}
+	}
+	// A grid has at most a few thousand cells: one IN list reads them all.
+	rows, err = tx.QueryContext(ctx, `SELECT id, lon, lat, fatalities, event_date, event_type FROM incidents
+		WHERE id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(singles)), ",")+`)`, singles...)
+	if err != nil {
+		return nil, fmt.Errorf("tile grid: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p TilePoint
+		if err := rows.Scan(&p.ID, &p.Lon, &p.Lat, &p.Fatalities, &p.EventDate, &p.EventType); err != nil {
+			return nil, fmt.Errorf("tile grid: %w", err)
+		}
+		if q := byID[p.ID]; q != nil {
+			*q = p
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("tile points: %w", err)
+		return nil, fmt.Errorf("tile grid: %w", err)
 	}
-	return nil
+	return cells, nil
+}
+
+// parseCellAggregate reads TileGrid's [count, fatalities, lon, lat, min id]
+// into c and returns the id.
+func parseCellAggregate(agg string, c *TileCell) (int64, error) {
+	parts := strings.Split(strings.Trim(agg, "[]"), ",")
+	if len(parts) != 5 {
+		return 0, fmt.Errorf("aggregate %q", agg)
+	}
+	var errs [5]error
+	var n, f, id int64
+	n, errs[0] = strconv.ParseInt(parts[0], 10, 64)
+	f, errs[1] = strconv.ParseInt(parts[1], 10, 64)
+	c.Lon, errs[2] = strconv.ParseFloat(parts[2], 64)
+	c.Lat, errs[3] = strconv.ParseFloat(parts[3], 64)
+	id, errs[4] = strconv.ParseInt(parts[4], 10, 64)
+	if err := errors.Join(errs[:]...); err != nil {
+		return 0, fmt.Errorf("aggregate %q: %w", agg, err)
+	}
+	c.Count, c.Fatalities = int(n), int(f)
+	return id, nil
 }
