@@ -5,6 +5,9 @@
   const API = new URL("..", document.baseURI).href.replace(/\/$/, ""); // the server root
   const MAX_FEATURES = 50000; // beyond this the page asks the user to filter
   const PAGE = 10000;
+  // Above this many matching incidents the page does not fetch them: it draws
+  // the server's vector tiles (clusters and dots on canvas) instead of markers.
+  const TILE_THRESHOLD = 5000;
 
   // Event types: colour class and marker shape, ACLED vocabulary.
   const TYPE_STYLE = {
@@ -29,6 +32,8 @@
   const state = { start: "", end: "", types: [], region: "", min: "", q: "", shade: "", view: null };
   let allTypes = Object.keys(TYPE_STYLE);
   let map, clusters, regionsLayer, loadAbort, features = [], lastHash = "", playing = null;
+  // incidents holds either the marker clusters or the tile layer (mode says which).
+  let incidents, tiles = null, mode = "";
   let api = { paths: {}, formats: [] };
 
   function typeStyle(t) { return TYPE_STYLE[t] || ["other", "circle"]; }
@@ -131,26 +136,147 @@
     document.body.dataset.state = "loading";
     showError("");
     const params = filterParams(false);
-    params.set("limit", String(PAGE));
-    let url = `${API}/collections/incidents/items?${params}`;
-    const got = [];
-    let matched = 0;
     try {
-      while (url && got.length < MAX_FEATURES) {
-        const fc = await getJSON(url, ctl.signal);
-        matched = fc.numberMatched ?? got.length + fc.features.length;
-        got.push(...fc.features);
-        const next = (fc.links || []).find((l) => l.rel === "next");
-        url = next ? next.href : "";
+      // One feature first, for numberMatched: it decides markers or tiles.
+      const probe = new URLSearchParams(params);
+      probe.set("limit", "1");
+      const first = await getJSON(`${API}/collections/incidents/items?${probe}`, ctl.signal);
+      if (Number.isFinite(first.numberMatched) && first.numberMatched > TILE_THRESHOLD && window.IncidentTiles) {
+        const regions = loadRegions(ctl.signal);
+        await showTiles(first.numberMatched, params, ctl.signal);
+        updateDownloads();
+        await regions;
+      } else {
+        params.set("limit", String(PAGE));
+        let url = `${API}/collections/incidents/items?${params}`;
+        const got = [];
+        let matched = 0;
+        while (url && got.length < MAX_FEATURES) {
+          const fc = await getJSON(url, ctl.signal);
+          matched = fc.numberMatched ?? got.length + fc.features.length;
+          got.push(...fc.features);
+          const next = (fc.links || []).find((l) => l.rel === "next");
+          url = next ? next.href : "";
+        }
+        features = got;
+        setMode("markers");
+        draw(matched);
+        updateDownloads();
+        await loadRegions(ctl.signal);
       }
-      features = got;
-      draw(matched);
-      updateDownloads();
-      await loadRegions(ctl.signal);
       if (loadAbort === ctl) document.body.dataset.state = "ready";
     } catch (e) {
       if (e.name !== "AbortError") showError(e.message);
     }
+  }
+
+  // setMode puts the marker clusters or the tile layer in the Incidents layer.
+  function setMode(m) {
+    if (m === mode) return;
+    mode = m;
+    document.body.dataset.mode = m;
+    if (m === "tiles") {
+      features = [];
+      clusters.clearLayers();
+      incidents.removeLayer(clusters);
+      incidents.addLayer(tiles);
+    } else {
+      if (tiles) incidents.removeLayer(tiles);
+      incidents.addLayer(clusters);
+    }
+  }
+
+  // showTiles draws the matching incidents from the server's vector tiles and
+  // resolves once the tiles in view are drawn.
+  async function showTiles(matched, params, signal) {
+    if (!tiles) {
+      tiles = new window.IncidentTiles({
+        pane: "incidentTiles",
+        url: (c) => `${API}/collections/incidents/tiles/WebMercatorQuad/${c.z}/${c.x}/${c.y}?${tiles.query}`,
+        colorOf: typeColor,
+      });
+      tiles.on("tileload tileerror load", tileStats);
+      tiles.on("tileerror", (e) => showError(e.error && e.error.message || "a tile failed to load"));
+      window.incidentmap.tiles = tiles;
+    }
+    tiles.query = params.toString();
+    if (mode === "tiles") tiles.redraw(); // filters or data changed: every tile again
+    else setMode("tiles"); // adding the layer loads its tiles with the new query
+    state.view = state.view || {}; // no features to fit: the view stays as it is
+
+    const n = matched.toLocaleString("en");
+    const count = $("count");
+    count.textContent = `${n} incident${matched === 1 ? "" : "s"} (shown as clusters from the server)`;
+    count.dataset.incidents = String(matched);
+    // The killed total would need every incident; tiles only sum what is in
+    // view, so no number is shown rather than a wrong one.
+    delete count.dataset.killed;
+    count.title = "Too many to send one by one: the map draws the server's clusters. Filter to see single markers and the killed total.";
+
+    if (tiles.isLoading()) {
+      await new Promise((resolve, reject) => {
+        tiles.once("load", resolve);
+        signal.addEventListener("abort", () => reject(new DOMException("superseded", "AbortError")), { once: true });
+      });
+    }
+    tileStats();
+  }
+
+  // tileStats exposes what the tile layer holds (the page's tests read it).
+  function tileStats() {
+    if (!tiles) return;
+    const s = tiles.stats();
+    const box = map.getContainer().dataset;
+    box.tileRequests = String(s.requests);
+    box.tileIncidents = String(s.incidents);
+    box.tileMarks = String(s.marks);
+    box.tilesLoaded = String(s.tiles);
+    box.tileZoom = String(s.zoom);
+  }
+
+  // typeColor is an event type's legend colour, read from the stylesheet so
+  // that dots on canvas match the markers and the legend.
+  const colors = {};
+  function typeColor(t) {
+    const cls = typeStyle(t)[0];
+    if (!colors[cls]) {
+      const probe = el("i", `swatch t-${cls}`);
+      probe.hidden = true;
+      document.body.append(probe);
+      colors[cls] = getComputedStyle(probe).backgroundColor || "#666";
+      probe.remove();
+    }
+    return colors[cls];
+  }
+
+  // onTileClick handles a click on the tile layer's marks: a cluster zooms in
+  // on itself, a single incident opens its popup. It reports whether the click
+  // hit one, so region outlines underneath leave it alone. A click on a region
+  // reaches the region first and then the map: it is handled once.
+  let lastClick = null;
+  function onTileClick(e) {
+    if (mode !== "tiles" || !tiles || !map.hasLayer(tiles)) return false;
+    if (e.originalEvent && e.originalEvent === lastClick) return true;
+    const hit = tiles.hit(e.latlng);
+    if (!hit) return false;
+    lastClick = e.originalEvent;
+    const m = hit.mark;
+    if (m.kind === "cluster") {
+      if (map.getZoom() < map.getMaxZoom()) {
+        map.setView(hit.latlng, Math.min(map.getZoom() + 2, map.getMaxZoom()));
+      } else {
+        L.popup().setLatLng(hit.latlng).setContent(el("div", "popup", `${m.count.toLocaleString("en")} incidents here; filter to see them one by one.`)).openOn(map);
+      }
+      return true;
+    }
+    getJSON(`${API}/collections/incidents/items/${encodeURIComponent(m.id)}`)
+      .then((f) => {
+        const c = f.geometry && f.geometry.coordinates;
+        const at = Array.isArray(c) ? L.latLng(c[1], c[0]) : hit.latlng;
+        L.popup({ maxWidth: 320 }).setLatLng(at).setContent(popup(f)).openOn(map);
+      })
+      .catch((e) => showError(e.message));
+    return true;
   }
 
   // ---- drawing ----
@@ -218,13 +344,16 @@
 
   function updateDownloads() {
     const p = filterParams(false);
+    // With markers the page holds every match, at most a PAGE of them. With
+    // tiles there are more: the export formats stream them all, unpaged.
+    const all = mode === "tiles";
     const link = (id, f) => {
       const q = new URLSearchParams(p);
       q.set("f", f);
-      q.set("limit", String(PAGE));
+      if (!all) q.set("limit", String(PAGE));
       $(id).href = `${API}/collections/incidents/items?${q}`;
     };
-    link("dl-geojson", "json");
+    link("dl-geojson", all && api.formats.includes("geojson") ? "geojson" : "json");
     for (const f of ["csv", "kml"]) {
       const a = $("dl-" + f);
       a.hidden = !api.formats.includes(f);
@@ -271,7 +400,8 @@
     t.append(el("strong", "", p.name), el("br"), `${p.incidents ?? 0} incidents, ${p.fatalities ?? 0} killed`);
     if (p.region && p.region !== p.name) t.append(el("br"), `${p.region}: ${p.region_incidents ?? 0} incidents`);
     layer.bindTooltip(t, { sticky: true });
-    layer.on("click", () => {
+    layer.on("click", (e) => {
+      if (onTileClick(e)) return; // a cluster or dot drawn over the region
       state.region = state.region === p.region ? "" : p.region;
       stateToForm();
       apply(true);
@@ -305,8 +435,12 @@
     try {
       const doc = await getJSON(`${API}/api`);
       api.paths = doc.paths || {};
-      const text = JSON.stringify(doc.paths?.["/collections/incidents/items"] || {});
-      api.formats = ["csv", "kml", "gpkg", "geojsonseq"].filter((f) => text.includes(`"${f}"`));
+      // The f parameter's enum names the formats; parameters may be $refs
+      // into components.parameters.
+      const params = (doc.paths?.["/collections/incidents/items"]?.get?.parameters || []).map((p) =>
+        p.$ref ? doc.components?.parameters?.[p.$ref.split("/").pop()] || {} : p);
+      const text = JSON.stringify(params.filter((p) => p.name === "f"));
+      api.formats = ["geojson", "csv", "kml", "gpkg", "geojsonseq"].filter((f) => text.includes(`"${f}"`));
     } catch (_) { /* older server: GeoJSON only */ }
     try {
       const q = await getJSON(`${API}/collections/incidents/queryables`);
@@ -346,10 +480,16 @@
     const btn = $("play");
     if (playing) { playing.stop = true; return; }
     let from = state.start, to = state.end;
-    if (!from || !to) {
+    if ((!from || !to) && features.length) {
       const dates = features.map((f) => f.properties.event_date).sort();
       from = from || dates[0];
       to = to || dates[dates.length - 1];
+    }
+    if (!from || !to) { // tile mode holds no features: the collection's time span
+      const col = await getJSON(`${API}/collections/incidents`).catch(() => ({}));
+      const span = (col.extent?.temporal?.interval || [])[0] || [];
+      from = from || (span[0] || "").slice(0, 10);
+      to = to || (span[1] || "").slice(0, 10);
     }
     if (!from || !to) return;
     const saved = { start: state.start, end: state.end };
@@ -421,12 +561,28 @@
     }
     regionsLayer = L.geoJSON(null, { style: regionStyle, onEachFeature: onEachRegion }).addTo(map);
     clusters = L.markerClusterGroup({ maxClusterRadius: 40, showCoverageOnHover: false, chunkedLoading: true });
-    clusters.addTo(map);
-    L.control.layers(bases, { "Incidents": clusters, "Region outlines": regionsLayer }, { collapsed: true }).addTo(map);
+    // Tiles draw above the region shading (overlayPane, 400) and below markers
+    // and popups; their canvases let clicks through to the map and regions.
+    map.createPane("incidentTiles").style.zIndex = "450";
+    incidents = L.layerGroup().addTo(map);
+    setMode("markers");
+    L.control.layers(bases, { "Incidents": incidents, "Region outlines": regionsLayer }, { collapsed: true }).addTo(map);
     L.control.scale({ imperial: false }).addTo(map);
     map.attributionControl.addAttribution("Boundaries: Natural Earth");
     map.on("moveend", () => { if (state.view) writeHash(false); });
-    window.incidentmap = { map, clusters, state };
+    map.on("click", onTileClick);
+    // A pointer over a cluster or dot says it can be clicked. The DOM event,
+    // since region outlines keep Leaflet's mousemove for their tooltips.
+    let hover = 0;
+    map.getContainer().addEventListener("mousemove", (e) => {
+      if (mode !== "tiles" || hover) return;
+      hover = requestAnimationFrame(() => {
+        hover = 0;
+        const over = !!(tiles && map.hasLayer(tiles) && tiles.hit(map.mouseEventToLatLng(e)));
+        map.getContainer().classList.toggle("over-incident", over);
+      });
+    });
+    window.incidentmap = { map, clusters, state, tiles: null };
 
     await discover();
     buildTypeFilters();

@@ -8,10 +8,11 @@ import (
 	"io/fs"
 )
 
-//go:embed index.html app.css app.js vendor
+//go:embed index.html app.css app.js mvt.js incident-tiles.js vendor
 var files embed.FS
 
-// FS is the page's file tree: index.html, app.css, app.js and vendor/.
+// FS is the page's file tree: index.html, app.css, app.js, mvt.js,
+// incident-tiles.js and vendor/.
 var FS fs.FS = files
 
 // HasVendor reports whether the Leaflet files were built in; without them the
