@@ -229,29 +229,54 @@ func TestMapPageTiles(t *testing.T) {
 		t.Fatalf("%v tile canvases remain in marker mode", c)
 	}
 
-	// Clearing the filters returns to tiles, and the tiles carry the filters
-	// they are drawn with.
-	tb.setInput(t, "min", "3")
+	// Clearing the filters returns to tiles.
 	tb.run(t, chromedp.Click("#reset"), waitReady())
 	if mode := tb.eval(t, `document.body.dataset.mode`); mode != "tiles" {
 		t.Fatalf("after clearing the filters the page is in mode %v, want tiles", mode)
 	}
-	tb.setInput(t, "min", "1")
-	atLeastOne := numberMatched(t, srv, url.Values{"min_fatalities": {"1"}})
-	if atLeastOne <= 5000 {
-		t.Fatalf("min_fatalities=1 matches %d; the test needs more than 5000", atLeastOne)
-	}
 	tb.run(t, chromedp.Evaluate(`void window.incidentmap.map.setView([33.2, 43.7], 5, {animate: false})`, nil))
-	if s := tb.waitTiles(t, 5); s.Incidents != atLeastOne {
-		t.Fatalf("min_fatalities=1 tiles hold %d incidents; the items API says %d", s.Incidents, atLeastOne)
+	tb.waitTiles(t, 5)
+
+	// A filter that still matches more than the threshold refetches the
+	// tiles in view with it, repainting the same canvases (no blank map).
+	atLeastOne := numberMatched(t, srv, url.Values{"min_fatalities": {"1"}})
+	if atLeastOne <= 5000 || atLeastOne >= tileTestN {
+		t.Fatalf("min_fatalities=1 matches %d; the test needs 5001..%d", atLeastOne, tileTestN-1)
 	}
-	if !tb.requestedAny("/tiles/WebMercatorQuad/5/") || len(tb.requested("min_fatalities=1")) == 0 {
-		t.Fatal("no tile was requested with min_fatalities=1")
+	before := tb.eval(t, `(() => { const cs = document.querySelectorAll("canvas.incident-tile");
+		cs.forEach((c) => c.dataset.before = "1"); return cs.length; })()`)
+	tb.setInput(t, "min", "1")
+	if s := tb.waitTiles(t, 5); s.Incidents != atLeastOne || s.Failures != 0 {
+		t.Fatalf("min_fatalities=1 tiles: %+v; the items API says %d incidents", s, atLeastOne)
+	}
+	if after := tb.eval(t, `[document.querySelectorAll("canvas.incident-tile").length, document.querySelectorAll("canvas.incident-tile[data-before]").length]`); !reflect.DeepEqual(after, []any{before, before}) {
+		t.Fatalf("tile canvases before the filter %v, after (all, kept) %v: the tiles were not repainted in place", before, after)
+	}
+	refetched := 0
+	for _, u := range tb.requested("/tiles/WebMercatorQuad/5/") {
+		if strings.Contains(u, "min_fatalities=1") {
+			refetched++
+		}
+	}
+	if refetched == 0 {
+		t.Fatal("no zoom 5 tile was requested again with min_fatalities=1")
+	}
+	if line := tb.eval(t, `document.getElementById("count").textContent`); line != fmt.Sprintf("%s incidents (shown as clusters from the server)", commas(atLeastOne)) {
+		t.Fatalf("count line %q for %d incidents", line, atLeastOne)
 	}
 
 	if errs := tb.pageErrors(); len(errs) > 0 {
 		t.Errorf("the page logged errors: %v", errs)
 	}
+}
+
+// commas writes n with thousands separators, as the page does.
+func commas(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // requested returns the URLs the page requested that contain part.

@@ -183,6 +183,7 @@
     } else {
       if (tiles) incidents.removeLayer(tiles);
       incidents.addLayer(clusters);
+      $("count").removeAttribute("title");
     }
   }
 
@@ -200,8 +201,9 @@
       window.incidentmap.tiles = tiles;
     }
     tiles.query = params.toString();
-    if (mode === "tiles") tiles.redraw(); // filters or data changed: every tile again
-    else setMode("tiles"); // adding the layer loads its tiles with the new query
+    // New filters or new data: every tile again, each repainted in place.
+    const refreshed = mode === "tiles" ? tiles.refresh() : null;
+    setMode("tiles"); // when new, adding the layer loads its tiles with the query
     state.view = state.view || {}; // no features to fit: the view stays as it is
 
     const n = matched.toLocaleString("en");
@@ -213,12 +215,11 @@
     delete count.dataset.killed;
     count.title = "Too many to send one by one: the map draws the server's clusters. Filter to see single markers and the killed total.";
 
-    if (tiles.isLoading()) {
-      await new Promise((resolve, reject) => {
-        tiles.once("load", resolve);
-        signal.addEventListener("abort", () => reject(new DOMException("superseded", "AbortError")), { once: true });
-      });
-    }
+    const superseded = new Promise((_, reject) => signal.addEventListener("abort",
+      () => reject(new DOMException("superseded", "AbortError")), { once: true }));
+    superseded.catch(() => {}); // raced below; unraced, it must not count as unhandled
+    if (refreshed) await Promise.race([refreshed, superseded]);
+    if (tiles.isLoading()) await Promise.race([new Promise((resolve) => tiles.once("load", resolve)), superseded]);
     tileStats();
   }
 

@@ -125,34 +125,62 @@
 
     createTile(coords, done) {
       const tile = L.DomUtil.create("canvas", "incident-tile");
-      const ctl = new AbortController();
-      tile.abort = ctl;
+      tile.coords = coords; // wrapped into the world, as the URL needs
+      tile.z = coords.z;
       tile.total = 0;
       tile.marks = [];
-      tile.z = coords.z;
+      // Leaflet's done must be called once, for the first fetch that ends
+      // other than by abort (a refresh may abort and replace the first).
+      tile.ready = (err) => {
+        if (tile.readied) return false;
+        tile.readied = true;
+        done(err, tile);
+        return true;
+      };
+      this._fetch(tile);
+      return tile;
+    },
+
+    // _fetch downloads, decodes and paints one tile with the current url,
+    // aborting the tile's earlier download. It never rejects.
+    _fetch(tile) {
+      if (tile.abort) tile.abort.abort();
+      const ctl = new AbortController();
+      const c = tile.coords;
+      tile.abort = ctl;
+      tile.loading = true;
       this.requests++;
-      fetch(this.options.url(coords), { signal: ctl.signal })
+      return fetch(this.options.url(c), { signal: ctl.signal })
         .then((resp) => {
-          if (!resp.ok) throw new Error(`tile ${coords.z}/${coords.x}/${coords.y}: ${resp.status} ${resp.statusText}`);
+          if (!resp.ok) throw new Error(`tile ${c.z}/${c.x}/${c.y}: ${resp.status} ${resp.statusText}`);
           return resp.arrayBuffer();
         })
         .then((buf) => {
           const layer = MVT.decode(new Uint8Array(buf)).layers.incidents;
-          const fold = !this._map || coords.z < this._map.getMaxZoom();
+          const fold = !this._map || c.z < this._map.getMaxZoom();
           const got = layer ? regroup(layer, fold) : { marks: [], total: 0 };
           tile.marks = got.marks;
           tile.total = got.total;
           paint(tile, got.marks, this.options.colorOf);
-          tile.done = true;
-          done(null, tile);
+          tile.loading = false;
+          tile.ready(null);
         })
         .catch((err) => {
-          if (err.name === "AbortError") return; // the tile is gone
+          if (err.name === "AbortError") return; // the tile is gone, or fetched anew
           this.failures++;
-          tile.done = true; // drawn empty; failures says so
-          done(err, tile);
+          tile.loading = false;
+          tile.marks = [];
+          tile.total = 0;
+          paint(tile, [], this.options.colorOf);
+          if (!tile.ready(err)) this.fire("tileerror", { tile, coords: c, error: err });
         });
-      return tile;
+    },
+
+    // refresh fetches every tile it holds again with the current url (new
+    // filters, or new data), repainting each in place as it arrives: unlike
+    // redraw, the map never goes blank in between. Resolves when all are in.
+    refresh() {
+      return Promise.all([...this._live.values()].map((t) => this._fetch(t)));
     },
 
     // The canvas is PAD pixels larger on every side than the tile it draws.
@@ -172,7 +200,7 @@
       let incidents = 0, marks = 0, tiles = 0, pending = 0;
       for (const t of this._live.values()) {
         if (t.z !== z) continue;
-        if (!t.done) { pending++; continue; }
+        if (t.loading) { pending++; continue; }
         tiles++;
         incidents += t.total;
         marks += t.marks.length;
@@ -187,7 +215,7 @@
       if (!map) return out;
       const bounds = map.getBounds();
       for (const t of this._live.values()) {
-        if (t.z !== z || !t.done) continue;
+        if (t.z !== z || t.loading) continue;
         const [x, y] = t.coordsKey.split(":").map(Number);
         for (const m of t.marks) {
           const latlng = map.unproject([x * SIZE + m.x, y * SIZE + m.y], z);
@@ -210,7 +238,7 @@
       for (let dy = -1; dy <= 1; dy++) {
         for (let dx = -1; dx <= 1; dx++) {
           const tile = this._live.get(keyOf({ x: tx + dx, y: ty + dy, z }));
-          if (!tile || !tile.done) continue;
+          if (!tile || !tile.readied) continue; // while refreshing, the old marks
           const lx = p.x - (tx + dx) * SIZE, ly = p.y - (ty + dy) * SIZE;
           for (const m of tile.marks) {
             const d = Math.hypot(m.x - lx, m.y - ly);
