@@ -386,6 +386,12 @@ func (b *bulkLoad) finishLoad(ctx context.Context, tx *sql.Tx) error {
 	if err := b.restore(ctx, tx); err != nil {
 		return fmt.Errorf("bulk load: %w", err)
 	}
+	// A table that was empty had no statistics worth keeping: without fresh
+	// ones the planner may pick, say, the date index over the covering
+	// region index (0.6 s against 0.03 s at a million rows).
+	if _, err := tx.ExecContext(ctx, "ANALYZE incidents"); err != nil {
+		return fmt.Errorf("bulk load: analyze: %w", err)
+	}
 	return nil
 }
 

@@ -196,6 +196,14 @@ var migrations = []string{
 	DROP TRIGGER incidents_rtree_update;
 	DROP TRIGGER incidents_rtree_delete;
 	DROP TABLE incidents_rtree;`,
+	// 9: counts per region (the map's choropleth) scanned the admin1 index and
+	// then every row, 7–12 s at 1,000,000 incidents; an index that holds what
+	// they group and sum answers them from the index alone, in group order
+	// (0.2 s), and still serves admin1 = ? with a date range. ANALYZE gives
+	// the planner the statistics to pick it (and the others) well.
+	`DROP INDEX incidents_admin1_date;
+	CREATE INDEX incidents_admin1_stats ON incidents (admin1, region, event_date, fatalities);
+	ANALYZE;`,
 }
 
 // migrationSteps are Go steps run after the SQL of a migration (by its

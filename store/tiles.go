@@ -46,7 +46,7 @@ func tileConditions(f Filter) (string, []any) {
 func (s *SQLite) TilePoints(ctx context.Context, f Filter, r geo.CellRange, limit int) ([]TilePoint, error) {
 	cond, args := tileConditions(f)
 	rows, err := s.ro.QueryContext(ctx, `SELECT i.id, i.lon, i.lat, i.fatalities, i.event_date, i.event_type
-		FROM incidents i WHERE i.cell BETWEEN ? AND ?`+cond+` ORDER BY i.cell LIMIT ?`,
+		FROM incidents i INDEXED BY incidents_cell WHERE i.cell BETWEEN ? AND ?`+cond+` ORDER BY i.cell LIMIT ?`,
 		append(append([]any{r.Lo, r.Hi}, args...), limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("tile points: %w", err)
@@ -84,7 +84,7 @@ func (s *SQLite) TileGrid(ctx context.Context, f Filter, r geo.CellRange, shift 
 	cond, args := tileConditions(f)
 	rows, err := tx.QueryContext(ctx, `WITH RECURSIVE g(k) AS (SELECT ? UNION ALL SELECT k + 1 FROM g WHERE k < ?),
 		c AS MATERIALIZED (SELECT k, (SELECT json_array(count(*), sum(i.fatalities), avg(i.lon), avg(i.lat), min(i.id))
-			FROM incidents i WHERE i.cell BETWEEN g.k << ? AND ((g.k + 1) << ?) - 1`+cond+`) AS a FROM g)
+			FROM incidents i INDEXED BY incidents_cell WHERE i.cell BETWEEN g.k << ? AND ((g.k + 1) << ?) - 1`+cond+`) AS a FROM g)
 		SELECT k, a FROM c WHERE a NOT LIKE '[0,%'`,
 		append([]any{r.Lo >> shift, r.Hi >> shift, shift, shift}, args...)...)
 	if err != nil {
