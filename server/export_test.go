@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"encoding/xml"
 	"io"
 	"net/http"
@@ -123,5 +124,83 @@ func TestExportHonoursFiltersAndKMLIsWellFormed(t *testing.T) {
 	status, _, body = s.Get(t, "/collections/incidents/items?f=csv&bbox=1,2")
 	if status != http.StatusBadRequest {
 		t.Fatalf("f=csv with a bad bbox: %d %s", status, body)
+	}
+}
+
+// The items page links every export format of the whole selection (not just
+// the page), and the OpenAPI document lists the import endpoint.
+func TestItemsLinkExportsAndAPIListsImport(t *testing.T) {
+	s := testsrv.StartSeeded(t)
+	resp, err := http.Get(s.URL + "/collections/incidents/items?limit=2&offset=2&admin1=Baghdad")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page struct {
+		NumberMatched int
+		Links         []struct{ Href, Rel, Type string }
+	}
+	err = json.NewDecoder(resp.Body).Decode(&page)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var csvHref string
+	types := map[string]bool{}
+	for _, l := range page.Links {
+		if l.Rel == "alternate" {
+			types[l.Type] = true
+			if l.Type == "text/csv" {
+				csvHref = l.Href
+			}
+		}
+	}
+	for _, want := range []string{"application/geo+json", "application/geo+json-seq", "text/csv",
+		"application/vnd.google-earth.kml+xml", "application/geopackage+sqlite3"} {
+		if !types[want] {
+			t.Errorf("no alternate link of type %s in %v", want, page.Links)
+		}
+	}
+	if strings.Contains(csvHref, "limit=") || strings.Contains(csvHref, "offset=") || !strings.Contains(csvHref, "admin1=Baghdad") {
+		t.Fatalf("CSV link %q: want the filter without the page", csvHref)
+	}
+	got, err := http.Get(csvHref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(got.Body).ReadAll()
+	got.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A header and every Baghdad incident, not the page's two.
+	var n int
+	for _, r := range recs[1:] {
+		for _, v := range r {
+			if v == "Baghdad" {
+				n++
+				break
+			}
+		}
+	}
+	if n != len(recs)-1 || n != page.NumberMatched || n < 3 {
+		t.Fatalf("CSV link gave %d rows, %d of them in Baghdad; want the %d Baghdad incidents", len(recs)-1, n, page.NumberMatched)
+	}
+
+	resp, err = http.Get(s.URL + "/api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var api struct {
+		Paths map[string]map[string]struct {
+			OperationID string `json:"operationId"`
+		}
+	}
+	err = json.NewDecoder(resp.Body).Decode(&api)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if op := api.Paths["/collections/incidents/import"]["post"].OperationID; op != "importFile_incidents" {
+		t.Fatalf("OpenAPI import operation %q, want importFile_incidents", op)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
 
+	"incidentmap/export"
 	"incidentmap/geo"
 )
 
@@ -112,6 +113,15 @@ func (h *handlers) itemsLinks(c *fiber.Ctx, path string, q itemsQuery, matched i
 		{Href: pageHref(base, path, raw, f.Offset), Rel: "self", Type: selfType, Title: "this page"},
 		{Href: pageHref(base, path, withParam(raw, "f", altF), f.Offset), Rel: "alternate", Type: altType, Title: "this page as " + altF},
 		{Href: base + strings.TrimSuffix(path, "/items"), Rel: "collection", Type: MediaJSON, Title: "the collection"},
+	}
+	// Every matching incident (not just this page) as each export format, for
+	// GIS tools and spreadsheets.
+	all := withParam(raw, "f", "")
+	all.Del("limit")
+	for _, ef := range export.Formats {
+		all.Set("f", string(ef))
+		links = append(links, Link{Href: pageHref(base, path, all, 0), Rel: "alternate",
+			Type: strings.TrimSuffix(ef.MediaType(), "; charset=utf-8"), Title: "every matching incident as a " + string(ef) + " download"})
 	}
 	if int64(f.Offset+f.Limit) < matched {
 		links = append(links, Link{Href: pageHref(base, path, raw, f.Offset+f.Limit), Rel: "next", Type: selfType, Title: "next page"})

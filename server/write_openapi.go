@@ -68,6 +68,21 @@ func (h *handlers) writeOpenAPI(doc map[string]any, errResp func(string) map[str
 		p["delete"] = secured(map[string]any{"operationId": "deleteFeature_incidents", "summary": "Delete an incident.",
 			"parameters": []any{ref("featureId"), ref("If-Match")}, "responses": del})
 	}
+	params["dry_run"] = map[string]any{"name": "dry_run", "in": "query", "required": false,
+		"description": "true: check every row and count what would change, but write nothing.",
+		"schema":      map[string]any{"type": "boolean", "default": false}}
+	paths["/collections/incidents/import"] = map[string]any{"post": secured(map[string]any{
+		"operationId": "importFile_incidents",
+		"summary": "Import a file of incidents in one all-or-nothing transaction, upserting by event_id: " +
+			"an ACLED CSV (text/csv, its public columns in any order), a GeoJSON FeatureCollection or GeoJSON text sequences.",
+		"parameters":  []any{ref("dry_run")},
+		"requestBody": body("text/csv", MediaGeoJSON, "application/geo+json-seq", "application/x-ndjson"),
+		"responses": map[string]any{
+			"200": map[string]any{"description": "Imported (or, dry, checked): rows read, inserted, updated, unchanged, older.",
+				"content": map[string]any{MediaJSON: map[string]any{}}},
+			"413": errResp("The file is larger than the server accepts."),
+			"415": errResp("The Content-Type is not an import format."),
+			"422": errResp("Rows are bad (the first 100 named by row, field, value and why); nothing was written.")}})}
 	paths[items+"/{featureId}/history"] = map[string]any{"get": map[string]any{
 		"operationId": "getHistory_incidents", "summary": "The current and every earlier version of an incident, newest first.",
 		"parameters": []any{ref("featureId")},
