@@ -7,12 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"strconv"
-
-	"github.com/paulmach/orb/geojson"
-
-	"incidentmap/geo"
 )
 
 // readGeoJSON walks a FeatureCollection token by token and decodes one feature
@@ -97,38 +91,12 @@ func featureRow(row int, raw []byte, fn func(Row, *Problem) error) error {
 }
 
 // FeatureRow reads one GeoJSON Feature into a row: its incident (normalized
-// and validated) and the optional "timestamp" property (Unix seconds).
+// and validated) and the optional "timestamp" property (Unix seconds). A bad
+// feature gives a *geo.FieldError naming the field, its value and the reason.
+// It reads the bytes directly (see feature.go) because it runs once per row of
+// imports of millions of rows.
 func FeatureRow(raw []byte) (Row, error) {
-	var out Row
-	f, err := geojson.UnmarshalFeature(raw)
-	if err != nil {
-		return out, &geo.FieldError{Field: "feature", Value: snippet(raw), Reason: "is not a GeoJSON Feature: " + err.Error()}
-	}
-	if f.Type != "Feature" {
-		return out, &geo.FieldError{Field: "type", Value: f.Type, Reason: "must be Feature"}
-	}
-	inc, err := geo.IncidentFromFeature(f)
-	if err != nil {
-		return out, err
-	}
-	out.Incident = inc
-	switch v := f.Properties["timestamp"].(type) {
-	case nil:
-	case float64:
-		if v < 0 || v != math.Trunc(v) {
-			return out, &geo.FieldError{Field: "timestamp", Value: fmt.Sprint(v), Reason: "is not a Unix time (whole seconds ≥ 0)"}
-		}
-		out.Timestamp = int64(v)
-	case string:
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			return out, &geo.FieldError{Field: "timestamp", Value: v, Reason: "is not a Unix time (whole seconds ≥ 0)"}
-		}
-		out.Timestamp = n
-	default:
-		return out, &geo.FieldError{Field: "timestamp", Value: fmt.Sprint(v), Reason: "is not a Unix time (whole seconds ≥ 0)"}
-	}
-	return out, nil
+	return decodeFeature(raw)
 }
 
 func snippet(b []byte) string {
