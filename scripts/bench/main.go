@@ -119,15 +119,24 @@ func run(bin, db string, loadFor time.Duration, seqFile string) error {
 	// numberMatched of a bbox+date filter (limit=1: the count dominates):
 	// cold, every request a different date range so no cached count serves
 	// it; then warm, one filter repeated.
-	var cold []time.Duration
-	for day := 1; day <= 20; day++ {
-		d, _, err := get(fmt.Sprintf("/collections/incidents/items?bbox=43.0,33.0,44.5,34.0&datetime=2020-01-%02d/2020-12-31&limit=1", day))
-		if err != nil {
-			return err
+	// eachDay times one request of format (a path with a %02d day) for
+	// days 1 to n, sorted: each a different query, so none is cached.
+	eachDay := func(format string, n int) ([]time.Duration, error) {
+		var out []time.Duration
+		for day := 1; day <= n; day++ {
+			d, _, err := get(fmt.Sprintf(format, day))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, d)
 		}
-		cold = append(cold, d)
+		slices.Sort(out)
+		return out, nil
 	}
-	slices.Sort(cold)
+	cold, err := eachDay("/collections/incidents/items?bbox=43.0,33.0,44.5,34.0&datetime=2020-01-%02d/2020-12-31&limit=1", 20)
+	if err != nil {
+		return err
+	}
 	ds, _, err = timed("/collections/incidents/items?bbox=43.0,33.0,44.5,34.0&datetime=2020-01-01/2020-12-31&limit=1", 20)
 	if err != nil {
 		return err
@@ -159,15 +168,9 @@ func run(bin, db string, loadFor time.Duration, seqFile string) error {
 	// Counts per governorate (the map page's choropleth), every request a
 	// different date range: not in the table, but the page asks it on
 	// every filter change.
-	cold = cold[:0]
-	for day := 1; day <= 10; day++ {
-		d, _, err := get(fmt.Sprintf("/collections/regions/items?limit=100&datetime=2019-02-%02d/2023-06-30", day))
-		if err != nil {
-			return err
-		}
-		cold = append(cold, d)
+	if cold, err = eachDay("/collections/regions/items?limit=100&datetime=2019-02-%02d/2023-06-30", 10); err != nil {
+		return err
 	}
-	slices.Sort(cold)
 	d0, _, err := get("/collections/regions/items?limit=100")
 	if err != nil {
 		return err
