@@ -586,8 +586,8 @@ func (d *featureDecoder) incident(pt [2]float64) (geo.Incident, error) {
 }
 
 // intProp reads a whole number given as a JSON number or a numeric string;
-// absent, null and "" mean def. Strings go through strconv.Atoi with no bound,
-// numbers must lie within ±1e9: the old rules.
+// absent, null and "" mean def. Either must lie within ±1e9 (the orb-based
+// decoder bounded only numbers, and let "99999999999" fatalities through).
 func (d *featureDecoder) intProp(p, def int) (int, error) {
 	v := d.prop[p]
 	if !v.ok() {
@@ -602,7 +602,7 @@ func (d *featureDecoder) intProp(p, def int) (int, error) {
 			return def, nil
 		}
 		n, err := strconv.Atoi(s)
-		if err != nil {
+		if err != nil || n < -1e9 || n > 1e9 {
 			return 0, &geo.FieldError{Field: propNames[p], Value: s, Reason: "must be a whole number"}
 		}
 		return n, nil
@@ -638,10 +638,11 @@ func (d *featureDecoder) timestamp() (int64, error) {
 		return 0, &geo.FieldError{Field: "timestamp", Value: d.sprint(v), Reason: badTimestamp}
 	}
 	x := d.number(v)
-	if x < 0 || x != math.Trunc(x) {
+	// 2^63 and above would wrap to a negative int64 (the orb-based decoder
+	// stored 1e19 as -9223372036854775808).
+	if x < 0 || x != math.Trunc(x) || x >= 1<<63 {
 		return 0, &geo.FieldError{Field: "timestamp", Value: fmt.Sprint(x), Reason: badTimestamp}
 	}
-	// Above 2^63 this conversion is what the old code did too.
 	return int64(x), nil
 }
 
