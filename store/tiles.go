@@ -82,11 +82,19 @@ func (s *SQLite) TileGrid(ctx context.Context, f Filter, r geo.CellRange, shift 
 	}
 	defer tx.Rollback()
 	cond, args := tileConditions(f)
-	rows, err := tx.QueryContext(ctx, `WITH RECURSIVE g(k) AS (SELECT ? UNION ALL SELECT k + 1 FROM g WHERE k < ?),
+	// g walks the grid cells that hold any incident, each found by one index
+	// seek past the previous, so an empty or sparse tile costs next to nothing
+	// (probing all 4,096 cells cost 5–30 ms even for an empty tile).
+	rows, err := tx.QueryContext(ctx, `WITH RECURSIVE g(k) AS (
+			SELECT (SELECT cell >> ? FROM incidents INDEXED BY incidents_cell WHERE cell BETWEEN ? AND ? ORDER BY cell LIMIT 1)
+			UNION ALL
+			SELECT (SELECT cell >> ? FROM incidents INDEXED BY incidents_cell WHERE cell BETWEEN (g.k + 1) << ? AND ? ORDER BY cell LIMIT 1)
+			FROM g WHERE g.k IS NOT NULL),
 		c AS MATERIALIZED (SELECT k, (SELECT json_array(count(*), sum(i.fatalities), avg(i.lon), avg(i.lat), min(i.id))
-			FROM incidents i INDEXED BY incidents_cell WHERE i.cell BETWEEN g.k << ? AND ((g.k + 1) << ?) - 1`+cond+`) AS a FROM g)
+			FROM incidents i INDEXED BY incidents_cell WHERE i.cell BETWEEN g.k << ? AND ((g.k + 1) << ?) - 1`+cond+`) AS a
+			FROM g WHERE g.k IS NOT NULL)
 		SELECT k, a FROM c WHERE a NOT LIKE '[0,%'`,
-		append([]any{r.Lo >> shift, r.Hi >> shift, shift, shift}, args...)...)
+		append([]any{shift, r.Lo, r.Hi, shift, shift, r.Hi, shift, shift}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("tile grid: %w", err)
 	}
