@@ -25,11 +25,13 @@ var ErrNotFound = errors.New("not found")
 // instead of failing with SQLITE_BUSY; reads use a pool of query-only
 // connections whose deferred transactions see one WAL snapshot each.
 type SQLite struct {
-	db      *sql.DB // the writer
-	ro      *sql.DB // the readers
-	path    string
-	regions *geo.Regions // boundaries for assigning admin1; nil: no assignment
-	counts  countCache
+	db          *sql.DB // the writer
+	ro          *sql.DB // the readers
+	path        string
+	regions     *geo.Regions                // boundaries for assigning admin1; nil: no assignment
+	counts      versionCache[int64]         // numberMatched per query
+	extents     versionCache[Extent]        // the extent of all incidents
+	regionStats versionCache[[]RegionStats] // counts per region per query
 }
 
 // Option changes how Open sets up the store.
