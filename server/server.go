@@ -90,6 +90,7 @@ type Config struct {
 
 	EventsPoll       time.Duration // how often event streams look for changes made by other processes
 	EventsHeartbeat  time.Duration // how often an idle event stream sends a comment to keep proxies from closing it
+	WarmTiles        bool          // build the low-zoom vector tiles of all incidents at start (see warmTiles)
 	Tiles            string        // URL template of a raster tile layer for the map page ({z}/{x}/{y}); empty: none
 	TilesAttribution string        // attribution the tile provider requires
 }
@@ -102,7 +103,7 @@ func DefaultConfig() Config {
 		BodyLimit: 1 << 20, ImportBodyLimit: 1 << 30,
 		RateLimit: 1200, WriteRateLimit: 120,
 		CORSOrigins: "*", Compress: true,
-		EventsPoll: time.Second, EventsHeartbeat: 15 * time.Second,
+		EventsPoll: time.Second, EventsHeartbeat: 15 * time.Second, WarmTiles: true,
 	}
 }
 
@@ -211,6 +212,13 @@ func New(cfg Config, st Store) (*fiber.App, error) {
 	h.registerTiles(app)
 	// Import of ACLED CSV and GeoJSON files (issue 5, behind the same tokens).
 	h.registerImport(app)
+	if cfg.WarmTiles {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			h.warmTiles(ctx)
+		}()
+	}
 	return app, nil
 }
 

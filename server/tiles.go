@@ -1,10 +1,13 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"math"
+	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/paulmach/orb"
@@ -100,14 +103,34 @@ func (h *handlers) tile(c *fiber.Ctx) error {
 	}
 	gzipped := strings.Contains(c.Get(fiber.HeaderAcceptEncoding), "gzip")
 	version, versioned := c.Locals(localDataVersion).(int64)
-	cacheKey := fmt.Sprint(gzipped, string(c.Request().RequestURI()))
+	key := tileKey(t, q.raw, gzipped)
 	if versioned {
-		if body, ok := h.tiles.get(version, cacheKey); ok {
+		if body, ok := h.tiles.get(version, key); ok {
+			c.Set("X-Cache", "HIT")
 			return sendTile(c, body, gzipped)
 		}
 	}
+	c.Set("X-Cache", "MISS") // as proxies say it: whether the tile was built for this request
 	ctx, cancel := h.requestContext(c)
 	defer cancel()
+	body, err := h.buildTile(ctx, t, q.filter, gzipped)
+	if err != nil {
+		return err
+	}
+	if versioned {
+		h.tiles.put(version, key, body)
+	}
+	return sendTile(c, body, gzipped)
+}
+
+// tileKey names a tile in the cache: its address, its filter parameters in
+// a canonical order (an empty query and none are the same) and its encoding.
+func tileKey(t maptile.Tile, raw url.Values, gzipped bool) string {
+	return fmt.Sprintf("%d/%d/%d?%s gzip=%t", t.Z, t.X, t.Y, raw.Encode(), gzipped)
+}
+
+// buildTile encodes tile t of the incidents f selects.
+func (h *handlers) buildTile(ctx context.Context, t maptile.Tile, f store.Filter, gzipped bool) ([]byte, error) {
 	z := uint32(t.Z)
 	keys := geo.TileCells(z, t.X, t.Y)
 	n := float64(uint64(1) << t.Z)
@@ -118,9 +141,10 @@ func (h *handlers) tile(c *fiber.Ctx) error {
 	}
 	var feats []*geojson.Feature
 	var points []store.TilePoint
+	var err error
 	if t.Z >= TileClusterBelowZoom {
-		if points, err = h.store.TilePoints(ctx, q.filter, keys, TileMaxPoints+1); err != nil {
-			return fmt.Errorf("tile %d/%d/%d: %w", t.Z, t.X, t.Y, err)
+		if points, err = h.store.TilePoints(ctx, f, keys, TileMaxPoints+1); err != nil {
+			return nil, fmt.Errorf("tile %d/%d/%d: %w", t.Z, t.X, t.Y, err)
 		}
 	}
 	if t.Z >= TileClusterBelowZoom && len(points) <= TileMaxPoints {
@@ -128,9 +152,9 @@ func (h *handlers) tile(c *fiber.Ctx) error {
 			feats = append(feats, pointFeature(&points[i], pixel(points[i].Lon, points[i].Lat)))
 		}
 	} else {
-		cells, err := h.store.TileGrid(ctx, q.filter, keys, tileGridShift(z))
+		cells, err := h.store.TileGrid(ctx, f, keys, tileGridShift(z))
 		if err != nil {
-			return fmt.Errorf("tile %d/%d/%d: %w", t.Z, t.X, t.Y, err)
+			return nil, fmt.Errorf("tile %d/%d/%d: %w", t.Z, t.X, t.Y, err)
 		}
 		for i := range cells {
 			cl := &cells[i]
@@ -138,9 +162,9 @@ func (h *handlers) tile(c *fiber.Ctx) error {
 				feats = append(feats, pointFeature(cl.Single, pixel(cl.Single.Lon, cl.Single.Lat)))
 				continue
 			}
-			f := geojson.NewFeature(pixel(cl.Lon, cl.Lat))
-			f.Properties = geojson.Properties{"count": cl.Count, "fatalities": cl.Fatalities, "cluster": true}
-			feats = append(feats, f)
+			feat := geojson.NewFeature(pixel(cl.Lon, cl.Lat))
+			feat.Properties = geojson.Properties{"count": cl.Count, "fatalities": cl.Fatalities, "cluster": true}
+			feats = append(feats, feat)
 		}
 	}
 	layers := mvt.Layers{&mvt.Layer{Name: "incidents", Version: 2, Extent: TileExtent, Features: feats}}
@@ -151,12 +175,54 @@ func (h *handlers) tile(c *fiber.Ctx) error {
 		body, err = mvt.Marshal(layers)
 	}
 	if err != nil {
-		return fmt.Errorf("tile %d/%d/%d: encode: %w", t.Z, t.X, t.Y, err)
+		return nil, fmt.Errorf("tile %d/%d/%d: encode: %w", t.Z, t.X, t.Y, err)
 	}
-	if versioned {
-		h.tiles.put(version, cacheKey, body)
+	return body, nil
+}
+
+// warmZoom and warmMaxTiles bound the tiles warmTiles builds.
+const (
+	warmZoom     = 6
+	warmMaxTiles = 256
+)
+
+// warmTiles builds the unfiltered, gzipped tiles of zoom 0 to warmZoom over
+// the incidents' extent (at most warmMaxTiles) into the tile cache. Those
+// are the map page's first view; at a million incidents the densest takes
+// 0.1–0.6 s to cluster, and a new visitor should not wait for it. It runs
+// once, in the background; tiles of later data versions are built on demand.
+func (h *handlers) warmTiles(ctx context.Context) {
+	start := time.Now()
+	v, err := h.store.DataVersion(ctx)
+	if err != nil {
+		h.log.Warn("warm tiles", "err", err)
+		return
 	}
-	return sendTile(c, body, gzipped)
+	ext, err := h.store.Extent(ctx)
+	if err != nil || ext.Count == 0 {
+		return
+	}
+	built := 0
+	for z := maptile.Zoom(0); z <= warmZoom; z++ {
+		tl := maptile.At(orb.Point{ext.BBox.Min[0], ext.BBox.Max[1]}, z)
+		br := maptile.At(orb.Point{ext.BBox.Max[0], ext.BBox.Min[1]}, z)
+		if built+int((br.X-tl.X+1)*(br.Y-tl.Y+1)) > warmMaxTiles {
+			break
+		}
+		for x := tl.X; x <= br.X; x++ {
+			for y := tl.Y; y <= br.Y; y++ {
+				t := maptile.New(x, y, z)
+				body, err := h.buildTile(ctx, t, store.Filter{}, true)
+				if err != nil {
+					h.log.Warn("warm tiles", "tile", fmt.Sprintf("%d/%d/%d", z, x, y), "err", err)
+					return
+				}
+				h.tiles.put(v.Seq, tileKey(t, url.Values{}, true), body)
+				built++
+			}
+		}
+	}
+	h.log.Info("warmed tiles", "tiles", built, "max_zoom", warmZoom, "data_version", v.Seq, "ms", time.Since(start).Milliseconds())
 }
 
 // sendTile answers an encoded tile.

@@ -1,15 +1,20 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net/http"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/mvt"
@@ -17,6 +22,7 @@ import (
 
 	"incidentmap/geo"
 	"incidentmap/internal/testsrv"
+	"incidentmap/server"
 	"incidentmap/synth"
 )
 
@@ -305,5 +311,61 @@ func TestFaviconIsNoContent(t *testing.T) {
 	srv := testsrv.StartSeeded(t)
 	if status, _, body := srv.Get(t, "/favicon.ico"); status != http.StatusNoContent || len(body) != 0 {
 		t.Fatalf("favicon: %d %q, want 204 and no body", status, body)
+	}
+}
+
+// lockedBuffer is a log sink several goroutines may write to.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// At start the server builds the unfiltered tiles of zoom 0–6 over the
+// incidents into its cache; a warmed tile is the tile a request would build.
+func TestWarmTiles(t *testing.T) {
+	var logs lockedBuffer
+	cfg := server.DefaultConfig()
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	srv := testsrv.Start(t, testsrv.OpenSeeded(t), &cfg)
+	warmed := regexp.MustCompile(`msg="warmed tiles" tiles=(\d+)`)
+	var m []string
+	for deadline := time.Now().Add(20 * time.Second); m == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		m = warmed.FindStringSubmatch(logs.String())
+	}
+	if m == nil {
+		t.Fatalf("no warm-up logged:\n%s", logs.String())
+	}
+	// The seed spans Iraq: one tile a zoom up to 4, a few at 5 and 6.
+	if n, _ := strconv.Atoi(m[1]); n < 7 || n > 40 {
+		t.Fatalf("warmed %s tiles, want one or more a zoom for 0–6 and at most 40", m[1])
+	}
+	tile := maptile.At(orb.Point{44.3661, 33.3152}, 6) // Baghdad
+	path := fmt.Sprintf("/collections/incidents/tiles/WebMercatorQuad/6/%d/%d", tile.X, tile.Y)
+	warm, wresp := getTile(t, srv, path+"?")
+	fresh, fresp := getTile(t, srv, path+"?min_fatalities=0") // the same incidents, not cached
+	if w, f := wresp.Header.Get("X-Cache"), fresp.Header.Get("X-Cache"); w != "HIT" || f != "MISS" {
+		t.Fatalf("X-Cache %q for the warmed tile and %q for the fresh one, want HIT and MISS", w, f)
+	}
+	ws, _, _ := tileSum(t, warm)
+	fs, _, _ := tileSum(t, fresh)
+	if ws == 0 || ws != fs {
+		t.Fatalf("warmed tile holds %d incidents, a fresh one %d", ws, fs)
+	}
+	wb, _ := mvt.Marshal(warm)
+	fb, _ := mvt.Marshal(fresh)
+	if !bytes.Equal(wb, fb) {
+		t.Fatal("the warmed tile differs from a freshly built one")
 	}
 }
