@@ -308,16 +308,9 @@ func (d *featureDecoder) scan() bool {
 		if m >= 0 {
 			d.member[m] = span{lo: start, hi: i, flags: vflags}
 		}
-		if i = skipWS(b, i); i >= len(b) {
-			return false
-		}
-		switch b[i] {
-		case ',':
-			i = skipWS(b, i+1)
-		case '}':
-			return skipWS(b, i+1) == len(b)
-		default:
-			return false
+		more := false
+		if i, more = nextMember(b, i, '}'); !more {
+			return i >= 0 && skipWS(b, i) == len(b)
 		}
 	}
 }
@@ -366,16 +359,9 @@ func (d *featureDecoder) scanProperties(i int) int {
 		if p >= 0 {
 			d.prop[p] = span{lo: start, hi: i, flags: sflags}
 		}
-		if i = skipWS(b, i); i >= len(b) {
-			return -1
-		}
-		switch b[i] {
-		case ',':
-			i = skipWS(b, i+1)
-		case '}':
-			return i + 1
-		default:
-			return -1
+		more := false
+		if i, more = nextMember(b, i, '}'); !more {
+			return i
 		}
 	}
 }

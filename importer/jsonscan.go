@@ -43,6 +43,22 @@ func skipWS(b []byte, i int) int {
 	return i
 }
 
+// nextMember moves past what follows a member of an object or an element of
+// an array (closer '}' or ']'): to the start of the next one (more is true),
+// or past the closer (more is false). i is -1 when neither follows.
+func nextMember(b []byte, i int, closer byte) (next int, more bool) {
+	if i = skipWS(b, i); i >= len(b) {
+		return -1, false
+	}
+	switch b[i] {
+	case ',':
+		return skipWS(b, i+1), true
+	case closer:
+		return i + 1, false
+	}
+	return -1, false
+}
+
 // scanString reads the string whose opening quote is b[i]. It returns the
 // index after the closing quote and strEscaped/strHigh flags, or -1 when the
 // string is not valid JSON.
@@ -216,16 +232,9 @@ func skipValue(b []byte, i, depth int, num *span) int {
 			if i = skipValue(b, skipWS(b, i+1), depth, num); i < 0 {
 				return -1
 			}
-			if i = skipWS(b, i); i >= len(b) {
-				return -1
-			}
-			switch b[i] {
-			case ',':
-				i = skipWS(b, i+1)
-			case '}':
-				return i + 1
-			default:
-				return -1
+			more := false
+			if i, more = nextMember(b, i, '}'); !more {
+				return i
 			}
 		}
 	case '[':
@@ -240,16 +249,9 @@ func skipValue(b []byte, i, depth int, num *span) int {
 			if i = skipValue(b, i, depth, num); i < 0 {
 				return -1
 			}
-			if i = skipWS(b, i); i >= len(b) {
-				return -1
-			}
-			switch b[i] {
-			case ',':
-				i = skipWS(b, i+1)
-			case ']':
-				return i + 1
-			default:
-				return -1
+			more := false
+			if i, more = nextMember(b, i, ']'); !more {
+				return i
 			}
 		}
 	case 't':

@@ -314,28 +314,10 @@ func TestFaviconIsNoContent(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a log sink several goroutines may write to.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // At start the server builds the unfiltered tiles of zoom 0–6 over the
 // incidents into its cache; a warmed tile is the tile a request would build.
 func TestWarmTiles(t *testing.T) {
-	var logs lockedBuffer
+	var logs syncBuffer
 	cfg := server.DefaultConfig()
 	cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	srv := testsrv.Start(t, testsrv.OpenSeeded(t), &cfg)
