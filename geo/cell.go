@@ -23,12 +23,18 @@ type CellRange struct{ Lo, Hi int64 }
 // latitude limit clamp to the first or last row, and longitude 180 to the
 // last column, so every valid point has a cell.
 func CellXY(lon, lat float64) (x, y uint32) {
-	const n = 1 << CellZoom
-	lat = math.Max(-mercatorMaxLat, math.Min(mercatorMaxLat, lat))
-	fx := (lon + 180) / 360 * n
-	s := math.Sin(lat * math.Pi / 180)
-	fy := (0.5 - math.Log((1+s)/(1-s))/(4*math.Pi)) * n
+	fx, fy := MercatorXY(lon, lat, 1<<CellZoom)
 	return clampCell(fx), clampCell(fy)
+}
+
+// MercatorXY projects a point to Web Mercator in units of the tiles of a
+// zoom level with n tiles a side (row 0 at the top): the integer parts are
+// the tile, the fractions the position in it. Latitudes beyond Web
+// Mercator's limit clamp to its edge.
+func MercatorXY(lon, lat, n float64) (x, y float64) {
+	lat = math.Max(-mercatorMaxLat, math.Min(mercatorMaxLat, lat))
+	s := math.Sin(lat * math.Pi / 180)
+	return (lon + 180) / 360 * n, (0.5 - math.Log((1+s)/(1-s))/(4*math.Pi)) * n
 }
 
 func clampCell(f float64) uint32 {

@@ -135,7 +135,8 @@ func (h *handlers) buildTile(ctx context.Context, t maptile.Tile, f store.Filter
 	keys := geo.TileCells(z, t.X, t.Y)
 	n := float64(uint64(1) << t.Z)
 	pixel := func(lon, lat float64) orb.Point {
-		wx, wy := worldTileXY(lon, lat, n)
+		// The same projection as the cell key, so a point lands in its tile.
+		wx, wy := geo.MercatorXY(lon, lat, n)
 		clamp := func(v float64) float64 { return math.Max(0, math.Min(TileExtent-1, math.Floor(v*TileExtent))) }
 		return orb.Point{clamp(wx - float64(t.X)), clamp(wy - float64(t.Y))}
 	}
@@ -242,19 +243,4 @@ func pointFeature(p *store.TilePoint, px orb.Point) *geojson.Feature {
 	f.ID = p.ID
 	f.Properties = geojson.Properties{"id": p.ID, "event_date": p.EventDate, "event_type": p.EventType, "fatalities": p.Fatalities}
 	return f
-}
-
-// worldTileXY projects a point to Web Mercator in tile units of a zoom level
-// with n tiles a side: the integer parts are the tile, the fractions the
-// position in it. Latitudes beyond Web Mercator's limit clamp to its edge,
-// where the cell key puts them too.
-func worldTileXY(lon, lat, n float64) (x, y float64) {
-	lat = math.Max(-85.0511287798, math.Min(85.0511287798, lat))
-	x = (lon + 180) / 360 * n
-	s := math.Sin(lat * math.Pi / 180)
-	y = (0.5 - math.Log((1+s)/(1-s))/(4*math.Pi)) * n
-	if x >= n { // lon 180 belongs to the last column
-		x = math.Nextafter(n, 0)
-	}
-	return x, y
 }

@@ -95,9 +95,7 @@ type ImportWriter struct {
 // writes nothing and touches no shared state, so a reader goroutine can check
 // rows while the writer writes earlier ones.
 func (w *ImportWriter) Check(inc *geo.Incident) error {
-	inc.Normalize()
-	w.s.AssignRegion(inc)
-	return inc.Validate()
+	return w.s.prepare(inc)
 }
 
 // Put checks inc (see Check) and upserts it by event_id with the source's

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
@@ -45,25 +46,34 @@ func tileConditions(f Filter) (string, []any) {
 // tile needs. A full result means there may be more.
 func (s *SQLite) TilePoints(ctx context.Context, f Filter, r geo.CellRange, limit int) ([]TilePoint, error) {
 	cond, args := tileConditions(f)
-	rows, err := s.ro.QueryContext(ctx, `SELECT i.id, i.lon, i.lat, i.fatalities, i.event_date, i.event_type
+	out, err := readTilePoints(s.ro.QueryContext(ctx, `SELECT `+tilePointColumns+`
 		FROM incidents i INDEXED BY incidents_cell WHERE i.cell BETWEEN ? AND ?`+cond+` ORDER BY i.cell LIMIT ?`,
-		append(append([]any{r.Lo, r.Hi}, args...), limit)...)
+		append(append([]any{r.Lo, r.Hi}, args...), limit)...))
 	if err != nil {
 		return nil, fmt.Errorf("tile points: %w", err)
+	}
+	return out, nil
+}
+
+// tilePointColumns are the columns of a TilePoint, in readTilePoints' order.
+const tilePointColumns = "i.id, i.lon, i.lat, i.fatalities, i.event_date, i.event_type"
+
+// readTilePoints reads the rows of a query of tilePointColumns, or returns
+// the query's error.
+func readTilePoints(rows *sql.Rows, err error) ([]TilePoint, error) {
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []TilePoint
 	for rows.Next() {
 		var p TilePoint
 		if err := rows.Scan(&p.ID, &p.Lon, &p.Lat, &p.Fatalities, &p.EventDate, &p.EventType); err != nil {
-			return nil, fmt.Errorf("tile points: %w", err)
+			return nil, err
 		}
 		out = append(out, p)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("tile points: %w", err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // TileGrid groups the incidents f selects inside the key range r by their
@@ -131,23 +141,15 @@ func (s *SQLite) TileGrid(ctx context.Context, f Filter, r geo.CellRange, shift 
 		}
 	}
 	// A grid has at most a few thousand cells: one IN list reads them all.
-	rows, err = tx.QueryContext(ctx, `SELECT id, lon, lat, fatalities, event_date, event_type FROM incidents
-		WHERE id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(singles)), ",")+`)`, singles...)
+	points, err := readTilePoints(tx.QueryContext(ctx, `SELECT `+tilePointColumns+` FROM incidents i
+		WHERE i.id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(singles)), ",")+`)`, singles...))
 	if err != nil {
 		return nil, fmt.Errorf("tile grid: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var p TilePoint
-		if err := rows.Scan(&p.ID, &p.Lon, &p.Lat, &p.Fatalities, &p.EventDate, &p.EventType); err != nil {
-			return nil, fmt.Errorf("tile grid: %w", err)
-		}
+	for _, p := range points {
 		if q := byID[p.ID]; q != nil {
 			*q = p
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("tile grid: %w", err)
 	}
 	return cells, nil
 }

@@ -26,7 +26,7 @@ func (e *ConflictError) Error() string {
 func (e *ConflictError) Unwrap() error { return ErrConflict }
 
 // prepare normalizes, assigns the region and validates an incident about to be
-// written by the write API.
+// written by the write API or an import.
 func (s *SQLite) prepare(inc *geo.Incident) error {
 	inc.Normalize()
 	s.AssignRegion(inc)
