@@ -13,6 +13,7 @@ import (
 
 	"incidentmap/export"
 	"incidentmap/server"
+	"incidentmap/store"
 )
 
 // exportFilterParams are the items parameters the export command takes as
@@ -58,20 +59,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if *out == "" {
 			return &usageError{"export: --format gpkg needs --out FILE (a GeoPackage is a database file)"}
 		}
-		// Written next to the destination and renamed, so a failed export never
-		// leaves a half file under the real name.
-		tmp := filepath.Join(filepath.Dir(*out), "."+filepath.Base(*out)+".partial")
-		os.Remove(tmp)
-		n, err := st.WriteGeoPackage(ctx, tmp, filter)
-		if err != nil {
-			return fmt.Errorf("export: %w", err)
-		}
-		if err := os.Rename(tmp, *out); err != nil {
-			os.Remove(tmp)
-			return fmt.Errorf("export: %w", err)
-		}
-		fmt.Fprintf(stderr, "export: %d incidents to %s\n", n, *out)
-		return nil
+		return exportGeoPackage(ctx, st, filter, *out, stderr)
 	}
 	cur, err := st.Incidents(ctx, filter, false)
 	if err != nil {
@@ -86,23 +74,59 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stderr, "export: %d incidents\n", n)
 		return nil
 	}
-	tmp := *out + ".partial"
-	file, err := os.Create(tmp)
+	file, err := createOut(*out)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
+	defer file.Abort()
 	n, err := export.Write(file, f, cur)
-	if cerr := file.Close(); err == nil {
-		err = cerr
-	}
 	if err == nil {
-		err = os.Rename(tmp, *out)
+		err = file.Commit()
 	}
 	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("export: %w", err)
+		return fmt.Errorf("export: %s: %w", *out, err)
 	}
 	fmt.Fprintf(stderr, "export: %d incidents to %s\n", n, *out)
+	return nil
+}
+
+// exportGeoPackage writes a GeoPackage to out. SQLite builds it in a file of
+// its own; to a regular out that file is made beside it and renamed into
+// place, to anything else (a FIFO, /dev/null) it is made in the temporary
+// folder and copied through.
+func exportGeoPackage(ctx context.Context, st *store.SQLite, filter store.Filter, out string, stderr io.Writer) error {
+	file, err := createOut(out)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	defer file.Abort()
+	// SQLite writes the GeoPackage by name into a file it creates itself.
+	dir, err := os.MkdirTemp(filepath.Dir(file.Name()), ".gpkg-")
+	if !file.Regular() {
+		dir, err = os.MkdirTemp("", "incidentmap-gpkg-")
+	}
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	tmp := filepath.Join(dir, "out.gpkg")
+	n, err := st.WriteGeoPackage(ctx, tmp, filter)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	in, err := os.Open(tmp)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	_, err = io.Copy(file, in)
+	in.Close()
+	if err == nil {
+		err = file.Commit()
+	}
+	if err != nil {
+		return fmt.Errorf("export: %s: %w", out, err)
+	}
+	fmt.Fprintf(stderr, "export: %d incidents to %s\n", n, out)
 	return nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"incidentmap/geo"
@@ -48,22 +47,20 @@ func genWrite(path string, seed int64, n int, stdout io.Writer) error {
 	if path == "-" {
 		return synth.WriteSeq(stdout, seed, n)
 	}
-	// Write beside the target and rename, so a failed run leaves no half file.
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
+	// A regular file is written beside itself and renamed; a device or FIFO
+	// is written through (see createOut).
+	f, err := createOut(path)
 	if err != nil {
 		return fmt.Errorf("gen: %w", err)
 	}
+	defer f.Abort()
 	if err := synth.WriteSeq(f, seed, n); err != nil {
-		f.Close()
-		os.Remove(tmp)
 		return fmt.Errorf("gen %s: %w", path, err)
 	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
+	if err := f.Commit(); err != nil {
 		return fmt.Errorf("gen %s: %w", path, err)
 	}
-	return os.Rename(tmp, path)
+	return nil
 }
 
 // genLoad writes the incidents into the database as one import: all or
