@@ -3,12 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"time"
-
-	"incidentmap/geo"
+	"incidentmap/incident"
 	"incidentmap/store"
 	"incidentmap/synth"
+	"io"
+	"time"
 )
 
 // genBatch is how many incidents the generator hands the writer of gen --db
@@ -76,12 +75,12 @@ func genLoad(ctx context.Context, path string, seed int64, n int, stdout io.Writ
 	start := time.Now()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	batches := make(chan []geo.Incident, 2)
+	batches := make(chan []incident.Incident, 2)
 	go func() {
 		defer close(batches)
-		synth.Batches(seed, n, genBatch, func(b []geo.Incident) error {
+		synth.Batches(seed, n, genBatch, func(b []incident.Incident) error {
 			select {
-			case batches <- append([]geo.Incident(nil), b...):
+			case batches <- append([]incident.Incident(nil), b...):
 				return nil
 			case <-ctx.Done():
 				return ctx.Err()

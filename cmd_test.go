@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"incidentmap/incident"
+	"incidentmap/store"
 	"io"
 	"net"
 	"net/http"
@@ -18,9 +20,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"incidentmap/geo"
-	"incidentmap/store"
 )
 
 // runCLI runs the program in-process and returns its output.
@@ -51,7 +50,7 @@ func TestBackupRestoreCheck(t *testing.T) {
 	}
 	inc, _ := st.Incident(ctx, 1)
 	inc.Fatalities = 99
-	st.Upsert(ctx, []geo.Incident{inc})
+	st.Upsert(ctx, []incident.Incident{inc})
 	st.Close()
 
 	release, err := lockDatabase(db) // as a running serve holds it
@@ -112,11 +111,11 @@ func freeAddr(t *testing.T) string {
 }
 
 // syntheticIncidents makes n incidents around Baghdad, marked synthetic.
-func syntheticIncidents(prefix string, from, n int) []geo.Incident {
-	incs := make([]geo.Incident, n)
+func syntheticIncidents(prefix string, from, n int) []incident.Incident {
+	incs := make([]incident.Incident, n)
 	for i := range incs {
 		k := from + i
-		incs[i] = geo.Incident{EventID: fmt.Sprintf("%s-%d", prefix, k), EventDate: "2022-03-01", TimePrecision: 1,
+		incs[i] = incident.Incident{EventID: fmt.Sprintf("%s-%d", prefix, k), EventDate: "2022-03-01", TimePrecision: 1,
 			EventType: "Battles", GeoPrecision: 1, Lon: 44 + float64(k%500)/1000, Lat: 33 + float64(k/500%500)/1000,
 			Admin1: "Baghdad", Source: "synthetic", Notes: strings.Repeat("synthetic incident text ", 8)}
 	}

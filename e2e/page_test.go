@@ -17,8 +17,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-
-	"incidentmap/geo"
+	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
 )
 
@@ -259,10 +258,10 @@ func TestMapPage(t *testing.T) {
 
 func TestIncidentTextIsNotHTML(t *testing.T) {
 	st := testsrv.OpenSeeded(t)
-	evil := geo.Incident{EventID: "XSS-1", EventDate: "2021-03-01", TimePrecision: 1, EventType: "Riots", GeoPrecision: 1,
+	evil := incident.Incident{EventID: "XSS-1", EventDate: "2021-03-01", TimePrecision: 1, EventType: "Riots", GeoPrecision: 1,
 		Lon: 47.78, Lat: 30.51, Notes: `<img src=x onerror=alert(1)>`, Location: `<b>Basra</b>`,
 		Actor1: `"><script>alert(2)</script>`, Source: "test"}
-	if _, err := st.Upsert(context.Background(), []geo.Incident{evil}); err != nil {
+	if _, err := st.Upsert(context.Background(), []incident.Incident{evil}); err != nil {
 		t.Fatal(err)
 	}
 	srv := testsrv.Start(t, st, nil)

@@ -17,8 +17,7 @@ import (
 	"github.com/paulmach/orb/encoding/mvt"
 	"github.com/paulmach/orb/encoding/mvt/vectortile"
 	"github.com/paulmach/orb/geojson"
-
-	"incidentmap/geo"
+	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
 	"incidentmap/synth"
 )
@@ -31,7 +30,7 @@ const tileTestN = 20000
 func startSynthServer(t *testing.T, n int) *testsrv.Server {
 	t.Helper()
 	st := testsrv.Open(t)
-	err := synth.Batches(1, n, 5000, func(incs []geo.Incident) error {
+	err := synth.Batches(1, n, 5000, func(incs []incident.Incident) error {
 		_, err := st.Upsert(context.Background(), incs)
 		return err
 	})

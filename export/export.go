@@ -12,7 +12,9 @@ import (
 	"strconv"
 
 	"incidentmap/geo"
+
 	"incidentmap/importer"
+	"incidentmap/incident"
 )
 
 // Format is an export format.
@@ -69,7 +71,7 @@ func (f Format) Ext() string {
 // Rows is a stream of incidents, such as a *store.Cursor.
 type Rows interface {
 	Next() bool
-	Incident() *geo.Incident
+	Incident() *incident.Incident
 	Err() error
 }
 
@@ -160,7 +162,7 @@ func writeCSV(w *bufio.Writer, rows Rows) (int, error) {
 	return n, cw.Error()
 }
 
-func csvField(inc *geo.Incident, col string) string {
+func csvField(inc *incident.Incident, col string) string {
 	switch col {
 	case "event_id_cnty":
 		return inc.EventID

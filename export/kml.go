@@ -6,34 +6,35 @@ import (
 	"strconv"
 
 	"incidentmap/geo"
+	"incidentmap/incident"
 )
 
 // kmlField is one attribute of a placemark, typed in the KML Schema so that
 // GIS tools read numbers as numbers.
 type kmlField struct {
 	name, typ string
-	value     func(*geo.Incident) string
+	value     func(*incident.Incident) string
 }
 
 var kmlFields = []kmlField{
-	{"event_id", "string", func(i *geo.Incident) string { return i.EventID }},
-	{"event_date", "string", func(i *geo.Incident) string { return i.EventDate }},
-	{"time_precision", "int", func(i *geo.Incident) string { return strconv.Itoa(i.TimePrecision) }},
-	{"event_type", "string", func(i *geo.Incident) string { return i.EventType }},
-	{"sub_event_type", "string", func(i *geo.Incident) string { return i.SubEventType }},
-	{"actor1", "string", func(i *geo.Incident) string { return i.Actor1 }},
-	{"actor2", "string", func(i *geo.Incident) string { return i.Actor2 }},
-	{"admin1", "string", func(i *geo.Incident) string { return i.Admin1 }},
-	{"admin2", "string", func(i *geo.Incident) string { return i.Admin2 }},
-	{"location", "string", func(i *geo.Incident) string { return i.Location }},
-	{"region", "string", func(i *geo.Incident) string { return i.Region }},
-	{"geo_precision", "int", func(i *geo.Incident) string { return strconv.Itoa(i.GeoPrecision) }},
-	{"fatalities", "int", func(i *geo.Incident) string { return strconv.Itoa(i.Fatalities) }},
-	{"source", "string", func(i *geo.Incident) string { return i.Source }},
-	{"source_url", "string", func(i *geo.Incident) string { return i.SourceURL }},
-	{"notes", "string", func(i *geo.Incident) string { return i.Notes }},
-	{"tags", "string", func(i *geo.Incident) string { return i.Tags }},
-	{"updated_at", "string", func(i *geo.Incident) string { return i.UpdatedAt }},
+	{"event_id", "string", func(i *incident.Incident) string { return i.EventID }},
+	{"event_date", "string", func(i *incident.Incident) string { return i.EventDate }},
+	{"time_precision", "int", func(i *incident.Incident) string { return strconv.Itoa(i.TimePrecision) }},
+	{"event_type", "string", func(i *incident.Incident) string { return i.EventType }},
+	{"sub_event_type", "string", func(i *incident.Incident) string { return i.SubEventType }},
+	{"actor1", "string", func(i *incident.Incident) string { return i.Actor1 }},
+	{"actor2", "string", func(i *incident.Incident) string { return i.Actor2 }},
+	{"admin1", "string", func(i *incident.Incident) string { return i.Admin1 }},
+	{"admin2", "string", func(i *incident.Incident) string { return i.Admin2 }},
+	{"location", "string", func(i *incident.Incident) string { return i.Location }},
+	{"region", "string", func(i *incident.Incident) string { return i.Region }},
+	{"geo_precision", "int", func(i *incident.Incident) string { return strconv.Itoa(i.GeoPrecision) }},
+	{"fatalities", "int", func(i *incident.Incident) string { return strconv.Itoa(i.Fatalities) }},
+	{"source", "string", func(i *incident.Incident) string { return i.Source }},
+	{"source_url", "string", func(i *incident.Incident) string { return i.SourceURL }},
+	{"notes", "string", func(i *incident.Incident) string { return i.Notes }},
+	{"tags", "string", func(i *incident.Incident) string { return i.Tags }},
+	{"updated_at", "string", func(i *incident.Incident) string { return i.UpdatedAt }},
 }
 
 // xmlText appends s escaped for XML character data and attributes.

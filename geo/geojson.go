@@ -2,6 +2,7 @@ package geo
 
 import (
 	"fmt"
+	"incidentmap/incident"
 	"math"
 	"strconv"
 	"unicode/utf8"
@@ -13,7 +14,7 @@ import (
 // AppendFeature appends inc as an RFC 7946 GeoJSON Feature. It writes bytes by
 // hand, not through encoding/json, because it runs once per row of exports of
 // millions of rows and reflection would dominate the cost.
-func AppendFeature(dst []byte, inc *Incident) []byte {
+func AppendFeature(dst []byte, inc *incident.Incident) []byte {
 	dst = append(dst, `{"type":"Feature","id":`...)
 	dst = strconv.AppendInt(dst, inc.ID, 10)
 	dst = append(dst, `,"geometry":{"type":"Point","coordinates":[`...)
@@ -25,7 +26,7 @@ func AppendFeature(dst []byte, inc *Incident) []byte {
 	return append(dst, "}}"...)
 }
 
-func appendProps(dst []byte, inc *Incident) []byte {
+func appendProps(dst []byte, inc *incident.Incident) []byte {
 	dst = appendStrProp(dst, "event_id", inc.EventID, true)
 	dst = appendStrProp(dst, "event_date", inc.EventDate, false)
 	dst = appendIntProp(dst, "time_precision", inc.TimePrecision)
@@ -65,7 +66,7 @@ func appendIntProp(dst []byte, name string, v int) []byte {
 
 // AppendCoord appends a coordinate with at most 6 decimals and no exponent.
 func AppendCoord(dst []byte, v float64) []byte {
-	return strconv.AppendFloat(dst, RoundCoord(v), 'f', -1, 64)
+	return strconv.AppendFloat(dst, incident.RoundCoord(v), 'f', -1, 64)
 }
 
 const hexDigits = "0123456789abcdef"
@@ -126,15 +127,15 @@ func AppendString(dst []byte, s string) []byte {
 // geometry and the data model's property names. Numbers may arrive as JSON
 // numbers or numeric strings; missing precisions default to 1. The result is
 // normalized and validated.
-func IncidentFromFeature(f *geojson.Feature) (Incident, error) {
-	var inc Incident
+func IncidentFromFeature(f *geojson.Feature) (incident.Incident, error) {
+	var inc incident.Incident
 	pt, ok := f.Geometry.(orb.Point)
 	if !ok {
-		return inc, &FieldError{"geometry", fmt.Sprintf("%T", f.Geometry), "must be a Point"}
+		return inc, &incident.FieldError{Field: "geometry", Value: fmt.Sprintf("%T", f.Geometry), Reason: "must be a Point"}
 	}
 	inc.Lon, inc.Lat = pt[0], pt[1]
 	if math.IsInf(inc.Lon, 0) || math.IsInf(inc.Lat, 0) {
-		return inc, &FieldError{"geometry", fmt.Sprint(pt), "coordinates must be finite"}
+		return inc, &incident.FieldError{Field: "geometry", Value: fmt.Sprint(pt), Reason: "coordinates must be finite"}
 	}
 	p := f.Properties
 	strs := map[string]*string{
@@ -150,7 +151,7 @@ func IncidentFromFeature(f *geojson.Feature) (Incident, error) {
 		}
 		s, ok := v.(string)
 		if !ok {
-			return inc, &FieldError{name, fmt.Sprint(v), "must be a string"}
+			return inc, &incident.FieldError{Field: name, Value: fmt.Sprint(v), Reason: "must be a string"}
 		}
 		*dst = s
 	}
@@ -179,28 +180,28 @@ func intProp(p geojson.Properties, name string, def int) (int, error) {
 	switch x := v.(type) {
 	case float64:
 		if x != math.Trunc(x) || math.Abs(x) > 1e9 {
-			return 0, &FieldError{name, fmt.Sprint(v), "must be a whole number"}
+			return 0, &incident.FieldError{Field: name, Value: fmt.Sprint(v), Reason: "must be a whole number"}
 		}
 		return int(x), nil
 	case string:
 		n, err := strconv.Atoi(x)
 		if err != nil {
-			return 0, &FieldError{name, x, "must be a whole number"}
+			return 0, &incident.FieldError{Field: name, Value: x, Reason: "must be a whole number"}
 		}
 		return n, nil
 	}
-	return 0, &FieldError{name, fmt.Sprint(v), "must be a whole number"}
+	return 0, &incident.FieldError{Field: name, Value: fmt.Sprint(v), Reason: "must be a whole number"}
 }
 
 // IncidentsFromGeoJSON reads every incident of a small GeoJSON
 // FeatureCollection held in memory, such as the embedded seed. Large files go
 // through the streaming importer instead.
-func IncidentsFromGeoJSON(data []byte) ([]Incident, error) {
+func IncidentsFromGeoJSON(data []byte) ([]incident.Incident, error) {
 	fc, err := geojson.UnmarshalFeatureCollection(data)
 	if err != nil {
 		return nil, fmt.Errorf("read GeoJSON: %w", err)
 	}
-	incs := make([]Incident, 0, len(fc.Features))
+	incs := make([]incident.Incident, 0, len(fc.Features))
 	for i, f := range fc.Features {
 		inc, err := IncidentFromFeature(f)
 		if err != nil {

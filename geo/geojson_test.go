@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"incidentmap/geo"
+	"incidentmap/incident"
 	"incidentmap/seed"
 )
 
@@ -20,7 +21,7 @@ func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 }
 
 func TestAppendFeatureIsTypedGeoJSON(t *testing.T) {
-	inc := geo.Incident{ID: 7, EventID: "X-1", EventDate: "2021-02-15", TimePrecision: 1, EventType: "Battles",
+	inc := incident.Incident{ID: 7, EventID: "X-1", EventDate: "2021-02-15", TimePrecision: 1, EventType: "Battles",
 		GeoPrecision: 2, Fatalities: 3, Lon: 43.96321234, Lat: 36.2376, Notes: `say "hi" <b>`}
 	var f struct {
 		Type     string `json:"type"`

@@ -2,6 +2,7 @@ package geo
 
 import (
 	"fmt"
+	"incidentmap/incident"
 	"math"
 
 	"github.com/paulmach/orb"
@@ -52,9 +53,9 @@ func ParseRegions(data []byte) (*Regions, error) {
 			return nil, fmt.Errorf("regions: feature %d repeats %s", i+1, r.ISO)
 		}
 		seen[r.ISO] = true
-		r.Name = CanonicalAdmin1(r.Name)
+		r.Name = incident.CanonicalAdmin1(r.Name)
 		if r.Region == "" {
-			r.Region = RegionOf(r.Name)
+			r.Region = incident.RegionOf(r.Name)
 		}
 		switch g := f.Geometry.(type) {
 		case orb.Polygon:

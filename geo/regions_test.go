@@ -8,6 +8,7 @@ import (
 	"github.com/paulmach/orb/planar"
 
 	"incidentmap/geo"
+	"incidentmap/incident"
 	"incidentmap/seed"
 )
 
@@ -34,11 +35,11 @@ func TestLocateKnownPlaces(t *testing.T) {
 		{"al-Qaim", 41.08, 34.37, "Anbar", "Anbar"},
 		{"Ramadi", 43.30, 33.42, "Anbar", "Anbar"},
 		{"Fallujah", 43.78, 33.35, "Anbar", "Anbar"},
-		{"Erbil airport", 43.9632, 36.2376, "Erbil", geo.KurdistanRegion},
+		{"Erbil airport", 43.9632, 36.2376, "Erbil", incident.KurdistanRegion},
 		{"Baghdad airport", 44.2346, 33.2625, "Baghdad", "Baghdad"},
 		{"US Embassy, Green Zone", 44.3958, 33.2986, "Baghdad", "Baghdad"},
-		{"Sulaymaniyah city", 45.4375, 35.5650, "Sulaymaniyah", geo.KurdistanRegion},
-		{"Duhok city", 42.99, 36.87, "Duhok", geo.KurdistanRegion},
+		{"Sulaymaniyah city", 45.4375, 35.5650, "Sulaymaniyah", incident.KurdistanRegion},
+		{"Duhok city", 42.99, 36.87, "Duhok", incident.KurdistanRegion},
 		{"Mosul", 43.13, 36.34, "Nineveh", "Nineveh"},
 		{"Kirkuk", 44.39, 35.47, "Kirkuk", "Kirkuk"},
 		{"Tikrit", 43.68, 34.60, "Salah ad-Din", "Salah ad-Din"},
@@ -56,7 +57,7 @@ func TestLocateKnownPlaces(t *testing.T) {
 		// the city, and Halabja is part of Sulaymaniyah.
 		{"Camp Taji (fault: Baghdad governorate)", 44.25, 33.52, "Salah ad-Din", "Salah ad-Din"},
 		{"Abu Ghraib (fault: Baghdad governorate)", 44.07, 33.29, "Anbar", "Anbar"},
-		{"Halabja (fault: own governorate)", 45.98, 35.18, "Sulaymaniyah", geo.KurdistanRegion},
+		{"Halabja (fault: own governorate)", 45.98, 35.18, "Sulaymaniyah", incident.KurdistanRegion},
 		{"Deir ez-Zor, Syria", 40.14, 35.33, "", ""},
 		{"Abu Kamal, Syria (across from al-Qaim)", 40.92, 34.45, "", ""},
 		{"Kuwait City", 47.98, 29.37, "", ""},
@@ -89,10 +90,10 @@ func TestRegionsFile(t *testing.T) {
 	kurdistan := 0
 	shapes := make([]orb.MultiPolygon, len(all))
 	for i, r := range all {
-		if name, ok := geo.NameOfISO(r.ISO); !ok || name != r.Name {
+		if name, ok := incident.NameOfISO(r.ISO); !ok || name != r.Name {
 			t.Errorf("%s is named %q; the ISO table says %q", r.ISO, r.Name, name)
 		}
-		if r.Region == geo.KurdistanRegion {
+		if r.Region == incident.KurdistanRegion {
 			kurdistan++
 		}
 		shapes[i] = r.Shape

@@ -4,13 +4,12 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"incidentmap/incident"
 	"io"
 	"math"
 	"strconv"
 	"strings"
 	"time"
-
-	"incidentmap/geo"
 )
 
 // ACLEDColumns is ACLED's public column set in its export order, followed by
@@ -30,9 +29,9 @@ var requiredColumns = []string{"event_id_cnty", "event_date", "event_type", "lat
 // into YYYY-MM-DD.
 func ACLEDDate(s string) (string, bool) {
 	s = strings.TrimSpace(s)
-	for _, layout := range []string{geo.DateLayout, "02 January 2006", "2 January 2006"} {
+	for _, layout := range []string{incident.DateLayout, "02 January 2006", "2 January 2006"} {
 		if t, err := time.Parse(layout, s); err == nil {
-			return t.Format(geo.DateLayout), true
+			return t.Format(incident.DateLayout), true
 		}
 	}
 	return "", false
@@ -106,7 +105,7 @@ func readACLED(r io.Reader, fn func(Row, *Problem) error) error {
 }
 
 // acledRow maps one record to an incident; the incident is normalized and
-// validated (a *geo.FieldError names the column).
+// validated (a *incident.FieldError names the column).
 func acledRow(rec []string, col map[string]int) (Row, error) {
 	get := func(name string) string {
 		if i, ok := col[name]; ok {
@@ -120,7 +119,7 @@ func acledRow(rec []string, col map[string]int) (Row, error) {
 	d := get("event_date")
 	date, ok := ACLEDDate(d)
 	if !ok {
-		return out, &geo.FieldError{Field: "event_date", Value: d, Reason: "is not a date YYYY-MM-DD or DD Month YYYY"}
+		return out, &incident.FieldError{Field: "event_date", Value: d, Reason: "is not a date YYYY-MM-DD or DD Month YYYY"}
 	}
 	inc.EventDate = date
 	inc.EventType = get("event_type")
@@ -154,7 +153,7 @@ func acledRow(rec []string, col map[string]int) (Row, error) {
 	if ts := strings.TrimSpace(get("timestamp")); ts != "" {
 		n, err := strconv.ParseInt(ts, 10, 64)
 		if err != nil || n < 0 {
-			return out, &geo.FieldError{Field: "timestamp", Value: ts, Reason: "is not a Unix time (whole seconds ≥ 0)"}
+			return out, &incident.FieldError{Field: "timestamp", Value: ts, Reason: "is not a Unix time (whole seconds ≥ 0)"}
 		}
 		out.Timestamp = n
 	}
@@ -166,7 +165,7 @@ func coord(name, s string) (float64, error) {
 	s = strings.TrimSpace(s)
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, &geo.FieldError{Field: name, Value: s, Reason: "is not a number"}
+		return 0, &incident.FieldError{Field: name, Value: s, Reason: "is not a number"}
 	}
 	return v, nil
 }
@@ -178,7 +177,7 @@ func whole(name, s string, def int) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
-		return 0, &geo.FieldError{Field: name, Value: s, Reason: "is not a whole number"}
+		return 0, &incident.FieldError{Field: name, Value: s, Reason: "is not a whole number"}
 	}
 	return n, nil
 }

@@ -4,11 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"incidentmap/incident"
 	"math"
 	"strconv"
 	"unicode/utf8"
-
-	"incidentmap/geo"
 )
 
 // The feature decoder reads one GeoJSON Feature straight from its bytes into
@@ -109,7 +108,7 @@ func propIndex(key []byte) int {
 	return -1
 }
 
-func stringField(inc *geo.Incident, p int) *string {
+func stringField(inc *incident.Incident, p int) *string {
 	switch p {
 	case pEventID:
 		return &inc.EventID
@@ -198,7 +197,7 @@ func decodeFeature(raw []byte) (Row, error) {
 	if string(raw) == "null" {
 		// orb reads exactly "null" as an empty feature without an error; only
 		// FeatureRow's own type check then catches it.
-		return Row{}, &geo.FieldError{Field: "type", Value: "", Reason: "must be Feature"}
+		return Row{}, &incident.FieldError{Field: "type", Value: "", Reason: "must be Feature"}
 	}
 	d := featureDecoder{b: raw}
 	if !d.scan() {
@@ -215,7 +214,7 @@ func decodeFeature(raw []byte) (Row, error) {
 		return Row{}, notAFeature(raw, "geojson: not a feature: type="+typ)
 	}
 	if kind != geomPoint {
-		return Row{}, &geo.FieldError{Field: "geometry", Value: geomTypeNames[kind], Reason: "must be a Point"}
+		return Row{}, &incident.FieldError{Field: "geometry", Value: geomTypeNames[kind], Reason: "must be a Point"}
 	}
 	inc, err := d.incident(pt)
 	if err != nil {
@@ -227,7 +226,7 @@ func decodeFeature(raw []byte) (Row, error) {
 }
 
 func notAFeature(raw []byte, msg string) error {
-	return &geo.FieldError{Field: "feature", Value: snippet(raw), Reason: "is not a GeoJSON Feature: " + msg}
+	return &incident.FieldError{Field: "feature", Value: snippet(raw), Reason: "is not a GeoJSON Feature: " + msg}
 }
 
 // syntaxError reports broken JSON in encoding/json's words, which is what
@@ -536,11 +535,11 @@ func (d *featureDecoder) checkExtras() error {
 }
 
 // incident is geo.IncidentFromFeature over the noted properties.
-func (d *featureDecoder) incident(pt [2]float64) (geo.Incident, error) {
-	var inc geo.Incident
+func (d *featureDecoder) incident(pt [2]float64) (incident.Incident, error) {
+	var inc incident.Incident
 	inc.Lon, inc.Lat = pt[0], pt[1]
 	if math.IsInf(inc.Lon, 0) || math.IsInf(inc.Lat, 0) {
-		return inc, &geo.FieldError{Field: "geometry", Value: fmt.Sprint(pt), Reason: "coordinates must be finite"}
+		return inc, &incident.FieldError{Field: "geometry", Value: fmt.Sprint(pt), Reason: "coordinates must be finite"}
 	}
 	// The old code went through a map here, so with several bad strings it
 	// reported any one of them; this reports the first in propNames order.
@@ -554,7 +553,7 @@ func (d *featureDecoder) incident(pt [2]float64) (geo.Incident, error) {
 		case '"':
 			*stringField(&inc, p) = d.str(v)
 		default:
-			return inc, &geo.FieldError{Field: propNames[p], Value: d.sprint(v), Reason: "must be a string"}
+			return inc, &incident.FieldError{Field: propNames[p], Value: d.sprint(v), Reason: "must be a string"}
 		}
 	}
 	var err error
@@ -589,15 +588,15 @@ func (d *featureDecoder) intProp(p, def int) (int, error) {
 		}
 		n, err := strconv.Atoi(s)
 		if err != nil || n < -1e9 || n > 1e9 {
-			return 0, &geo.FieldError{Field: propNames[p], Value: s, Reason: "must be a whole number"}
+			return 0, &incident.FieldError{Field: propNames[p], Value: s, Reason: "must be a whole number"}
 		}
 		return n, nil
 	case '{', '[', 't', 'f':
-		return 0, &geo.FieldError{Field: propNames[p], Value: d.sprint(v), Reason: "must be a whole number"}
+		return 0, &incident.FieldError{Field: propNames[p], Value: d.sprint(v), Reason: "must be a whole number"}
 	}
 	x := d.number(v)
 	if x != math.Trunc(x) || math.Abs(x) > 1e9 {
-		return 0, &geo.FieldError{Field: propNames[p], Value: fmt.Sprint(x), Reason: "must be a whole number"}
+		return 0, &incident.FieldError{Field: propNames[p], Value: fmt.Sprint(x), Reason: "must be a whole number"}
 	}
 	return int(x), nil
 }
@@ -617,17 +616,17 @@ func (d *featureDecoder) timestamp() (int64, error) {
 		s := d.str(v)
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n < 0 {
-			return 0, &geo.FieldError{Field: "timestamp", Value: s, Reason: badTimestamp}
+			return 0, &incident.FieldError{Field: "timestamp", Value: s, Reason: badTimestamp}
 		}
 		return n, nil
 	case '{', '[', 't', 'f':
-		return 0, &geo.FieldError{Field: "timestamp", Value: d.sprint(v), Reason: badTimestamp}
+		return 0, &incident.FieldError{Field: "timestamp", Value: d.sprint(v), Reason: badTimestamp}
 	}
 	x := d.number(v)
 	// 2^63 and above would wrap to a negative int64 (the orb-based decoder
 	// stored 1e19 as -9223372036854775808).
 	if x < 0 || x != math.Trunc(x) || x >= 1<<63 {
-		return 0, &geo.FieldError{Field: "timestamp", Value: fmt.Sprint(x), Reason: badTimestamp}
+		return 0, &incident.FieldError{Field: "timestamp", Value: fmt.Sprint(x), Reason: badTimestamp}
 	}
 	return int64(x), nil
 }

@@ -12,7 +12,9 @@ import (
 	"github.com/paulmach/orb/geojson"
 
 	"incidentmap/geo"
+
 	"incidentmap/importer"
+	"incidentmap/incident"
 )
 
 // refFeatureRow is FeatureRow as it was before the hand-written decoder
@@ -22,10 +24,10 @@ func refFeatureRow(raw []byte) (importer.Row, error) {
 	var out importer.Row
 	f, err := geojson.UnmarshalFeature(raw)
 	if err != nil {
-		return out, &geo.FieldError{Field: "feature", Value: refSnippet(raw), Reason: "is not a GeoJSON Feature: " + err.Error()}
+		return out, &incident.FieldError{Field: "feature", Value: refSnippet(raw), Reason: "is not a GeoJSON Feature: " + err.Error()}
 	}
 	if f.Type != "Feature" {
-		return out, &geo.FieldError{Field: "type", Value: f.Type, Reason: "must be Feature"}
+		return out, &incident.FieldError{Field: "type", Value: f.Type, Reason: "must be Feature"}
 	}
 	inc, err := geo.IncidentFromFeature(f)
 	if err != nil {
@@ -36,17 +38,17 @@ func refFeatureRow(raw []byte) (importer.Row, error) {
 	case nil:
 	case float64:
 		if v < 0 || v != math.Trunc(v) {
-			return out, &geo.FieldError{Field: "timestamp", Value: fmt.Sprint(v), Reason: "is not a Unix time (whole seconds ≥ 0)"}
+			return out, &incident.FieldError{Field: "timestamp", Value: fmt.Sprint(v), Reason: "is not a Unix time (whole seconds ≥ 0)"}
 		}
 		out.Timestamp = int64(v)
 	case string:
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
-			return out, &geo.FieldError{Field: "timestamp", Value: v, Reason: "is not a Unix time (whole seconds ≥ 0)"}
+			return out, &incident.FieldError{Field: "timestamp", Value: v, Reason: "is not a Unix time (whole seconds ≥ 0)"}
 		}
 		out.Timestamp = n
 	default:
-		return out, &geo.FieldError{Field: "timestamp", Value: fmt.Sprint(v), Reason: "is not a Unix time (whole seconds ≥ 0)"}
+		return out, &incident.FieldError{Field: "timestamp", Value: fmt.Sprint(v), Reason: "is not a Unix time (whole seconds ≥ 0)"}
 	}
 	return out, nil
 }
@@ -64,7 +66,7 @@ type outcome struct {
 	row      importer.Row
 	lonBits  uint64 // the coordinates bit for bit: -0 and 0 must not differ either
 	latBits  uint64
-	err      geo.FieldError
+	err      incident.FieldError
 	hasErr   bool
 	panicked string
 }
@@ -83,9 +85,9 @@ func outcomeOf(row importer.Row, err error) outcome {
 	o := outcome{row: row, lonBits: math.Float64bits(row.Incident.Lon), latBits: math.Float64bits(row.Incident.Lat)}
 	if err != nil {
 		o.hasErr = true
-		fe, ok := err.(*geo.FieldError)
+		fe, ok := err.(*incident.FieldError)
 		if !ok {
-			fe = &geo.FieldError{Field: "(not a FieldError)", Value: err.Error()}
+			fe = &incident.FieldError{Field: "(not a FieldError)", Value: err.Error()}
 		}
 		o.err = *fe
 	}
@@ -358,7 +360,7 @@ func TestFeatureRowValues(t *testing.T) {
 		{withGeom(`{"type":"GeometryCollection","geometries":[null]}`), "feature", withGeom(`{"type":"GeometryCollection","geometries":[null]}`)[:60] + "...", nullInCollection},
 	} {
 		_, err := importer.FeatureRow([]byte(c.raw))
-		fe, ok := err.(*geo.FieldError)
+		fe, ok := err.(*incident.FieldError)
 		if !ok || fe.Field != c.field || fe.Value != c.value || fe.Reason != c.reason {
 			t.Errorf("FeatureRow(%s): %#v, want %s %q %s", c.raw, err, c.field, c.value, c.reason)
 		}

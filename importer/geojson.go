@@ -92,7 +92,7 @@ func featureRow(row int, raw []byte, fn func(Row, *Problem) error) error {
 
 // FeatureRow reads one GeoJSON Feature into a row: its incident (normalized
 // and validated) and the optional "timestamp" property (Unix seconds). A bad
-// feature gives a *geo.FieldError naming the field, its value and the reason.
+// feature gives a *incident.FieldError naming the field, its value and the reason.
 // It reads the bytes directly (see feature.go) because it runs once per row of
 // imports of millions of rows.
 func FeatureRow(raw []byte) (Row, error) {

@@ -8,11 +8,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"incidentmap/incident"
 	"io"
 	"path/filepath"
 	"strings"
-
-	"incidentmap/geo"
 )
 
 // Format names an import file format.
@@ -88,7 +87,7 @@ func Sniff(br *bufio.Reader) Format {
 // the header, features, sequence records) from 1.
 type Row struct {
 	Row       int
-	Incident  geo.Incident
+	Incident  incident.Incident
 	Timestamp int64 // the source's Unix timestamp; 0 when it has none
 }
 
@@ -110,7 +109,7 @@ func (p Problem) String() string {
 
 // problemOf turns a row's error into a Problem.
 func problemOf(row int, err error) Problem {
-	var fe *geo.FieldError
+	var fe *incident.FieldError
 	if errors.As(err, &fe) {
 		return Problem{Row: row, Field: fe.Field, Value: fe.Value, Reason: fe.Reason}
 	}

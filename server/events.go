@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"incidentmap/geo"
+	"incidentmap/incident"
 	"incidentmap/store"
 )
 
@@ -248,14 +249,14 @@ func appendEvent(buf []byte, seq int64, op string) []byte {
 
 // matching reads the incidents of the created and updated changes that the
 // stream's filter selects, as they are now.
-func (s *eventStream) matching(ctx context.Context, changes []store.Change) (map[int64]geo.Incident, error) {
+func (s *eventStream) matching(ctx context.Context, changes []store.Change) (map[int64]incident.Incident, error) {
 	var ids []any
 	for _, ch := range changes {
 		if ch.Op != "deleted" {
 			ids = append(ids, ch.IncidentID)
 		}
 	}
-	out := map[int64]geo.Incident{}
+	out := map[int64]incident.Incident{}
 	if len(ids) == 0 {
 		return out, nil
 	}

@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"incidentmap/incident"
+	"incidentmap/internal/testsrv"
+	"incidentmap/server"
 	"log/slog"
 	"net/http"
 	"os"
@@ -11,10 +14,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"incidentmap/geo"
-	"incidentmap/internal/testsrv"
-	"incidentmap/server"
 )
 
 // sseEvent is one Server-Sent Event as a client sees it.
@@ -217,13 +216,13 @@ func TestEventsFilterAndOtherWriters(t *testing.T) {
 	srv := testsrv.Start(t, testsrv.OpenSeeded(t), &cfg)
 	// Only Riots in Anbar.
 	stream := openEvents(t, srv.URL+"/collections/incidents/events?event_type=Riots&region=Anbar", nil)
-	mk := func(eventID, eventType string, lon, lat float64) geo.Incident {
-		return geo.Incident{EventID: eventID, EventDate: "2021-03-01", EventType: eventType, TimePrecision: 1,
+	mk := func(eventID, eventType string, lon, lat float64) incident.Incident {
+		return incident.Incident{EventID: eventID, EventDate: "2021-03-01", EventType: eventType, TimePrecision: 1,
 			GeoPrecision: 1, Lon: lon, Lat: lat}
 	}
 	// Written through the store, as another process (a CLI import) would: no
 	// in-process notification, so the stream finds them by polling.
-	if _, err := srv.Store.Upsert(context.Background(), []geo.Incident{
+	if _, err := srv.Store.Upsert(context.Background(), []incident.Incident{
 		mk("F-1", "Battles", 43.3, 33.4), // Anbar, not Riots
 		mk("F-2", "Riots", 44.01, 36.19), // Riots, Erbil
 		mk("F-3", "Riots", 43.3, 33.4),   // Riots in Anbar: the one to send
@@ -282,7 +281,7 @@ func TestEventsResetForAnUnknownLastEventID(t *testing.T) {
 		t.Fatalf("first event %+v; want reset to seq 13", ev)
 	}
 	// After the reset it follows the log from there.
-	if _, err := srv.Store.Upsert(context.Background(), []geo.Incident{{EventID: "R-1", EventDate: "2021-03-01",
+	if _, err := srv.Store.Upsert(context.Background(), []incident.Incident{{EventID: "R-1", EventDate: "2021-03-01",
 		EventType: "Riots", TimePrecision: 1, GeoPrecision: 1, Lon: 44.4, Lat: 33.3}}); err != nil {
 		t.Fatal(err)
 	}

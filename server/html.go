@@ -12,8 +12,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-
-	"incidentmap/geo"
+	"incidentmap/incident"
 	"incidentmap/store"
 )
 
@@ -107,7 +106,7 @@ type itemsPage struct {
 	Matched  int64
 	Limit    int
 	Offset   int
-	Features iter.Seq[*geo.Incident]
+	Features iter.Seq[*incident.Incident]
 }
 
 // streamItemsHTML streams the items page as HTML. It owns cancel and cur.
@@ -117,7 +116,7 @@ func (h *handlers) streamItemsHTML(c *fiber.Ctx, cancel context.CancelFunc, cur 
 	log, path := h.log, strings.Clone(c.Path())
 	data := pageData{Base: h.baseURL(c), Title: "Security incidents", Links: links, Data: itemsPage{
 		Matched: cur.Matched, Limit: q.filter.Limit, Offset: q.filter.Offset,
-		Features: func(yield func(*geo.Incident) bool) {
+		Features: func(yield func(*incident.Incident) bool) {
 			for cur.Next() {
 				if !yield(cur.Incident()) {
 					return

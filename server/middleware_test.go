@@ -15,8 +15,7 @@ import (
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
-
-	"incidentmap/geo"
+	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
 	"incidentmap/server"
 	"incidentmap/store"
@@ -134,7 +133,7 @@ func TestConditionalGet(t *testing.T) {
 	// A change to the data changes the tag.
 	inc, _ := srv.Store.Incident(context.Background(), 3)
 	inc.Fatalities = 1
-	if _, err := srv.Store.Upsert(context.Background(), []geo.Incident{inc}); err != nil {
+	if _, err := srv.Store.Upsert(context.Background(), []incident.Incident{inc}); err != nil {
 		t.Fatal(err)
 	}
 	resp, body = do(t, "GET", u, nil, map[string]string{"If-None-Match": etag})
@@ -150,9 +149,9 @@ func TestConditionalGet(t *testing.T) {
 
 func TestGzipOfStreamedItems(t *testing.T) {
 	st := testsrv.OpenSeeded(t)
-	var incs []geo.Incident
+	var incs []incident.Incident
 	for i := 0; i < 3000; i++ {
-		incs = append(incs, geo.Incident{EventID: fmt.Sprintf("SYN-T-%d", i), EventDate: "2022-01-01", TimePrecision: 1,
+		incs = append(incs, incident.Incident{EventID: fmt.Sprintf("SYN-T-%d", i), EventDate: "2022-01-01", TimePrecision: 1,
 			EventType: "Battles", GeoPrecision: 1, Lon: 43 + float64(i%100)/100, Lat: 33 + float64(i/100)/100, Source: "synthetic"})
 	}
 	if _, err := st.Upsert(context.Background(), incs); err != nil {

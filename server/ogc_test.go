@@ -4,13 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"incidentmap/incident"
+	"incidentmap/internal/testsrv"
+	"incidentmap/server"
 	"net/http"
 	"strings"
 	"testing"
-
-	"incidentmap/geo"
-	"incidentmap/internal/testsrv"
-	"incidentmap/server"
 )
 
 type jsonLinks struct {
@@ -269,9 +268,9 @@ func TestOpenAPIFromParameterTable(t *testing.T) {
 // text from the data is escaped.
 func TestHTMLNegotiation(t *testing.T) {
 	st := testsrv.OpenSeeded(t)
-	evil := geo.Incident{EventID: "XSS-1", EventDate: "2021-01-01", EventType: "Riots", TimePrecision: 1, GeoPrecision: 1,
+	evil := incident.Incident{EventID: "XSS-1", EventDate: "2021-01-01", EventType: "Riots", TimePrecision: 1, GeoPrecision: 1,
 		Notes: `<script>alert("x")</script>`, Location: `<img src=x onerror=alert(1)>`, Lon: 44, Lat: 33}
-	if _, err := st.Upsert(context.Background(), []geo.Incident{evil}); err != nil {
+	if _, err := st.Upsert(context.Background(), []incident.Incident{evil}); err != nil {
 		t.Fatal(err)
 	}
 	srv := testsrv.Start(t, st, nil)

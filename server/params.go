@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"incidentmap/geo"
+	"incidentmap/incident"
 	"incidentmap/store"
 )
 
@@ -110,7 +111,7 @@ func parseValues(vals url.Values, defaultLimit, maxLimit int) (itemsQuery, error
 		return q, badRequest(fmt.Sprintf("bbox-crs %q is not supported; use %s", s, CRS84))
 	}
 	if s, ok := one(vals, "datetime"); ok {
-		iv, err := geo.ParseInterval(s)
+		iv, err := incident.ParseInterval(s)
 		if err != nil {
 			return q, badRequest(err.Error())
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"incidentmap/geo"
+	"incidentmap/incident"
 	"incidentmap/store"
 )
 
@@ -25,7 +26,7 @@ type Store interface {
 	// Incidents streams the incidents a filter selects; see store.SQLite.Incidents.
 	Incidents(ctx context.Context, f store.Filter, count bool) (*store.Cursor, error)
 	// Incident returns one incident or an error wrapping store.ErrNotFound.
-	Incident(ctx context.Context, id int64) (geo.Incident, error)
+	Incident(ctx context.Context, id int64) (incident.Incident, error)
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	// Extent returns the space and time all incidents cover.
@@ -46,11 +47,11 @@ type Store interface {
 	// The write API and live updates (issue 5).
 	TokenChecker
 	// CreateIncident inserts an incident; see store.SQLite.CreateIncident.
-	CreateIncident(ctx context.Context, inc geo.Incident) (geo.Incident, error)
+	CreateIncident(ctx context.Context, inc incident.Incident) (incident.Incident, error)
 	// UpdateIncident changes one in a transaction; see store.SQLite.UpdateIncident.
-	UpdateIncident(ctx context.Context, id int64, by string, change func(geo.Incident) (geo.Incident, error)) (geo.Incident, error)
+	UpdateIncident(ctx context.Context, id int64, by string, change func(incident.Incident) (incident.Incident, error)) (incident.Incident, error)
 	// DeleteIncident deletes one, keeping it in the history; see store.SQLite.DeleteIncident.
-	DeleteIncident(ctx context.Context, id int64, by string, check func(geo.Incident) error) (geo.Incident, error)
+	DeleteIncident(ctx context.Context, id int64, by string, check func(incident.Incident) error) (incident.Incident, error)
 	// History lists an incident's earlier versions, newest first, or ErrNotFound.
 	History(ctx context.Context, id int64) ([]store.Version, error)
 	// Changes lists the change log after a seq, oldest first.

@@ -19,8 +19,7 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/mvt"
 	"github.com/paulmach/orb/maptile"
-
-	"incidentmap/geo"
+	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
 	"incidentmap/server"
 	"incidentmap/synth"
@@ -33,7 +32,7 @@ const (
 
 var (
 	tileSrvOnce sync.Once
-	tileIncs    []geo.Incident
+	tileIncs    []incident.Incident
 )
 
 // startTileServer serves a fresh store holding synthetic incidents 1..tileN
@@ -46,7 +45,7 @@ func startTileServer(t *testing.T) *testsrv.Server {
 		}
 	})
 	st := testsrv.Open(t)
-	batch := make([]geo.Incident, 0, 2500)
+	batch := make([]incident.Incident, 0, 2500)
 	for i := range tileIncs {
 		batch = append(batch, tileIncs[i])
 		if len(batch) == cap(batch) {
@@ -113,7 +112,7 @@ func tileSum(t *testing.T, layers mvt.Layers) (sum, clusters, singles int) {
 }
 
 // expectedTiles counts the incidents keep selects per tile of zoom z.
-func expectedTiles(z maptile.Zoom, keep func(*geo.Incident) bool) map[maptile.Tile]int {
+func expectedTiles(z maptile.Zoom, keep func(*incident.Incident) bool) map[maptile.Tile]int {
 	out := map[maptile.Tile]int{}
 	for i := range tileIncs {
 		if keep == nil || keep(&tileIncs[i]) {
@@ -214,7 +213,7 @@ func testTileSinglePointsAndFilters(t *testing.T, srv *testsrv.Server) {
 	}
 
 	// Filters: the same parser as items.
-	keep := func(inc *geo.Incident) bool {
+	keep := func(inc *incident.Incident) bool {
 		return inc.EventType == "Battles" && inc.EventDate >= "2020-01-01" && inc.Fatalities >= 2
 	}
 	for _, z := range []maptile.Zoom{2, 6, 10} {

@@ -15,6 +15,7 @@ import (
 	"github.com/paulmach/orb/geojson"
 
 	"incidentmap/geo"
+	"incidentmap/incident"
 	"incidentmap/store"
 )
 
@@ -36,7 +37,7 @@ func (h *handlers) registerWrites(app fiber.Router) {
 // featureETag is the strong entity tag of an incident's GeoJSON: a hash of
 // every stored field, so any change to the row changes it, and writing the
 // same values again keeps it.
-func featureETag(inc *geo.Incident) string {
+func featureETag(inc *incident.Incident) string {
 	sum := sha256.Sum256(geo.AppendFeature(nil, inc))
 	return `"` + hex.EncodeToString(sum[:12]) + `"`
 }
@@ -45,7 +46,7 @@ func featureETag(inc *geo.Incident) string {
 // passes: the precondition is the client's choice (send it to avoid lost
 // updates). "*" passes for any existing incident; weak tags never match
 // (RFC 9110 §13.1.1 compares strongly).
-func ifMatch(header string, cur *geo.Incident) error {
+func ifMatch(header string, cur *incident.Incident) error {
 	header = strings.TrimSpace(header)
 	if header == "" || header == "*" {
 		return nil
@@ -101,32 +102,32 @@ var writableProps = map[string]bool{
 
 // decodeFeature reads an incident from a GeoJSON Feature document. wantID,
 // when not 0, is the id of the URL: a Feature that names another id is refused.
-func decodeFeature(body []byte, wantID int64) (geo.Incident, error) {
+func decodeFeature(body []byte, wantID int64) (incident.Incident, error) {
 	var probe struct {
 		Type       string                     `json:"type"`
 		ID         json.RawMessage            `json:"id"`
 		Properties map[string]json.RawMessage `json:"properties"`
 	}
 	if err := json.Unmarshal(body, &probe); err != nil {
-		return geo.Incident{}, invalidBody("the request body is not a JSON object: %v", err)
+		return incident.Incident{}, invalidBody("the request body is not a JSON object: %v", err)
 	}
 	if probe.Type != "Feature" {
-		return geo.Incident{}, invalidBody(`the request body must be a GeoJSON Feature ("type": "Feature"), not %q`, probe.Type)
+		return incident.Incident{}, invalidBody(`the request body must be a GeoJSON Feature ("type": "Feature"), not %q`, probe.Type)
 	}
 	if wantID != 0 && len(probe.ID) > 0 && string(probe.ID) != "null" {
 		var n json.Number
 		if err := json.Unmarshal(probe.ID, &n); err != nil || n.String() != strconv.FormatInt(wantID, 10) {
-			return geo.Incident{}, invalidBody("the Feature's id %s differs from the id %d in the URL", probe.ID, wantID)
+			return incident.Incident{}, invalidBody("the Feature's id %s differs from the id %d in the URL", probe.ID, wantID)
 		}
 	}
 	for name := range probe.Properties {
 		if !writableProps[name] {
-			return geo.Incident{}, invalidBody("unknown property %q; see /collections/incidents/queryables for the property names", name)
+			return incident.Incident{}, invalidBody("unknown property %q; see /collections/incidents/queryables for the property names", name)
 		}
 	}
 	f, err := geojson.UnmarshalFeature(body)
 	if err != nil {
-		return geo.Incident{}, invalidBody("the request body is not a valid GeoJSON Feature: %v", err)
+		return incident.Incident{}, invalidBody("the request body is not a valid GeoJSON Feature: %v", err)
 	}
 	inc, err := geo.IncidentFromFeature(f)
 	if err != nil {
@@ -137,7 +138,7 @@ func decodeFeature(body []byte, wantID int64) (geo.Incident, error) {
 
 // fieldError turns a data model fault into a 400 that names the field.
 func fieldError(err error) error {
-	var fe *geo.FieldError
+	var fe *incident.FieldError
 	if errors.As(err, &fe) {
 		return invalidBody("property %s", fe.Error())
 	}
@@ -156,7 +157,7 @@ func (h *handlers) writeError(c *fiber.Ctx, err error) error {
 }
 
 // featureDoc is the GeoJSON Feature of inc with its links.
-func (h *handlers) featureDoc(base string, inc *geo.Incident) ([]byte, error) {
+func (h *handlers) featureDoc(base string, inc *incident.Incident) ([]byte, error) {
 	self := base + "/collections/incidents/items/" + strconv.FormatInt(inc.ID, 10)
 	links, err := marshalLinks([]Link{
 		{Href: self, Rel: "self", Type: MediaGeoJSON, Title: "this feature"},
@@ -174,7 +175,7 @@ func (h *handlers) featureDoc(base string, inc *geo.Incident) ([]byte, error) {
 }
 
 // sendFeature answers a write with the incident as stored and its ETag.
-func (h *handlers) sendFeature(c *fiber.Ctx, status int, inc *geo.Incident) error {
+func (h *handlers) sendFeature(c *fiber.Ctx, status int, inc *incident.Incident) error {
 	body, err := h.featureDoc(h.baseURL(c), inc)
 	if err != nil {
 		return err
@@ -185,7 +186,7 @@ func (h *handlers) sendFeature(c *fiber.Ctx, status int, inc *geo.Incident) erro
 }
 
 // logWrite records a write with the token that made it.
-func (h *handlers) logWrite(c *fiber.Ctx, op string, inc *geo.Incident) {
+func (h *handlers) logWrite(c *fiber.Ctx, op string, inc *incident.Incident) {
 	h.log.Info("write", "op", op, "id", inc.ID, "event_id", inc.EventID, "token", TokenName(c),
 		"request_id", c.GetRespHeader(fiber.HeaderXRequestID), "ip", c.IP())
 	h.live.notify()
@@ -229,7 +230,7 @@ func (h *handlers) replaceItem(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.update(c, id, "replaced", func(cur geo.Incident) (geo.Incident, error) {
+	return h.update(c, id, "replaced", func(cur incident.Incident) (incident.Incident, error) {
 		return inc, nil
 	})
 }
@@ -253,7 +254,7 @@ func (h *handlers) patchItem(c *fiber.Ctx) error {
 	if _, ok := patch.(map[string]any); !ok {
 		return invalidBody("a merge patch of a Feature must be a JSON object")
 	}
-	return h.update(c, id, "patched", func(cur geo.Incident) (geo.Incident, error) {
+	return h.update(c, id, "patched", func(cur incident.Incident) (incident.Incident, error) {
 		var doc any
 		if err := json.Unmarshal(geo.AppendFeature(nil, &cur), &doc); err != nil {
 			return cur, fmt.Errorf("patch incident %d: %w", id, err)
@@ -308,11 +309,11 @@ func mergePatch(target, patch any) any {
 
 // update runs a PUT or PATCH: the If-Match check and the change happen inside
 // the store's write transaction, so no other write slips between them.
-func (h *handlers) update(c *fiber.Ctx, id int64, op string, change func(geo.Incident) (geo.Incident, error)) error {
+func (h *handlers) update(c *fiber.Ctx, id int64, op string, change func(incident.Incident) (incident.Incident, error)) error {
 	match := c.Get(fiber.HeaderIfMatch)
 	ctx, cancel := h.requestContext(c)
 	defer cancel()
-	out, err := h.store.UpdateIncident(ctx, id, TokenName(c), func(cur geo.Incident) (geo.Incident, error) {
+	out, err := h.store.UpdateIncident(ctx, id, TokenName(c), func(cur incident.Incident) (incident.Incident, error) {
 		if err := ifMatch(match, &cur); err != nil {
 			return cur, err
 		}
@@ -335,7 +336,7 @@ func (h *handlers) deleteItem(c *fiber.Ctx) error {
 	match := c.Get(fiber.HeaderIfMatch)
 	ctx, cancel := h.requestContext(c)
 	defer cancel()
-	old, err := h.store.DeleteIncident(ctx, id, TokenName(c), func(cur geo.Incident) error {
+	old, err := h.store.DeleteIncident(ctx, id, TokenName(c), func(cur incident.Incident) error {
 		return ifMatch(match, &cur)
 	})
 	if err != nil {

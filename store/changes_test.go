@@ -2,10 +2,9 @@ package store_test
 
 import (
 	"context"
-	"testing"
-
-	"incidentmap/geo"
+	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
+	"testing"
 )
 
 func TestChangeLogAndDataVersion(t *testing.T) {
@@ -17,7 +16,7 @@ func TestChangeLogAndDataVersion(t *testing.T) {
 	}
 	inc, _ := st.Incident(ctx, 9)
 	inc.Notes += " Updated."
-	if _, err := st.Upsert(ctx, []geo.Incident{inc}); err != nil {
+	if _, err := st.Upsert(ctx, []incident.Incident{inc}); err != nil {
 		t.Fatal(err)
 	}
 	ch, err := st.Changes(ctx, 13, 10)

@@ -3,12 +3,11 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"incidentmap/incident"
+	"incidentmap/store"
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
-
-	"incidentmap/geo"
-	"incidentmap/store"
 )
 
 // benchWords are the vocabulary of the synthetic notes.
@@ -25,13 +24,13 @@ func syntheticStore(b *testing.B, n int) *store.SQLite {
 	}
 	b.Cleanup(func() { st.Close() })
 	r := rand.New(rand.NewPCG(1, 2))
-	incs := make([]geo.Incident, n)
+	incs := make([]incident.Incident, n)
 	for i := range incs {
 		notes := ""
 		for w := 0; w < 12; w++ {
 			notes += benchWords[r.IntN(len(benchWords))] + " "
 		}
-		incs[i] = geo.Incident{EventID: fmt.Sprintf("SYN-%07d", i), EventDate: "2021-01-01", TimePrecision: 1,
+		incs[i] = incident.Incident{EventID: fmt.Sprintf("SYN-%07d", i), EventDate: "2021-01-01", TimePrecision: 1,
 			EventType: "Battles", GeoPrecision: 1, Notes: notes, Source: "synthetic",
 			Actor1: "Actor " + benchWords[r.IntN(len(benchWords))], Lon: 40 + r.Float64()*5, Lat: 30 + r.Float64()*7}
 	}

@@ -3,11 +3,10 @@ package store_test
 import (
 	"context"
 	"database/sql"
-	"testing"
-
-	"incidentmap/geo"
+	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
 	"incidentmap/store"
+	"testing"
 )
 
 func TestFullTextSearch(t *testing.T) {
@@ -62,7 +61,7 @@ func TestFullTextFollowsWrites(t *testing.T) {
 	}
 	inc, _ := st.Incident(ctx, 9)
 	inc.Notes = "A quadcopter carrying explosives hit a hangar."
-	if _, err := st.Upsert(ctx, []geo.Incident{inc}); err != nil {
+	if _, err := st.Upsert(ctx, []incident.Incident{inc}); err != nil {
 		t.Fatal(err)
 	}
 	if got := search("quadcopter"); !equal(got, []int64{9}) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"incidentmap/geo"
+	"incidentmap/incident"
 )
 
 // ImportCounts says what an import did (or, dry or rejected, would have done).
@@ -67,7 +68,7 @@ func importUpsertSQL(n int) string {
 
 // pendingRow is a checked row waiting for its batch to be written.
 type pendingRow struct {
-	inc     geo.Incident
+	inc     incident.Incident
 	ts      int64
 	id      int64 // the id to insert with; for an existing row, its own
 	existed bool  // known to be stored already (not in a bulk load)
@@ -91,18 +92,18 @@ type ImportWriter struct {
 }
 
 // Check normalizes inc, assigns its region from the point when the source gave
-// no admin1, and validates it: a *geo.FieldError names the bad field. It
+// no admin1, and validates it: a *incident.FieldError names the bad field. It
 // writes nothing and touches no shared state, so a reader goroutine can check
 // rows while the writer writes earlier ones.
-func (w *ImportWriter) Check(inc *geo.Incident) error {
+func (w *ImportWriter) Check(inc *incident.Incident) error {
 	return w.s.prepare(inc)
 }
 
 // Put checks inc (see Check) and upserts it by event_id with the source's
 // timestamp ts (Unix seconds; 0 when the source has none). A row stored with a
-// newer timestamp is kept and counted as Older. A *geo.FieldError means the
+// newer timestamp is kept and counted as Older. A *incident.FieldError means the
 // row is invalid and nothing was written for it.
-func (w *ImportWriter) Put(inc *geo.Incident, ts int64) error {
+func (w *ImportWriter) Put(inc *incident.Incident, ts int64) error {
 	if err := w.Check(inc); err != nil {
 		return err
 	}
@@ -110,7 +111,7 @@ func (w *ImportWriter) Put(inc *geo.Incident, ts int64) error {
 }
 
 // PutChecked upserts a row that Check has accepted, as Put does.
-func (w *ImportWriter) PutChecked(inc *geo.Incident, ts int64) error {
+func (w *ImportWriter) PutChecked(inc *incident.Incident, ts int64) error {
 	if w.inBatch[inc.EventID] {
 		// A repeated event_id updates the row its first occurrence wrote, so
 		// the first must be written before the second is compared with it.

@@ -10,23 +10,24 @@ import (
 	"github.com/paulmach/orb"
 
 	"incidentmap/geo"
+	"incidentmap/incident"
 )
 
 // Filter selects incidents. Zero fields do not filter; every value reaches SQL
 // as a bound parameter.
 type Filter struct {
-	BBox          *orb.Bound   // points inside or on the edge
-	Interval      geo.Interval // event_date overlaps it
-	EventTypes    []string     // any of, exact
-	SubEventTypes []string     // any of, exact
-	Regions       []string     // any of, matched against region or admin1, case-insensitive; ISO 3166-2 codes too
-	MinFatalities *int         // at least
-	MaxFatalities *int         // at most
-	Conditions    []Condition  // more predicates from trusted translators (CQL2, full text)
-	Text          string       // full-text query in FTS5 syntax (see FullTextQuery); "" for none
-	ByRelevance   bool         // with Text: best matches first (bm25), then by id
-	ByID          bool         // order by id even with a bbox (see Incidents)
-	Limit         int          // 0 means all
+	BBox          *orb.Bound        // points inside or on the edge
+	Interval      incident.Interval // event_date overlaps it
+	EventTypes    []string          // any of, exact
+	SubEventTypes []string          // any of, exact
+	Regions       []string          // any of, matched against region or admin1, case-insensitive; ISO 3166-2 codes too
+	MinFatalities *int              // at least
+	MaxFatalities *int              // at most
+	Conditions    []Condition       // more predicates from trusted translators (CQL2, full text)
+	Text          string            // full-text query in FTS5 syntax (see FullTextQuery); "" for none
+	ByRelevance   bool              // with Text: best matches first (bm25), then by id
+	ByID          bool              // order by id even with a bbox (see Incidents)
+	Limit         int               // 0 means all
 	Offset        int
 }
 
@@ -43,7 +44,7 @@ const incidentColumns = `i.id, i.event_id, i.event_date, i.time_precision, i.eve
 	i.actor1, i.actor2, i.admin1, i.admin2, i.location, i.region, i.geo_precision, i.fatalities,
 	i.source, i.source_url, i.notes, i.tags, i.lon, i.lat, i.updated_at`
 
-func scanIncident(sc interface{ Scan(...any) error }, inc *geo.Incident) error {
+func scanIncident(sc interface{ Scan(...any) error }, inc *incident.Incident) error {
 	return sc.Scan(&inc.ID, &inc.EventID, &inc.EventDate, &inc.TimePrecision, &inc.EventType,
 		&inc.SubEventType, &inc.Actor1, &inc.Actor2, &inc.Admin1, &inc.Admin2, &inc.Location,
 		&inc.Region, &inc.GeoPrecision, &inc.Fatalities, &inc.Source, &inc.SourceURL, &inc.Notes,
@@ -116,7 +117,7 @@ func (f *Filter) conditions() ([]string, []any) {
 		a := make([]any, 0, 2*len(f.Regions))
 		for _, v := range f.Regions {
 			// An ISO 3166-2 code (IQ-AN) stands for its governorate's name.
-			if name, ok := geo.NameOfISO(v); ok {
+			if name, ok := incident.NameOfISO(v); ok {
 				v = name
 			}
 			a = append(a, strings.ToLower(v))
@@ -147,7 +148,7 @@ type Cursor struct {
 	Matched int64
 	tx      *sql.Tx
 	rows    *sql.Rows
-	cur     geo.Incident
+	cur     incident.Incident
 	cell    bool // the rows end with the cell key (spatial order), skipped
 	err     error
 }
@@ -176,7 +177,7 @@ func (c *Cursor) Next() bool {
 }
 
 // Incident is the current row; it is overwritten by the next call to Next.
-func (c *Cursor) Incident() *geo.Incident { return &c.cur }
+func (c *Cursor) Incident() *incident.Incident { return &c.cur }
 
 // Err is the first error met while iterating.
 func (c *Cursor) Err() error {
@@ -296,8 +297,8 @@ func (s *SQLite) Count(ctx context.Context, f Filter) (int64, error) {
 }
 
 // Incident returns the incident with the feature id, or ErrNotFound.
-func (s *SQLite) Incident(ctx context.Context, id int64) (geo.Incident, error) {
-	var inc geo.Incident
+func (s *SQLite) Incident(ctx context.Context, id int64) (incident.Incident, error) {
+	var inc incident.Incident
 	row := s.ro.QueryRowContext(ctx, "SELECT "+incidentColumns+" FROM incidents i WHERE i.id = ?", id)
 	if err := scanIncident(row, &inc); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
@@ -318,7 +319,7 @@ type UpsertResult struct {
 // Upsert validates and writes incidents in one transaction, keyed by
 // event_id, as an import without source timestamps: every row is written or
 // none is. It sets the ID of each incident to its row's.
-func (s *SQLite) Upsert(ctx context.Context, incs []geo.Incident) (UpsertResult, error) {
+func (s *SQLite) Upsert(ctx context.Context, incs []incident.Incident) (UpsertResult, error) {
 	counts, err := s.Import(ctx, false, func(w *ImportWriter) error {
 		for i := range incs {
 			if err := w.Put(&incs[i], 0); err != nil {

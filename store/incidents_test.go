@@ -9,6 +9,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"incidentmap/geo"
+	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
 	"incidentmap/seed"
 	"incidentmap/store"
@@ -64,14 +65,14 @@ func TestUpsertUpdatesChangedRowAndIsAllOrNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	inc.Fatalities = 11
-	bad := geo.Incident{EventID: "BAD-1", EventDate: "2021-02-30", EventType: "Battles", TimePrecision: 1, GeoPrecision: 1}
-	if _, err := st.Upsert(ctx, []geo.Incident{inc, bad}); err == nil {
+	bad := incident.Incident{EventID: "BAD-1", EventDate: "2021-02-30", EventType: "Battles", TimePrecision: 1, GeoPrecision: 1}
+	if _, err := st.Upsert(ctx, []incident.Incident{inc, bad}); err == nil {
 		t.Fatal("upsert with an invalid date succeeded")
 	}
 	if got, _ := st.Incident(ctx, 2); got.Fatalities != 10 {
 		t.Fatalf("a failed upsert changed incident 2: fatalities %d", got.Fatalities)
 	}
-	res, err := st.Upsert(ctx, []geo.Incident{inc})
+	res, err := st.Upsert(ctx, []incident.Incident{inc})
 	if err != nil || res.Updated != 1 {
 		t.Fatalf("upsert = %+v, %v; want 1 updated", res, err)
 	}
@@ -83,7 +84,7 @@ func TestUpsertUpdatesChangedRowAndIsAllOrNothing(t *testing.T) {
 func TestFilters(t *testing.T) {
 	st := testsrv.OpenSeeded(t)
 	erbil := orb.Bound{Min: orb.Point{43.5, 35.9}, Max: orb.Point{44.5, 36.5}}
-	y2021, _ := geo.ParseInterval("2021-01-01/2021-12-31")
+	y2021, _ := incident.ParseInterval("2021-01-01/2021-12-31")
 	three := 3
 	cases := []struct {
 		name    string

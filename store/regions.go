@@ -9,15 +9,14 @@ import (
 	"strings"
 
 	"github.com/paulmach/orb"
-
-	"incidentmap/geo"
+	"incidentmap/incident"
 )
 
 // AssignRegion fills admin1 (and region, when empty) from the point when the
 // source gave no admin1; the source's admin1 always wins. A point outside
 // every boundary, or a store opened without boundaries, leaves both as they
 // are: that is not an error. Every write path calls it after Normalize.
-func (s *SQLite) AssignRegion(inc *geo.Incident) {
+func (s *SQLite) AssignRegion(inc *incident.Incident) {
 	if s.regions == nil || inc.Admin1 != "" {
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"incidentmap/geo"
+	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
 	"incidentmap/seed"
 	"incidentmap/store"
@@ -16,11 +17,11 @@ import (
 func TestAssignRegionOnUpsert(t *testing.T) {
 	st := testsrv.Open(t)
 	ctx := context.Background()
-	inc := func(id string, lon, lat float64, admin1, region string) geo.Incident {
-		return geo.Incident{EventID: id, EventDate: "2021-05-08", TimePrecision: 1, GeoPrecision: 1,
+	inc := func(id string, lon, lat float64, admin1, region string) incident.Incident {
+		return incident.Incident{EventID: id, EventDate: "2021-05-08", TimePrecision: 1, GeoPrecision: 1,
 			EventType: "Riots", Lon: lon, Lat: lat, Admin1: admin1, Region: region}
 	}
-	incs := []geo.Incident{
+	incs := []incident.Incident{
 		inc("A-1", 42.4412, 33.7856, "", ""),                // al-Asad Airbase
 		inc("A-2", 43.9632, 36.2376, "", ""),                // Erbil airport
 		inc("A-3", 44.25, 33.52, "Baghdad", ""),             // Camp Taji: the source's admin1 wins over the polygon
@@ -34,8 +35,8 @@ func TestAssignRegionOnUpsert(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []struct{ admin1, region string }{
-		{"Anbar", "Anbar"}, {"Erbil", geo.KurdistanRegion}, {"Baghdad", "Baghdad"}, {"", ""},
-		{"Halabja", geo.KurdistanRegion}, {"Baghdad", "Greater Baghdad"}, {"Nineveh", "Nineveh"}, {"Basra", "Basra"},
+		{"Anbar", "Anbar"}, {"Erbil", incident.KurdistanRegion}, {"Baghdad", "Baghdad"}, {"", ""},
+		{"Halabja", incident.KurdistanRegion}, {"Baghdad", "Greater Baghdad"}, {"Nineveh", "Nineveh"}, {"Basra", "Basra"},
 	}
 	for i, w := range want {
 		got, err := st.Incident(ctx, int64(i+1))
@@ -47,7 +48,7 @@ func TestAssignRegionOnUpsert(t *testing.T) {
 		}
 	}
 	// Loading the same rows again finds them unchanged: assignment is stable.
-	res, err := st.Upsert(ctx, append([]geo.Incident(nil), incs...))
+	res, err := st.Upsert(ctx, append([]incident.Incident(nil), incs...))
 	if err != nil || res.Unchanged != len(incs) {
 		t.Fatalf("second load: %+v, %v; want %d unchanged", res, err, len(incs))
 	}
@@ -60,9 +61,9 @@ func TestNoRegionsNoAssignment(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	in := geo.Incident{EventID: "N-1", EventDate: "2021-05-08", TimePrecision: 1, GeoPrecision: 1,
+	in := incident.Incident{EventID: "N-1", EventDate: "2021-05-08", TimePrecision: 1, GeoPrecision: 1,
 		EventType: "Riots", Lon: 42.4412, Lat: 33.7856}
-	if _, err := st.Upsert(ctx, []geo.Incident{in}); err != nil {
+	if _, err := st.Upsert(ctx, []incident.Incident{in}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := st.Incident(ctx, 1); got.Admin1 != "" {
@@ -118,7 +119,7 @@ func TestRegionsTableFollowsBoundaries(t *testing.T) {
 func TestRegionCounts(t *testing.T) {
 	st := testsrv.OpenSeeded(t)
 	ctx := context.Background()
-	y2021, _ := geo.ParseInterval("2021-01-01/2021-12-31")
+	y2021, _ := incident.ParseInterval("2021-01-01/2021-12-31")
 	counts := func(f store.Filter) map[string][4]int64 {
 		t.Helper()
 		list, err := st.Regions(ctx, store.RegionQuery{Incidents: f})
@@ -157,7 +158,7 @@ func TestRegionCounts(t *testing.T) {
 		t.Errorf("riots: Baghdad %v Anbar %v", riots["Baghdad"], riots["Anbar"])
 	}
 	r, err := st.Region(ctx, "iq-ar", store.Filter{})
-	if err != nil || r.Name != "Erbil" || r.Region != geo.KurdistanRegion || r.Incidents != 3 {
+	if err != nil || r.Name != "Erbil" || r.Region != incident.KurdistanRegion || r.Incidents != 3 {
 		t.Fatalf("Region(iq-ar) = %+v, %v", r, err)
 	}
 	if _, err := st.Region(ctx, "IQ-XX", store.Filter{}); !errors.Is(err, store.ErrNotFound) {

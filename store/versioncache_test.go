@@ -2,11 +2,10 @@ package store_test
 
 import (
 	"context"
-	"testing"
-
-	"incidentmap/geo"
+	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
 	"incidentmap/store"
+	"testing"
 )
 
 // Counts, the extent and region counts are cached per data version: a write
@@ -31,7 +30,7 @@ func TestCachedAnswersFollowWrites(t *testing.T) {
 	if n, _ := st.Count(ctx, erbil); n != n0 {
 		t.Fatalf("count again = %d, want %d", n, n0)
 	}
-	far := geo.Incident{EventID: "CACHE-1", EventDate: "2022-02-02", EventType: "Protests",
+	far := incident.Incident{EventID: "CACHE-1", EventDate: "2022-02-02", EventType: "Protests",
 		Admin1: "Erbil", Lon: 44.2, Lat: 36.4, TimePrecision: 1, GeoPrecision: 1}
 	if _, err := st.CreateIncident(ctx, far); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"incidentmap/geo"
+	"incidentmap/incident"
 )
 
 // ConflictError says that an incident with EventID exists already (as ID); it
@@ -27,7 +28,7 @@ func (e *ConflictError) Unwrap() error { return ErrConflict }
 
 // prepare normalizes, assigns the region and validates an incident about to be
 // written by the write API or an import.
-func (s *SQLite) prepare(inc *geo.Incident) error {
+func (s *SQLite) prepare(inc *incident.Incident) error {
 	inc.Normalize()
 	s.AssignRegion(inc)
 	return inc.Validate()
@@ -46,8 +47,8 @@ func eventIDOwner(ctx context.Context, tx *sql.Tx, eventID string, self int64) (
 	return id, nil
 }
 
-func incidentTx(ctx context.Context, tx *sql.Tx, id int64) (geo.Incident, error) {
-	var inc geo.Incident
+func incidentTx(ctx context.Context, tx *sql.Tx, id int64) (incident.Incident, error) {
+	var inc incident.Incident
 	err := scanIncident(tx.QueryRowContext(ctx, "SELECT "+incidentColumns+" FROM incidents i WHERE i.id = ?", id), &inc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return inc, fmt.Errorf("incident %d: %w", id, ErrNotFound)
@@ -92,12 +93,12 @@ func nextIncidentID(ctx context.Context, tx *sql.Tx) (int64, error) {
 // CreateIncident inserts a new incident and returns it as stored. Its id is
 // new: never one a deleted incident had, so history and live update streams
 // never confuse two incidents. An existing event_id is a *ConflictError; a
-// field that breaks the data model is a *geo.FieldError.
-func (s *SQLite) CreateIncident(ctx context.Context, inc geo.Incident) (geo.Incident, error) {
+// field that breaks the data model is a *incident.FieldError.
+func (s *SQLite) CreateIncident(ctx context.Context, inc incident.Incident) (incident.Incident, error) {
 	if err := s.prepare(&inc); err != nil {
 		return inc, err
 	}
-	var out geo.Incident
+	var out incident.Incident
 	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
 		owner, err := eventIDOwner(ctx, tx, inc.EventID, 0)
 		if err != nil {
@@ -131,9 +132,9 @@ func (s *SQLite) CreateIncident(ctx context.Context, inc geo.Incident) (geo.Inci
 // precondition it checks (an ETag) cannot go stale before the write. When the
 // result equals the current version nothing is written. The previous version
 // goes to the history, attributed to by. Errors: ErrNotFound, what change
-// returns, *geo.FieldError, *ConflictError for an event_id taken by another.
-func (s *SQLite) UpdateIncident(ctx context.Context, id int64, by string, change func(cur geo.Incident) (geo.Incident, error)) (geo.Incident, error) {
-	var out geo.Incident
+// returns, *incident.FieldError, *ConflictError for an event_id taken by another.
+func (s *SQLite) UpdateIncident(ctx context.Context, id int64, by string, change func(cur incident.Incident) (incident.Incident, error)) (incident.Incident, error) {
+	var out incident.Incident
 	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
 		cur, err := incidentTx(ctx, tx, id)
 		if err != nil {
@@ -187,8 +188,8 @@ func (s *SQLite) UpdateIncident(ctx context.Context, id int64, by string, change
 // current version, in one transaction; the deleted version goes to the
 // history, attributed to by. It returns the deleted version. Errors:
 // ErrNotFound or what check returns.
-func (s *SQLite) DeleteIncident(ctx context.Context, id int64, by string, check func(cur geo.Incident) error) (geo.Incident, error) {
-	var cur geo.Incident
+func (s *SQLite) DeleteIncident(ctx context.Context, id int64, by string, check func(cur incident.Incident) error) (incident.Incident, error) {
+	var cur incident.Incident
 	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if cur, err = incidentTx(ctx, tx, id); err != nil {

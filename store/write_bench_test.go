@@ -3,10 +3,9 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"testing"
-
-	"incidentmap/geo"
+	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
+	"testing"
 )
 
 // BenchmarkCreateIncident measures one API create: a transaction with the
@@ -34,7 +33,7 @@ func BenchmarkUpdateIncident(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := st.UpdateIncident(ctx, inc.ID, "bench", func(cur geo.Incident) (geo.Incident, error) {
+		if _, err := st.UpdateIncident(ctx, inc.ID, "bench", func(cur incident.Incident) (incident.Incident, error) {
 			cur.Fatalities = i + 1
 			return cur, nil
 		}); err != nil {

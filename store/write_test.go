@@ -4,15 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"testing"
-
-	"incidentmap/geo"
+	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
 	"incidentmap/store"
+	"testing"
 )
 
-func newIncident(eventID string) geo.Incident {
-	return geo.Incident{EventID: eventID, EventDate: "2021-05-08", EventType: "Riots", Lon: 44.36, Lat: 33.31,
+func newIncident(eventID string) incident.Incident {
+	return incident.Incident{EventID: eventID, EventDate: "2021-05-08", EventType: "Riots", Lon: 44.36, Lat: 33.31,
 		TimePrecision: 1, GeoPrecision: 1}
 }
 
@@ -73,13 +72,13 @@ func TestWriteKeepsHistory(t *testing.T) {
 	if _, err := st.CreateIncident(ctx, newIncident("W-1")); !errors.As(err, &ce) || ce.ID != 1 {
 		t.Fatalf("duplicate event_id: %v; want ConflictError naming incident 1", err)
 	}
-	var fe *geo.FieldError
+	var fe *incident.FieldError
 	bad := newIncident("W-2")
 	bad.EventDate = "2021-02-30"
 	if _, err := st.CreateIncident(ctx, bad); !errors.As(err, &fe) || fe.Field != "event_date" {
 		t.Fatalf("bad date: %v; want FieldError on event_date", err)
 	}
-	up, err := st.UpdateIncident(ctx, a.ID, "alice", func(cur geo.Incident) (geo.Incident, error) {
+	up, err := st.UpdateIncident(ctx, a.ID, "alice", func(cur incident.Incident) (incident.Incident, error) {
 		cur.Fatalities = 4
 		return cur, nil
 	})
@@ -87,11 +86,11 @@ func TestWriteKeepsHistory(t *testing.T) {
 		t.Fatalf("update: %+v, %v", up, err)
 	}
 	// Writing the same values again changes nothing and adds no history.
-	if _, err := st.UpdateIncident(ctx, a.ID, "alice", func(cur geo.Incident) (geo.Incident, error) { return cur, nil }); err != nil {
+	if _, err := st.UpdateIncident(ctx, a.ID, "alice", func(cur incident.Incident) (incident.Incident, error) { return cur, nil }); err != nil {
 		t.Fatal(err)
 	}
 	stop := errors.New("precondition")
-	if _, err := st.UpdateIncident(ctx, a.ID, "alice", func(cur geo.Incident) (geo.Incident, error) { return cur, stop }); !errors.Is(err, stop) {
+	if _, err := st.UpdateIncident(ctx, a.ID, "alice", func(cur incident.Incident) (incident.Incident, error) { return cur, stop }); !errors.Is(err, stop) {
 		t.Fatalf("refused change: %v", err)
 	}
 	if _, err := st.DeleteIncident(ctx, a.ID, "bob", nil); err != nil {
@@ -131,7 +130,7 @@ func TestWriteKeepsHistory(t *testing.T) {
 	// Upserts by imports keep the previous version too, with no token name.
 	u := newIncident("W-3")
 	u.Notes = "corrected"
-	if _, err := st.Upsert(ctx, []geo.Incident{u}); err != nil {
+	if _, err := st.Upsert(ctx, []incident.Incident{u}); err != nil {
 		t.Fatal(err)
 	}
 	if vs, err := st.History(ctx, b.ID); err != nil || len(vs) != 1 || vs[0].ChangedBy != "" {
@@ -144,14 +143,14 @@ func TestWriteKeepsHistory(t *testing.T) {
 func TestUpsertNeverReusesADeletedID(t *testing.T) {
 	ctx := context.Background()
 	st := testsrv.Open(t)
-	incs := []geo.Incident{newIncident("U-1"), newIncident("U-2")}
+	incs := []incident.Incident{newIncident("U-1"), newIncident("U-2")}
 	if _, err := st.Upsert(ctx, incs); err != nil || incs[0].ID != 1 || incs[1].ID != 2 {
 		t.Fatalf("first upsert: ids %d, %d (%v); want 1, 2", incs[0].ID, incs[1].ID, err)
 	}
 	if _, err := st.DeleteIncident(ctx, 2, "t", nil); err != nil {
 		t.Fatal(err)
 	}
-	more := []geo.Incident{newIncident("U-1"), newIncident("U-3"), newIncident("U-4")}
+	more := []incident.Incident{newIncident("U-1"), newIncident("U-3"), newIncident("U-4")}
 	more[0].Notes = "changed"
 	res, err := st.Upsert(ctx, more)
 	if err != nil || res.Inserted != 2 || res.Updated != 1 {

@@ -7,10 +7,9 @@ package synth
 
 import (
 	"fmt"
+	"incidentmap/incident"
 	"math"
 	"time"
-
-	"incidentmap/geo"
 )
 
 // Source is the source every synthetic incident names, so they can be told
@@ -143,7 +142,7 @@ func EventID(seed int64, n int) string {
 // Incident returns incident n (1-based) of seed. It is a pure function of its
 // arguments. The result is normalized and valid; ID is n and UpdatedAt a
 // fixed time derived from the date, so encodings are reproducible.
-func Incident(seed int64, n int) geo.Incident {
+func Incident(seed int64, n int) incident.Incident {
 	r := newRand(seed, n)
 	t := towns[pick(r.intn(townTotal), len(towns), func(i int) int { return towns[i].weight })]
 	k := kinds[pick(r.intn(kindTotal), len(kinds), func(i int) int { return kinds[i].weight })]
@@ -180,7 +179,7 @@ func Incident(seed int64, n int) geo.Incident {
 	case x >= 17:
 		timePrec = 2
 	}
-	date := firstDay.AddDate(0, 0, r.intn(days)).Format(geo.DateLayout)
+	date := firstDay.AddDate(0, 0, r.intn(days)).Format(incident.DateLayout)
 
 	deaths := 0
 	if k.maxDeaths > 0 {
@@ -193,7 +192,7 @@ func Incident(seed int64, n int) geo.Incident {
 	a2 := k.actors2[r.intn(len(k.actors2))]
 	sub := k.subTypes[r.intn(len(k.subTypes))]
 	id := EventID(seed, n)
-	inc := geo.Incident{
+	inc := incident.Incident{
 		ID:            int64(n),
 		EventID:       id,
 		EventDate:     date,

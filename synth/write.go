@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"incidentmap/geo"
+	"incidentmap/incident"
 )
 
 // WriteSeq writes incidents 1..n of seed to w as GeoJSON Text Sequences
@@ -31,8 +32,8 @@ func WriteSeq(w io.Writer, seed int64, n int) error {
 
 // Batches calls fn with incidents 1..n of seed in slices of at most size,
 // in order. The slice is reused between calls. It stops at fn's first error.
-func Batches(seed int64, n, size int, fn func([]geo.Incident) error) error {
-	batch := make([]geo.Incident, 0, size)
+func Batches(seed int64, n, size int, fn func([]incident.Incident) error) error {
+	batch := make([]incident.Incident, 0, size)
 	for i := 1; i <= n; i++ {
 		batch = append(batch, Incident(seed, i))
 		if len(batch) == size || i == n {

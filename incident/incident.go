@@ -1,7 +1,9 @@
-// Package geo holds incidentmap's domain values and their pure encodings: the
-// incident, region lookup, bbox and datetime parsing, and GeoJSON streaming. It
-// imports only orb and the standard library so that store and server can share it.
-package geo
+// Package incident is incidentmap's domain: the incident and its rules, the
+// vocabulary of Iraq's regions, time intervals, and (as the store seam grows)
+// the filter and the store's contract that every engine implements. It
+// imports neither SQL nor HTTP, so that the SQLite and PostGIS engines, the
+// server and the file formats all meet here.
+package incident
 
 import (
 	"fmt"

@@ -1,9 +1,9 @@
-package geo_test
+package incident_test
 
 import (
 	"testing"
 
-	"incidentmap/geo"
+	"incidentmap/incident"
 )
 
 func TestParseInterval(t *testing.T) {
@@ -19,7 +19,7 @@ func TestParseInterval(t *testing.T) {
 	}
 	for _, tc := range good {
 		t.Run(tc.in, func(t *testing.T) {
-			iv, err := geo.ParseInterval(tc.in)
+			iv, err := incident.ParseInterval(tc.in)
 			if err != nil {
 				t.Fatalf("ParseInterval(%q): %v", tc.in, err)
 			}
@@ -31,7 +31,7 @@ func TestParseInterval(t *testing.T) {
 	for _, in := range []string{"", "2021-13-01", "2021-02-30", "yesterday", "../..", "/", "2021-12-31/2021-01-01",
 		"2021-01-01/2021-02-01/2021-03-01", "2021-01-01T25:00:00Z", "2021-1-1", "2021-01-01T10:00:00"} {
 		t.Run("bad "+in, func(t *testing.T) {
-			if iv, err := geo.ParseInterval(in); err == nil {
+			if iv, err := incident.ParseInterval(in); err == nil {
 				t.Fatalf("ParseInterval(%q) = %+v; want an error", in, iv)
 			}
 		})
@@ -43,7 +43,7 @@ func FuzzParseInterval(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		iv, err := geo.ParseInterval(s)
+		iv, err := incident.ParseInterval(s)
 		if err == nil && !iv.Start.IsZero() && !iv.End.IsZero() && iv.Start.After(iv.End) {
 			t.Fatalf("ParseInterval(%q) accepted a reversed interval", s)
 		}
