@@ -74,7 +74,7 @@
     return { marks, total };
   }
 
-  function paint(canvas, marks, colorOf) {
+  function paint(canvas, marks, opts) {
     const dpr = global.devicePixelRatio || 1;
     canvas.width = (SIZE + 2 * PAD) * dpr;
     canvas.height = (SIZE + 2 * PAD) * dpr;
@@ -86,7 +86,8 @@
     ctx.font = "bold 11px system-ui, sans-serif";
     for (const m of marks) {
       ctx.beginPath();
-      ctx.arc(m.x, m.y, m.r, 0, 2 * Math.PI);
+      if (m.kind === "cluster" || !opts.trace) ctx.arc(m.x, m.y, m.r, 0, 2 * Math.PI);
+      else opts.trace(ctx, opts.shapeOf(m.type), m.x, m.y, m.r + 1);
       if (m.kind === "cluster") {
         ctx.fillStyle = "rgba(29, 35, 48, 0.82)";
         ctx.fill();
@@ -96,7 +97,7 @@
         ctx.fillStyle = "#fff";
         ctx.fillText(label(m.count), m.x, m.y + 0.5);
       } else {
-        ctx.fillStyle = colorOf(m.type);
+        ctx.fillStyle = opts.colorOf(m.type);
         ctx.fill();
         ctx.lineWidth = 1;
         ctx.strokeStyle = "#fff";
@@ -106,9 +107,11 @@
   }
 
   // IncidentTiles options: url(coords) gives a tile's address (with the
-  // page's filters), colorOf(eventType) a dot's colour.
+  // page's filters), colorOf(eventType) a dot's colour, shapeOf(eventType)
+  // its shape's name and trace(ctx, shape, x, y, r) draws that shape's path
+  // (without trace, dots are circles).
   const IncidentTiles = L.GridLayer.extend({
-    options: { tileSize: SIZE, updateWhenZooming: false, url: null, colorOf: () => "#666" },
+    options: { tileSize: SIZE, updateWhenZooming: false, url: null, colorOf: () => "#666", shapeOf: () => "circle", trace: null },
 
     initialize(options) {
       L.GridLayer.prototype.initialize.call(this, options);
@@ -161,7 +164,7 @@
           const got = layer ? regroup(layer, fold) : { marks: [], total: 0 };
           tile.marks = got.marks;
           tile.total = got.total;
-          paint(tile, got.marks, this.options.colorOf);
+          paint(tile, got.marks, this.options);
           tile.loading = false;
           tile.ready(null);
         })
@@ -171,7 +174,7 @@
           tile.loading = false;
           tile.marks = [];
           tile.total = 0;
-          paint(tile, [], this.options.colorOf);
+          paint(tile, [], this.options);
           if (!tile.ready(err)) this.fire("tileerror", { tile, coords: c, error: err });
         });
     },

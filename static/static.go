@@ -8,10 +8,10 @@ import (
 	"io/fs"
 )
 
-//go:embed index.html app.css app.js mvt.js incident-tiles.js vendor
+//go:embed index.html app.css mvt.js incident-tiles.js js vendor
 var files embed.FS
 
-// FS is the page's file tree: index.html, app.css, app.js, mvt.js,
+// FS is the page's file tree: index.html, app.css, js/ (the page's ES modules), mvt.js,
 // incident-tiles.js and vendor/.
 var FS fs.FS = files
 
