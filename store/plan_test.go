@@ -1,0 +1,101 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"incidentmap/geo"
+	"incidentmap/internal/testsrv"
+	"incidentmap/store"
+	"incidentmap/synth"
+)
+
+// planRows is how many synthetic incidents the plan tests load: enough that
+// statistics sampled from the first 1,000 index entries of a column say
+// "about 1,000 rows per value" when the truth is several times that, which
+// is what made SQLite sort every Battles row for a page of 100.
+const planRows = 60000
+
+// planDB is a store at path holding planRows synthetic incidents, loaded by
+// one bulk import (the path gen --db and a first import take).
+func planDB(t *testing.T, path string) *store.SQLite {
+	t.Helper()
+	st, err := store.Open(context.Background(), path, store.WithRegions(testsrv.Regions(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	_, err = st.Import(context.Background(), false, func(w *store.ImportWriter) error {
+		return synth.Batches(1, planRows, 1000, func(incs []geo.Incident) error {
+			for i := range incs {
+				if err := w.Put(&incs[i], 0); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatalf("plan database: %v", err)
+	}
+	return st
+}
+
+// sortsLarge reports the plan step that sorts rows in a temporary B-tree for
+// the ORDER BY, if any.
+func sortsRows(plan []string) string {
+	for _, p := range plan {
+		if strings.Contains(p, "USE TEMP B-TREE FOR") && strings.Contains(p, "ORDER BY") {
+			return p
+		}
+	}
+	return ""
+}
+
+// TestBulkImportStatisticsPickTheIDWalk is the plan of issue 16: after a bulk
+// import, a page of a common event type with a fatality bound must walk ids
+// and stop after 100 matches, not read every row of the type through its
+// index and sort them.
+func TestBulkImportStatisticsPickTheIDWalk(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "plan.db")
+	st := planDB(t, path)
+	ctx := context.Background()
+
+	// The statistics are the whole table's: sqlite_stat1 says how many rows
+	// an event type holds on average, which must be the true average.
+	raw, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var stat string
+	var types int64
+	if err := raw.QueryRowContext(ctx, "SELECT stat FROM sqlite_stat1 WHERE idx = 'incidents_type_date'").Scan(&stat); err != nil {
+		t.Fatalf("statistics of incidents_type_date: %v", err)
+	}
+	if err := raw.QueryRowContext(ctx, "SELECT count(DISTINCT event_type) FROM incidents").Scan(&types); err != nil {
+		t.Fatal(err)
+	}
+	var total, perType int64
+	if _, err := fmt.Sscan(stat, &total, &perType); err != nil {
+		t.Fatalf("sqlite_stat1 %q: %v", stat, err)
+	}
+	if want := planRows / types; total != planRows || perType < want*9/10 || perType > want*11/10 {
+		t.Fatalf("sqlite_stat1 of incidents_type_date is %q: %d rows, %d per event type; want %d and about %d", stat, total, perType, planRows, want)
+	}
+
+	three := 3
+	f := store.Filter{EventTypes: []string{"Battles"}, MinFatalities: &three, Limit: 100}
+	page, _, err := st.QueryPlan(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := strings.Join(page, "\n")
+	if s := sortsRows(page); s != "" || strings.Contains(joined, "incidents_type_date") {
+		t.Fatalf("event_type=Battles AND fatalities>=3 ORDER BY id LIMIT 100 reads the type index and sorts:\n%s", joined)
+	}
+}
