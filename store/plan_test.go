@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"incidentmap/geo"
+	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
 	"incidentmap/store"
 	"incidentmap/synth"
@@ -30,7 +30,7 @@ func planDB(t *testing.T, path string) *store.SQLite {
 	}
 	t.Cleanup(func() { st.Close() })
 	_, err = st.Import(context.Background(), false, func(w *store.ImportWriter) error {
-		return synth.Batches(1, planRows, 1000, func(incs []geo.Incident) error {
+		return synth.Batches(1, planRows, 1000, func(incs []incident.Incident) error {
 			for i := range incs {
 				if err := w.Put(&incs[i], 0); err != nil {
 					return err
