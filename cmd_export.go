@@ -19,7 +19,7 @@ import (
 // exportFilterParams are the items parameters the export command takes as
 // flags; they go through the items parser, so they mean what they mean there.
 var exportFilterParams = []string{"bbox", "datetime", "event_type", "sub_event_type", "region",
-	"min_fatalities", "max_fatalities", "q", "filter", "filter-lang", "limit", "offset"}
+	"event_types", "sub_event_types", "regions", "actors", "actor1", "actor2", "admin1", "min_fatalities", "max_fatalities", "q", "filter", "filter-lang", "limit", "offset"}
 
 // cmdExport writes the incidents the filters select (all of them without a
 // limit) to a file or stdout in one of the export formats.

@@ -146,7 +146,16 @@ func (t *translator) expr(b *strings.Builder, e Expr) error {
 		if c.Type == Point {
 			expr = c.X
 		}
-		fmt.Fprintf(b, "%s IS%s NULL", expr, not(e.Negated))
+		switch {
+		case c.Type == String && e.Negated:
+			// A blank text (ACLED leaves fields blank; stored as '') is the
+			// null of a text property: IS NULL finds it, IS NOT NULL does not.
+			fmt.Fprintf(b, "(%s IS NOT NULL AND %s <> '')", expr, expr)
+		case c.Type == String:
+			fmt.Fprintf(b, "(%s IS NULL OR %s = '')", expr, expr)
+		default:
+			fmt.Fprintf(b, "%s IS%s NULL", expr, not(e.Negated))
+		}
 	case Intersects:
 		c, err := t.column(e.Prop)
 		if err != nil {

@@ -29,6 +29,8 @@ func TestCQL2FilterOnSeed(t *testing.T) {
 		{"S_INTERSECTS(geometry, ENVELOPE(42, 33, 43, 34)) AND event_date > DATE('2021-03-03')", "", "10 13"},
 		{"actor2 = 'US Embassy'", "", "6"},
 		{"notes IS NULL", "", ""},
+		{"actor2 IS NULL", "", "1"},
+		{"actor2 IS NOT NULL AND id < 3", "", "2"},
 		{"event_id IS NOT NULL AND id < 3", "", "1 2"},
 		{"time_precision = 1 AND geo_precision <> 1", "", "2 4 5 7 12"},
 		{"updated_at > TIMESTAMP('2000-01-01T00:00:00Z') AND id = 13", "", "13"},

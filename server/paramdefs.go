@@ -28,11 +28,17 @@ var itemsParamDefs = append([]paramDef{
 		Schema: map[string]any{"type": "integer", "minimum": 0, "default": 0}},
 	{Name: "f", Description: "Response format: the paged GeoJSON (json) or html; without it the Accept header decides. A download of ALL matching features (limit, when given, cuts it): geojson, geojsonseq (RFC 8142), csv (ACLED columns), kml, gpkg (GeoPackage).",
 		Schema: map[string]any{"type": "string", "enum": []string{"json", "html", "geojson", "geojsonseq", "csv", "kml", "gpkg"}}},
-	{Name: "event_type", List: true, Description: "Any of these ACLED event types (exact).",
+	{Name: "event_types", List: true, Description: "Any of these ACLED event types (exact values, comma-separated). " +
+		"event_type=X is the equality test on one value.",
 		Schema: map[string]any{"type": "array", "items": map[string]any{"type": "string", "enum": eventTypes}}},
-	{Name: "sub_event_type", List: true, Description: "Any of these ACLED sub-event types (exact).",
+	{Name: "sub_event_types", List: true, Description: "Any of these ACLED sub-event types (exact values, comma-separated). " +
+		"sub_event_type=X is the equality test on one value.",
 		Schema: map[string]any{"type": "array", "items": map[string]any{"type": "string"}}},
-	{Name: "region", List: true, Description: "Any of these regions, governorates (admin1) or ISO 3166-2 codes (IQ-AN; IQ-KR is the Kurdistan Region), case-insensitive.",
+	{Name: "regions", List: true, Description: "Any of these regions, governorates (admin1) or ISO 3166-2 codes (IQ-AN; IQ-KR is the Kurdistan Region), " +
+		"case-insensitive, comma-separated. region=X and admin1=X are the equality tests on one stored value.",
+		Schema: map[string]any{"type": "array", "items": map[string]any{"type": "string"}}},
+	{Name: "actors", List: true, Description: "Any of these actors, as first or second actor (exact values, comma-separated). " +
+		"actor1=X and actor2=X are the equality tests on one field.",
 		Schema: map[string]any{"type": "array", "items": map[string]any{"type": "string"}}},
 	{Name: "min_fatalities", Description: "At least this many fatalities.",
 		Schema: map[string]any{"type": "integer", "minimum": 0}},
@@ -52,25 +58,22 @@ var itemsParamDefs = append([]paramDef{
 		"then id; needs q). Without sortby the order is by id, or with a bbox spatial (the Z-order of the " +
 		"points, then id), which pages a large bbox fast; every order is stable for paging.",
 		Schema: map[string]any{"type": "string", "enum": []string{"id", "relevance"}}},
-}, propertyParamDefs(incidentQueryables, listParams...)...)
+}, propertyParamDefs(incidentQueryables)...)
 
 // maxFilterLen bounds a CQL2 filter's length in bytes.
 const maxFilterLen = 8000
 
-// listParams are the queryables whose parameter takes a comma-separated list
-// (any of) instead of one value; the parser handles them by name.
-var listParams = []string{"event_type", "sub_event_type", "region"}
-
 // propertyParamDefs are the equality parameters (name=value) of the
-// queryables not in skip and not the geometry, as the Part 3 class
-// "queryables-query-parameters" asks.
-func propertyParamDefs(qs []queryable, skip ...string) []paramDef {
+// queryables but the geometry, as the Part 3 class
+// "queryables-query-parameters" asks: one value, compared exactly as stored.
+func propertyParamDefs(qs []queryable) []paramDef {
 	var out []paramDef
 	for _, q := range qs {
-		if q.Column == "" || contains(skip, q.Name) {
+		if q.Column == "" {
 			continue
 		}
-		out = append(out, paramDef{Name: q.Name, Description: q.Title + ": equal to this value.", Schema: q.schema()})
+		out = append(out, paramDef{Name: q.Name, Schema: q.schema(),
+			Description: q.Title + ": equal to this one value exactly, as stored (no lists, no case folding)."})
 	}
 	return out
 }

@@ -134,7 +134,7 @@ func parseValues(vals url.Values, defaultLimit, maxLimit int) (itemsQuery, error
 	lists := []struct {
 		name string
 		dst  *[]string
-	}{{"event_type", &f.EventTypes}, {"sub_event_type", &f.SubEventTypes}, {"region", &f.Regions}}
+	}{{"event_types", &f.EventTypes}, {"sub_event_types", &f.SubEventTypes}, {"regions", &f.Regions}, {"actors", &f.Actors}}
 	for _, l := range lists {
 		if s, ok := one(vals, l.name); ok {
 			if *l.dst, err = splitList(l.name, s); err != nil {
@@ -175,16 +175,26 @@ func parseValues(vals url.Values, defaultLimit, maxLimit int) (itemsQuery, error
 	if err := parseFilter(vals, f); err != nil {
 		return q, err
 	}
+	// A parameter named after a queryable is an equality test on the stored
+	// value (Part 3, queryables-query-parameters): GDAL turns -where
+	// "prop='v'" into prop=v and trusts it, so no lists, aliases or case
+	// folding here; those have their own parameters above.
 	for _, qb := range incidentQueryables {
 		s, ok := one(vals, qb.Name)
-		if !ok || qb.Column == "" || contains(listParams, qb.Name) {
+		if !ok || qb.Column == "" {
 			continue
+		}
+		if s == "" {
+			return q, badRequest(fmt.Sprintf("%s is empty; a blank property is null: ask for it with filter=%s IS NULL", qb.Name, qb.Name))
 		}
 		v, err := qb.value(s)
 		if err != nil {
 			return q, badRequest(err.Error())
 		}
-		f.Conditions = append(f.Conditions, store.Condition{SQL: qb.Column + " = ?", Args: []any{v}})
+		if !store.IsField(qb.Name) {
+			return q, fmt.Errorf("queryable %q has no stored field", qb.Name)
+		}
+		f.Equals = append(f.Equals, store.Equal{Field: qb.Name, Value: v})
 	}
 	return q, nil
 }

@@ -22,18 +22,14 @@ var regionsParamDefs = append([]paramDef{
 	{Name: "datetime",
 		Description: "Count only incidents on this date or in this interval (start/end, either side may be '..').",
 		Schema:      map[string]any{"type": "string"}},
-	{Name: "event_type", List: true, Description: "Count only incidents of any of these ACLED event types (exact).",
-		Schema: map[string]any{"type": "array", "items": map[string]any{"type": "string", "enum": eventTypes}}},
-	{Name: "sub_event_type", List: true, Description: "Count only incidents of any of these ACLED sub-event types (exact).",
-		Schema: map[string]any{"type": "array", "items": map[string]any{"type": "string"}}},
-}, pickParamDefs(itemsParamDefs, "bbox-crs", "limit", "offset", "f")...)
+}, pickParamDefs(itemsParamDefs, "bbox-crs", "limit", "offset", "f", "event_types", "sub_event_types", "event_type", "sub_event_type")...)
 
 // regionsParams are the names regionsParamDefs allow.
 var regionsParams = paramNames(regionsParamDefs)
 
 // regionItemParams are what one region's page takes: the format and the
 // incident filters its counts follow.
-var regionItemParams = []string{"f", "datetime", "event_type", "sub_event_type"}
+var regionItemParams = []string{"f", "datetime", "event_types", "sub_event_types", "event_type", "sub_event_type"}
 
 // pickParamDefs returns the definitions in defs with these names, so that a
 // parameter the regions share with the incidents is documented once.
@@ -59,7 +55,7 @@ func (h *handlers) regionsCollection() collection {
 		ID:    "regions",
 		Title: "Regions of Iraq",
 		Description: "Iraq's governorates (Natural Earth 1:10m admin-1, public domain) with the number of incidents " +
-			"and fatalities in each, for the same datetime and event_type filters as the incidents. region groups " +
+			"and fatalities in each, for the same datetime and event type filters as the incidents. region groups " +
 			"Erbil, Duhok and Sulaymaniyah as the Kurdistan Region; region_incidents counts the whole group.",
 		Extent:      h.regionsExtent,
 		Queryables:  regionQueryables,
@@ -149,7 +145,7 @@ func (h *handlers) regionItem(c *fiber.Ctx) error {
 		{Href: self, Rel: "self", Type: MediaGeoJSON, Title: "this feature"},
 		{Href: self + "?f=html", Rel: "alternate", Type: MediaHTML, Title: "this feature as HTML"},
 		{Href: base + "/collections/regions", Rel: "collection", Type: MediaJSON, Title: "the collection"},
-		{Href: base + "/collections/incidents/items?region=" + r.ISO, Rel: "related", Type: MediaGeoJSON, Title: "the incidents in " + r.Name},
+		{Href: base + "/collections/incidents/items?regions=" + r.ISO, Rel: "related", Type: MediaGeoJSON, Title: "the incidents in " + r.Name},
 	}
 	if format == formatHTML {
 		ll[0], ll[1] = Link{Href: self + "?f=html", Rel: "self", Type: MediaHTML, Title: "this feature"},

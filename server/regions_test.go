@@ -112,7 +112,7 @@ func TestRegionsFatalitiesAndItem(t *testing.T) {
 			related = &f.Links[i]
 		}
 	}
-	if related == nil || !strings.HasSuffix(related.Href, "/collections/incidents/items?region=IQ-SU") {
+	if related == nil || !strings.HasSuffix(related.Href, "/collections/incidents/items?regions=IQ-SU") {
 		t.Fatalf("IQ-SU links %+v; want a related link to its incidents", f.Links)
 	}
 	for _, tc := range []struct {
@@ -170,15 +170,15 @@ func TestRegionsPagingAndBBox(t *testing.T) {
 	}
 }
 
-func TestIncidentsRegionFilterTakesISOCodes(t *testing.T) {
+func TestIncidentsRegionsFilterTakesISOCodes(t *testing.T) {
 	srv := testsrv.StartSeeded(t)
 	for q, want := range map[string]int64{
 		"IQ-AN": 5, "iq-bg": 5, "IQ-AR": 3, "IQ-KR": 3, "Kurdistan Region": 3, "IQ-AN,IQ-AR": 8, "IQ-NI": 0,
 	} {
 		var fc featureCollection
-		srv.GetJSON(t, "/collections/incidents/items?region="+url.QueryEscape(q), 200, &fc)
+		srv.GetJSON(t, "/collections/incidents/items?regions="+url.QueryEscape(q), 200, &fc)
 		if fc.NumberMatched != want {
-			t.Errorf("region=%s: %d matched; want %d", q, fc.NumberMatched, want)
+			t.Errorf("regions=%s: %d matched; want %d", q, fc.NumberMatched, want)
 		}
 	}
 }

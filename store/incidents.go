@@ -21,6 +21,8 @@ type Filter struct {
 	EventTypes    []string          // any of, exact
 	SubEventTypes []string          // any of, exact
 	Regions       []string          // any of, matched against region or admin1, case-insensitive; ISO 3166-2 codes too
+	Actors        []string          // any of, matched exactly against actor1 or actor2
+	Equals        []Equal           // each field equals its value exactly, as stored
 	MinFatalities *int              // at least
 	MaxFatalities *int              // at most
 	Conditions    []Condition       // more predicates from trusted translators (CQL2, full text)
@@ -29,6 +31,30 @@ type Filter struct {
 	ByID          bool              // order by id even with a bbox (see Incidents)
 	Limit         int               // 0 means all
 	Offset        int
+}
+
+// Equal is an exact equality test of one stored field: Field is a property
+// name (see IsField), Value a string or an int64 compared as stored (no case
+// folding, no trimming, no lists).
+type Equal struct {
+	Field string
+	Value any
+}
+
+// fieldColumns maps the incident's property names to their columns: the
+// closed vocabulary Equal tests are translated from.
+var fieldColumns = map[string]string{
+	"id": "i.id", "event_id": "i.event_id", "event_date": "i.event_date", "time_precision": "i.time_precision",
+	"event_type": "i.event_type", "sub_event_type": "i.sub_event_type", "actor1": "i.actor1", "actor2": "i.actor2",
+	"admin1": "i.admin1", "admin2": "i.admin2", "location": "i.location", "region": "i.region",
+	"geo_precision": "i.geo_precision", "fatalities": "i.fatalities", "source": "i.source",
+	"source_url": "i.source_url", "notes": "i.notes", "tags": "i.tags", "updated_at": "i.updated_at",
+}
+
+// IsField reports whether name is a stored property an Equal may test.
+func IsField(name string) bool {
+	_, ok := fieldColumns[name]
+	return ok
 }
 
 // Condition is a SQL boolean expression over the incidents columns (aliased
@@ -124,6 +150,25 @@ func (f *Filter) conditions() ([]string, []any) {
 		}
 		a = append(a, a...)
 		add("(lower(i.region) IN ("+ph+") OR lower(i.admin1) IN ("+ph+"))", a...)
+	}
+	if len(f.Actors) > 0 {
+		ph := strings.TrimSuffix(strings.Repeat("?,", len(f.Actors)), ",")
+		a := make([]any, 0, 2*len(f.Actors))
+		for _, v := range f.Actors {
+			a = append(a, v)
+		}
+		a = append(a, a...)
+		add("(i.actor1 IN ("+ph+") OR i.actor2 IN ("+ph+"))", a...)
+	}
+	for _, e := range f.Equals {
+		col, ok := fieldColumns[e.Field]
+		if !ok {
+			// Callers check names with IsField; an unknown one matches
+			// nothing rather than everything.
+			add("0")
+			continue
+		}
+		add(col+" = ?", e.Value)
 	}
 	if f.MinFatalities != nil {
 		add("i.fatalities >= ?", *f.MinFatalities)
