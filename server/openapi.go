@@ -43,6 +43,11 @@ func (h *handlers) operations() []operation {
 				Params: fOnly, Media: []string{MediaSchemaJSON, MediaHTML}},
 		)
 	}
+	ops = append(ops, operation{Path: aggregatePath, ID: "getAggregate_incidents",
+		Summary: "Incidents counted and fatalities summed per group (day, week, month, year, event_type, sub_event_type, " +
+			"region, admin1, actor1, actor2), for the same filters as the items: " +
+			`{"groupBy":[…],"groups":[{"month":"2021-01-01","event_type":"Battles","count":12,"fatalities":30},…],"numberMatched":N,"fatalities":F,…}; f=csv gives the groups as CSV.`,
+		Params: aggregateParamDefs, Media: []string{MediaJSON, "text/csv"}})
 	return append(ops, operation{Path: "/healthz", ID: "getHealth", Summary: "Whether the database answers.", Media: []string{MediaJSON}})
 }
 
@@ -50,7 +55,7 @@ func (h *handlers) operations() []operation {
 // default and maximum are the configured ones.
 func (h *handlers) paramObject(p paramDef) map[string]any {
 	schema := maps.Clone(p.Schema)
-	if p.Name == "limit" {
+	if _, fixed := schema["default"]; p.Name == "limit" && !fixed {
 		schema["default"] = h.cfg.DefaultLimit
 		schema["maximum"] = h.cfg.MaxLimit
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"incidentmap/export"
 	"incidentmap/static"
 )
 
@@ -27,13 +28,59 @@ func (h *handlers) registerPage(app *fiber.App) {
 	app.Get("/map/*", h.pageFile)
 }
 
+// PageTileModeAbove is the number of matching incidents above which the map
+// page draws the server's vector tiles instead of fetching the features.
+const PageTileModeAbove = 5000
+
+// pageFormat is one download format as the page offers it.
+type pageFormat struct {
+	F         string `json:"f"`
+	Label     string `json:"label"`
+	MediaType string `json:"mediaType"`
+	Ext       string `json:"ext"`
+}
+
+// formatLabels are the names people know the export formats by.
+var formatLabels = map[export.Format]string{
+	export.GeoJSON: "GeoJSON", export.GeoJSONSeq: "GeoJSON Text Sequences", export.CSV: "CSV",
+	export.KML: "KML", export.GPKG: "GeoPackage",
+}
+
+// pageConfigJSON is /map/config.json: what the page cannot know by itself,
+// so that it never has to dig it out of the OpenAPI document.
+type pageConfigJSON struct {
+	Tiles       string       `json:"tiles"`       // URL template of the online tile layer; "" when off
+	Attribution string       `json:"attribution"` // what that tile provider requires
+	TilesHelp   string       `json:"tilesHelp"`   // how an operator turns the online layer on
+	Formats     []pageFormat `json:"formats"`
+	Limits      struct {
+		MaxItems      int `json:"maxItems"`      // the largest items page
+		DefaultItems  int `json:"defaultItems"`  // the items page without a limit
+		TileModeAbove int `json:"tileModeAbove"` // draw vector tiles above this many matches
+		MaxGroups     int `json:"maxGroups"`     // the largest aggregation limit
+	} `json:"limits"`
+	Basemap   basemapConfig `json:"basemap"`
+	Languages []string      `json:"languages"`
+	Aggregate string        `json:"aggregate"` // the aggregation endpoint
+}
+
 // pageConfig tells the page the settings it cannot know by itself.
 func (h *handlers) pageConfig(c *fiber.Ctx) error {
 	if _, err := queryValues(c, nil); err != nil {
 		return err
 	}
+	cfg := pageConfigJSON{Tiles: h.cfg.Tiles, Attribution: h.cfg.TilesAttribution,
+		TilesHelp: "An online tile layer is off. To offer one, start the server with " +
+			"--tiles 'https://tiles.example.org/{z}/{x}/{y}.png' --tiles-attribution '© the provider' " +
+			"(or INCIDENTMAP_TILES and INCIDENTMAP_TILES_ATTRIBUTION).",
+		Basemap: basemapLayers(), Languages: []string{"en", "ar"}, Aggregate: aggregatePath}
+	for _, f := range export.Formats {
+		cfg.Formats = append(cfg.Formats, pageFormat{F: string(f), Label: formatLabels[f], MediaType: f.MediaType(), Ext: f.Ext()})
+	}
+	cfg.Limits.MaxItems, cfg.Limits.DefaultItems = h.cfg.MaxLimit, h.cfg.DefaultLimit
+	cfg.Limits.TileModeAbove, cfg.Limits.MaxGroups = PageTileModeAbove, aggregateMaxLimit
 	c.Set(fiber.HeaderCacheControl, "no-cache")
-	return c.JSON(fiber.Map{"tiles": h.cfg.Tiles, "attribution": h.cfg.TilesAttribution})
+	return sendJSON(c, MediaJSON, cfg)
 }
 
 // pageFile serves one file of the page; the folder itself is index.html.

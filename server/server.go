@@ -35,6 +35,8 @@ type Store interface {
 	Regions(ctx context.Context, q store.RegionQuery) ([]store.RegionStats, error)
 	// Region returns one region by ISO code or an error wrapping store.ErrNotFound.
 	Region(ctx context.Context, iso string, f store.Filter) (store.RegionStats, error)
+	// Aggregate counts incidents and sums fatalities per group; see store.SQLite.Aggregate.
+	Aggregate(ctx context.Context, f store.Filter, keys []store.GroupKey, limit int) (store.Aggregation, error)
 	// RegionsBound is the box around every region; ok is false when there are none.
 	RegionsBound(ctx context.Context) (b orb.Bound, ok bool, err error)
 	// DataVersion identifies the current state of the data, for ETags.
@@ -207,6 +209,8 @@ func New(cfg Config, st Store) (*fiber.App, error) {
 	// Write API, history and live updates (issue 5).
 	h.registerWrites(app)
 	app.Get("/collections/incidents/events", h.events)
+	// Counts per group for the page's timeline and charts (issue 14).
+	app.Get(aggregatePath, h.aggregate)
 	// The map page (issue 6).
 	h.registerPage(app)
 	// Vector tiles with server-side clustering (issue 8).

@@ -32,6 +32,7 @@ type SQLite struct {
 	counts      versionCache[int64]         // numberMatched per query
 	extents     versionCache[Extent]        // the extent of all incidents
 	regionStats versionCache[[]RegionStats] // counts per region per query
+	aggregates  versionCache[Aggregation]   // groups per aggregation query
 }
 
 // Option changes how Open sets up the store.

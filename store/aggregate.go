@@ -1,0 +1,353 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// GroupKey is a property incidents can be grouped by in an aggregation.
+type GroupKey string
+
+// The group keys. The time keys hold the first day of their bucket as
+// YYYY-MM-DD; a week starts on Monday (ISO 8601).
+const (
+	GroupDay          GroupKey = "day"
+	GroupWeek         GroupKey = "week"
+	GroupMonth        GroupKey = "month"
+	GroupYear         GroupKey = "year"
+	GroupEventType    GroupKey = "event_type"
+	GroupSubEventType GroupKey = "sub_event_type"
+	GroupRegion       GroupKey = "region"
+	GroupAdmin1       GroupKey = "admin1"
+	GroupActor1       GroupKey = "actor1"
+	GroupActor2       GroupKey = "actor2"
+)
+
+// GroupKeys lists every group key, time keys first.
+var GroupKeys = []GroupKey{GroupDay, GroupWeek, GroupMonth, GroupYear, GroupEventType, GroupSubEventType,
+	GroupRegion, GroupAdmin1, GroupActor1, GroupActor2}
+
+// ParseGroupKey checks a group key's name.
+func ParseGroupKey(s string) (GroupKey, bool) {
+	for _, k := range GroupKeys {
+		if string(k) == s {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// Time reports whether k buckets the event date.
+func (k GroupKey) Time() bool {
+	switch k {
+	case GroupDay, GroupWeek, GroupMonth, GroupYear:
+		return true
+	}
+	return false
+}
+
+// column is the incidents column a key groups: the event date for every
+// time key, which is bucketed afterwards (see bucket).
+func (k GroupKey) column() string {
+	if k.Time() {
+		return "event_date"
+	}
+	return string(k)
+}
+
+// bucket is the value of time key k for an event date (YYYY-MM-DD): the first
+// day of its day, ISO week, month or year. A malformed date (the schema's
+// CHECK makes it impossible) is its own bucket.
+func (k GroupKey) bucket(date string) string {
+	if len(date) != 10 {
+		return date
+	}
+	switch k {
+	case GroupMonth:
+		return date[:7] + "-01"
+	case GroupYear:
+		return date[:4] + "-01-01"
+	case GroupWeek:
+		d, err := time.Parse(time.DateOnly, date)
+		if err != nil {
+			return date
+		}
+		back := (int(d.Weekday()) + 6) % 7 // days since Monday
+		return d.AddDate(0, 0, -back).Format(time.DateOnly)
+	}
+	return date
+}
+
+// Group is one group of an aggregation: the values of its keys, in the order
+// they were asked for, and what its incidents add up to.
+type Group struct {
+	Keys       []string
+	Count      int64
+	Fatalities int64
+}
+
+// Aggregation is what an aggregation of the incidents a filter selects gives.
+type Aggregation struct {
+	Keys   []GroupKey
+	Groups []Group // see Aggregate for the order
+	// Count and Fatalities add up every matching incident: the sums over all
+	// groups, whether or not a limit dropped some of them.
+	Count      int64
+	Fatalities int64
+	// GroupsMatched is how many groups there are before a limit.
+	GroupsMatched int
+}
+
+// Aggregate counts the incidents f selects (its limit and offset ignored) and
+// sums their fatalities per group of keys, all from one read snapshot.
+//
+// Groups are ordered by their keys in the order given: a time key ascending,
+// any other key by its rank (the value with most incidents over the whole
+// selection first, ties by value), so that a stacked chart's series keep one
+// order across its bars. limit > 0 keeps only the top limit combinations of
+// the non-time keys by their total count, with every time bucket of each;
+// with only time keys it does not apply.
+//
+// SQLite groups by the stored columns in the order of an index that covers
+// them where one does (event_date, event_type, sub_event_type for the
+// timeline; admin1, region, event_date for the regions), so the groups stream
+// out of the index without sorting a million rows; the buckets (weeks,
+// months) and the groups asked for are then added up here from those finer
+// groups. Results are cached per query and data version.
+func (s *SQLite) Aggregate(ctx context.Context, f Filter, keys []GroupKey, limit int) (Aggregation, error) {
+	if len(keys) == 0 {
+		return Aggregation{}, fmt.Errorf("aggregate: no group key")
+	}
+	f.Limit, f.Offset, f.ByID, f.ByRelevance = 0, 0, false, false
+	query, args := aggregateQuery(f, keys)
+	all, err := cached(ctx, s, &s.aggregates, fmt.Sprint(query, args, keys), func(tx *sql.Tx) (Aggregation, error) {
+		return aggregateRows(ctx, tx, query, args, keys)
+	})
+	if err != nil {
+		return Aggregation{}, err
+	}
+	return all.top(limit), nil
+}
+
+// aggregateQuery is the SQL of an aggregation: the grouped columns (see
+// groupColumns), then count and fatalities.
+func aggregateQuery(f Filter, keys []GroupKey) (string, []any) {
+	cols := groupColumns(keys)
+	var sel []string
+	for i, c := range cols {
+		sel = append(sel, fmt.Sprintf("i.%s AS g%d", c, i))
+	}
+	gs := make([]string, len(cols))
+	for i := range cols {
+		gs[i] = fmt.Sprintf("g%d", i)
+	}
+	if f.BBox != nil {
+		// One range scan of the cell index per key range, as for counts.
+		inner, args := f.rangeUnion(strings.Join(sel, ", ") + ", i.fatalities AS fat")
+		return "SELECT " + strings.Join(gs, ", ") + ", count(*), coalesce(sum(fat), 0) FROM (" + inner +
+			") GROUP BY " + strings.Join(gs, ", "), args
+	}
+	where, args := f.where()
+	return "SELECT " + strings.Join(sel, ", ") + ", count(*), coalesce(sum(i.fatalities), 0) FROM incidents i" +
+		where + " GROUP BY " + strings.Join(gs, ", "), args
+}
+
+// statsIndexes are the column orders of the indexes that cover aggregations
+// (migration 10 and 9): grouping by a prefix of one of them, in its order,
+// reads the groups off the index.
+var statsIndexes = [][]string{
+	{"event_date", "event_type", "sub_event_type"},
+	{"admin1", "region", "event_date"},
+}
+
+// groupColumns are the columns SQLite groups by for keys: the keys' columns,
+// widened to the shortest prefix of a covering index that holds them all
+// (finer groups, added up in Go afterwards), or as asked when none does.
+func groupColumns(keys []GroupKey) []string {
+	var need []string
+	for _, k := range keys {
+		if c := k.column(); !slices.Contains(need, c) {
+			need = append(need, c)
+		}
+	}
+	for _, idx := range statsIndexes {
+		n := 0
+		for i, c := range idx {
+			if slices.Contains(need, c) {
+				n = i + 1
+			}
+		}
+		prefix := idx[:n]
+		if n > 0 && !slices.ContainsFunc(need, func(c string) bool { return !slices.Contains(prefix, c) }) {
+			return prefix
+		}
+	}
+	return need
+}
+
+// aggregateRows runs an aggregation query and adds its rows up into the
+// groups of keys, in Aggregate's order.
+func aggregateRows(ctx context.Context, tx *sql.Tx, query string, args []any, keys []GroupKey) (Aggregation, error) {
+	cols := groupColumns(keys)
+	// pos[i] is where key i's column sits in a row.
+	pos := make([]int, len(keys))
+	for i, k := range keys {
+		pos[i] = slices.Index(cols, k.column())
+	}
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return Aggregation{}, fmt.Errorf("aggregate: %w", err)
+	}
+	defer rows.Close()
+	agg := Aggregation{Keys: keys}
+	index := map[string]int{} // joined keys → position in agg.Groups
+	vals := make([]string, len(cols))
+	dest := make([]any, len(cols)+2)
+	for i := range vals {
+		dest[i] = &vals[i]
+	}
+	var n, fat int64
+	dest[len(cols)], dest[len(cols)+1] = &n, &fat
+	var id strings.Builder
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return Aggregation{}, fmt.Errorf("aggregate: %w", err)
+		}
+		id.Reset()
+		for i, k := range keys {
+			v := vals[pos[i]]
+			if k.Time() {
+				v = k.bucket(v)
+			}
+			id.WriteString(v)
+			id.WriteByte(0)
+		}
+		agg.Count += n
+		agg.Fatalities += fat
+		if g, ok := index[id.String()]; ok {
+			agg.Groups[g].Count += n
+			agg.Groups[g].Fatalities += fat
+			continue
+		}
+		g := Group{Keys: make([]string, len(keys)), Count: n, Fatalities: fat}
+		for i, k := range keys {
+			g.Keys[i] = vals[pos[i]]
+			if k.Time() {
+				g.Keys[i] = k.bucket(g.Keys[i])
+			}
+		}
+		index[id.String()] = len(agg.Groups)
+		agg.Groups = append(agg.Groups, g)
+	}
+	if err := rows.Err(); err != nil {
+		return Aggregation{}, fmt.Errorf("aggregate: %w", err)
+	}
+	agg.GroupsMatched = len(agg.Groups)
+	agg.sort()
+	return agg, nil
+}
+
+// sort orders the groups as Aggregate documents.
+func (a *Aggregation) sort() {
+	// rank[i][v] is value v's rank among the values of non-time key i.
+	rank := make([]map[string]int, len(a.Keys))
+	for i, k := range a.Keys {
+		if k.Time() {
+			continue
+		}
+		totals := map[string]int64{}
+		for _, g := range a.Groups {
+			totals[g.Keys[i]] += g.Count
+		}
+		vals := make([]string, 0, len(totals))
+		for v := range totals {
+			vals = append(vals, v)
+		}
+		slices.SortFunc(vals, func(x, y string) int {
+			if totals[x] != totals[y] {
+				if totals[x] > totals[y] {
+					return -1
+				}
+				return 1
+			}
+			return strings.Compare(x, y)
+		})
+		rank[i] = make(map[string]int, len(vals))
+		for r, v := range vals {
+			rank[i][v] = r
+		}
+	}
+	slices.SortFunc(a.Groups, func(x, y Group) int {
+		for i, k := range a.Keys {
+			if k.Time() {
+				if c := strings.Compare(x.Keys[i], y.Keys[i]); c != 0 {
+					return c
+				}
+				continue
+			}
+			if c := rank[i][x.Keys[i]] - rank[i][y.Keys[i]]; c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+}
+
+// top is a with only the groups of the limit combinations of non-time key
+// values that have most incidents (ties by value); a itself is not changed,
+// since the cache shares it.
+func (a Aggregation) top(limit int) Aggregation {
+	var other []int // positions of the non-time keys
+	for i, k := range a.Keys {
+		if !k.Time() {
+			other = append(other, i)
+		}
+	}
+	if limit <= 0 || len(other) == 0 {
+		return a
+	}
+	combo := func(g *Group) string {
+		var b strings.Builder
+		for _, i := range other {
+			b.WriteString(g.Keys[i])
+			b.WriteByte(0)
+		}
+		return b.String()
+	}
+	totals := map[string]int64{}
+	for i := range a.Groups {
+		totals[combo(&a.Groups[i])] += a.Groups[i].Count
+	}
+	if len(totals) <= limit {
+		return a
+	}
+	combos := make([]string, 0, len(totals))
+	for c := range totals {
+		combos = append(combos, c)
+	}
+	slices.SortFunc(combos, func(x, y string) int {
+		if totals[x] != totals[y] {
+			if totals[x] > totals[y] {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(x, y)
+	})
+	keep := make(map[string]bool, limit)
+	for _, c := range combos[:limit] {
+		keep[c] = true
+	}
+	out := a
+	out.Groups = nil
+	for i := range a.Groups {
+		if keep[combo(&a.Groups[i])] {
+			out.Groups = append(out.Groups, a.Groups[i])
+		}
+	}
+	return out
+}
