@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"incidentmap/geo"
+	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
 	"incidentmap/synth"
 )
@@ -207,7 +207,7 @@ func TestAggregateErrors(t *testing.T) {
 // each group's count equals the items API's count of its filter.
 func TestAggregateSynthetic(t *testing.T) {
 	st := testsrv.Open(t)
-	var incs []geo.Incident
+	var incs []incident.Incident
 	for i := 1; i <= 3000; i++ {
 		incs = append(incs, synth.Incident(14, i))
 	}
