@@ -18,9 +18,11 @@ import (
 	"time"
 
 	"incidentmap/geo"
+	"incidentmap/incident"
 	"incidentmap/seed"
 	"incidentmap/server"
 	"incidentmap/store"
+	"incidentmap/synth"
 )
 
 // Server is a running test server.
@@ -63,6 +65,28 @@ func OpenSeeded(t testing.TB) *store.SQLite {
 	}
 	if _, err := st.Upsert(ctx, incs); err != nil {
 		t.Fatalf("load seed: %v", err)
+	}
+	return st
+}
+
+// OpenSynthetic opens a store like Open and loads n synthetic incidents
+// (synth, seed 1) with one import: the bulk load a first import or
+// gen --db makes, with the statistics it leaves.
+func OpenSynthetic(t testing.TB, n int) *store.SQLite {
+	t.Helper()
+	st := Open(t)
+	_, err := st.Import(context.Background(), false, func(w *store.ImportWriter) error {
+		return synth.Batches(1, n, 1000, func(incs []incident.Incident) error {
+			for i := range incs {
+				if err := w.Put(&incs[i], 0); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatalf("load %d synthetic incidents: %v", n, err)
 	}
 	return st
 }
