@@ -11,7 +11,10 @@ import (
 
 // ParseBBox parses an OGC API bbox: "minLon,minLat,maxLon,maxLat" or, with
 // heights, "minLon,minLat,minZ,maxLon,maxLat,maxZ" (heights are ignored: the
-// incidents are 2D). Coordinates are CRS84 longitude/latitude.
+// incidents are 2D). Coordinates are CRS84 longitude/latitude. A minimum
+// longitude east of the maximum is a box across the antimeridian, as OGC API
+// – Features (7.15.3) defines it: 170,-10,-170,10 spans the 20° around ±180.
+// It comes back as given, with Min[0] > Max[0]; SplitBBox cuts it in two.
 func ParseBBox(s string) (orb.Bound, error) {
 	parts := strings.Split(s, ",")
 	if len(parts) != 4 && len(parts) != 6 {
@@ -45,10 +48,22 @@ func ParseBBox(s string) (orb.Bound, error) {
 	if minLat > maxLat {
 		return orb.Bound{}, fmt.Errorf("bbox minimum latitude %v is above maximum latitude %v", minLat, maxLat)
 	}
-	if minLon > maxLon {
-		// The standard allows boxes across the antimeridian; no incident data set
-		// of ours comes near it, so such a box is refused rather than misread.
-		return orb.Bound{}, fmt.Errorf("bbox minimum longitude %v is east of maximum longitude %v (boxes across the antimeridian are not supported)", minLon, maxLon)
-	}
 	return orb.Bound{Min: orb.Point{minLon, minLat}, Max: orb.Point{maxLon, maxLat}}, nil
+}
+
+// CrossesAntimeridian reports whether a box parsed by ParseBBox wraps
+// around ±180° (its minimum longitude is east of its maximum).
+func CrossesAntimeridian(b orb.Bound) bool { return b.Min[0] > b.Max[0] }
+
+// SplitBBox returns b as ordinary boxes: b itself, or for a box across the
+// antimeridian its western part (minLon..180) and its eastern part
+// (-180..maxLon).
+func SplitBBox(b orb.Bound) []orb.Bound {
+	if !CrossesAntimeridian(b) {
+		return []orb.Bound{b}
+	}
+	return []orb.Bound{
+		{Min: orb.Point{b.Min[0], b.Min[1]}, Max: orb.Point{180, b.Max[1]}},
+		{Min: orb.Point{-180, b.Min[1]}, Max: orb.Point{b.Max[0], b.Max[1]}},
+	}
 }

@@ -1,6 +1,7 @@
 package geo_test
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -37,7 +38,6 @@ func TestParseBBox(t *testing.T) {
 		{"lat 95", "40,30,45,95", "latitude 95"},
 		{"lon 181", "40,30,181,35", "longitude 181"},
 		{"lat min above max", "40,36,45,35", "minimum latitude"},
-		{"lon min east of max", "45,30,40,35", "minimum longitude"},
 		{"heights reversed", "40,30,10,45,35,0", "height"},
 	}
 	for _, tc := range bad {
@@ -56,8 +56,31 @@ func FuzzParseBBox(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		b, err := geo.ParseBBox(s)
-		if err == nil && (b.Min[0] > b.Max[0] || b.Min[1] > b.Max[1] || b.Min[0] < -180 || b.Max[1] > 90) {
+		if err == nil && (b.Min[1] > b.Max[1] || b.Min[0] < -180 || b.Max[0] > 180 || b.Max[1] > 90) {
 			t.Fatalf("ParseBBox(%q) accepted an invalid box %v", s, b)
 		}
 	})
+}
+
+// TestBBoxAcrossAntimeridian: a minimum longitude east of the maximum is a
+// box across ±180 (OGC API – Features 7.15.3), split into its two halves.
+func TestBBoxAcrossAntimeridian(t *testing.T) {
+	b, err := geo.ParseBBox("170,-10,-170,10")
+	if err != nil {
+		t.Fatalf("ParseBBox: %v", err)
+	}
+	if !geo.CrossesAntimeridian(b) {
+		t.Fatalf("%v does not cross the antimeridian", b)
+	}
+	got := geo.SplitBBox(b)
+	want := []orb.Bound{
+		{Min: orb.Point{170, -10}, Max: orb.Point{180, 10}},
+		{Min: orb.Point{-180, -10}, Max: orb.Point{-170, 10}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("SplitBBox = %v, want %v", got, want)
+	}
+	if one := geo.SplitBBox(orb.Bound{Min: orb.Point{40, 30}, Max: orb.Point{45, 35}}); len(one) != 1 {
+		t.Fatalf("an ordinary box split in %d", len(one))
+	}
 }

@@ -187,8 +187,8 @@ func TestBadParametersAre400JSON(t *testing.T) {
 	cases := map[string]string{
 		"bbox=1,2,3":                     "bbox",
 		"bbox=40,30,45,95":               "latitude 95",
-		"bbox=45,30,40,35":               "minimum longitude",
 		"bbox=40,36,45,35":               "minimum latitude",
+		"bbox=181,30,-170,35":            "longitude 181",
 		"bbox=a,b,c,d":                   "not a finite number",
 		"bbox-crs=EPSG:4326":             "bbox-crs",
 		"limit=-1":                       "limit",

@@ -25,7 +25,7 @@ var itemsParamDefs = append([]paramDef{
 	{Name: "limit", Description: "Features per page; a larger value is clamped to the maximum.",
 		Schema: map[string]any{"type": "integer", "minimum": 1}},
 	{Name: "offset", Description: "Skip this many features (the next links carry it).",
-		Schema: map[string]any{"type": "integer", "minimum": 0, "default": 0}},
+		Schema: map[string]any{"type": "integer", "minimum": 0, "maximum": maxOffset, "default": 0}},
 	{Name: "f", Description: "Response format: the paged GeoJSON (json) or html; without it the Accept header decides. A download of ALL matching features (limit, when given, cuts it): geojson, geojsonseq (RFC 8142), csv (ACLED columns), kml, gpkg (GeoPackage).",
 		Schema: map[string]any{"type": "string", "enum": []string{"json", "html", "geojson", "geojsonseq", "csv", "kml", "gpkg"}}},
 	{Name: "event_types", List: true, Description: "Any of these ACLED event types (exact values, comma-separated). " +

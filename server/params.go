@@ -126,8 +126,8 @@ func parseValues(vals url.Values, defaultLimit, maxLimit int) (itemsQuery, error
 	}
 	if s, ok := one(vals, "offset"); ok {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
-			return q, badRequest(fmt.Sprintf("offset %q must be a whole number of at least 0", s))
+		if err != nil || n < 0 || n > maxOffset {
+			return q, badRequest(fmt.Sprintf("offset %q must be a whole number from 0 to %d", s, maxOffset))
 		}
 		f.Offset = n
 	}
@@ -198,6 +198,10 @@ func parseValues(vals url.Values, defaultLimit, maxLimit int) (itemsQuery, error
 	}
 	return q, nil
 }
+
+// maxOffset is the largest offset taken: 2^53, far beyond any table, and
+// small enough that offset+limit never overflows and stays exact in JSON.
+const maxOffset = 1 << 53
 
 // one returns the single value of a parameter and whether it was given.
 func one(vals url.Values, key string) (string, bool) {

@@ -99,7 +99,9 @@ func (h *handlers) regionItems(c *fiber.Ctx) error {
 	}
 	matched := len(list)
 	f := q.filter
-	page := list[min(f.Offset, matched):min(f.Offset+f.Limit, matched)]
+	// The parser bounds offset (maxOffset) so that offset+limit cannot wrap.
+	start := min(f.Offset, matched)
+	page := list[start:min(start+f.Limit, matched)]
 	links := h.itemsLinks(c, utils.CopyString(c.Path()), q, int64(matched), format)
 	if format == formatHTML {
 		return h.renderHTML(c, "regions", "Regions of Iraq", links,

@@ -82,6 +82,17 @@ func scanIncident(sc interface{ Scan(...any) error }, inc *incident.Incident) er
 // range seek.
 const bboxRanges = 16
 
+// bboxCellRanges are the cell key ranges that cover b; a box across the
+// antimeridian is covered half by half, sharing the budget.
+func bboxCellRanges(b orb.Bound) []geo.CellRange {
+	parts := geo.SplitBBox(b)
+	var out []geo.CellRange
+	for _, p := range parts {
+		out = append(out, geo.CellRanges(p, bboxRanges/len(parts))...)
+	}
+	return out
+}
+
 // where builds the WHERE clause of f and its arguments. A bbox becomes key
 // ranges of the cell index OR-ed together, then the exact comparison.
 func (f *Filter) where() (string, []any) {
@@ -89,7 +100,7 @@ func (f *Filter) where() (string, []any) {
 	if f.BBox != nil {
 		var or []string
 		var rargs []any
-		for _, r := range geo.CellRanges(*f.BBox, bboxRanges) {
+		for _, r := range bboxCellRanges(*f.BBox) {
 			or = append(or, "i.cell BETWEEN ? AND ?")
 			rargs = append(rargs, r.Lo, r.Hi)
 		}
@@ -116,7 +127,9 @@ func (f *Filter) conditions() ([]string, []any) {
 		conds = append(conds, sql)
 		args = append(args, a...)
 	}
-	if b := f.BBox; b != nil {
+	if b := f.BBox; b != nil && geo.CrossesAntimeridian(*b) {
+		add("(i.lon >= ? OR i.lon <= ?) AND i.lat BETWEEN ? AND ?", b.Min[0], b.Max[0], b.Min[1], b.Max[1])
+	} else if b != nil {
 		add("i.lon BETWEEN ? AND ? AND i.lat BETWEEN ? AND ?", b.Min[0], b.Max[0], b.Min[1], b.Max[1])
 	}
 	if d := f.Interval.StartDate(); d != "" {
@@ -258,7 +271,7 @@ func (f *Filter) rangeUnion(cols string) (string, []any) {
 	}
 	var arms []string
 	var args []any
-	for _, r := range geo.CellRanges(*f.BBox, bboxRanges) {
+	for _, r := range bboxCellRanges(*f.BBox) {
 		arms = append(arms, "SELECT "+cols+" FROM incidents i INDEXED BY incidents_cell WHERE i.cell BETWEEN ? AND ?"+rest)
 		args = append(append(args, r.Lo, r.Hi), cargs...)
 	}

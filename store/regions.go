@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/paulmach/orb"
+
+	"incidentmap/geo"
 	"incidentmap/incident"
 )
 
@@ -115,8 +117,12 @@ func (s *SQLite) Regions(ctx context.Context, q RegionQuery) ([]RegionStats, err
 		LEFT JOIN g ON g.k = r.region COLLATE NOCASE`
 	var conds []string
 	if b := q.BBox; b != nil {
-		conds = append(conds, "r.max_lon >= ? AND r.min_lon <= ? AND r.max_lat >= ? AND r.min_lat <= ?")
-		args = append(args, b.Min[0], b.Max[0], b.Min[1], b.Max[1])
+		var or []string
+		for _, p := range geo.SplitBBox(*b) { // two halves across the antimeridian
+			or = append(or, "(r.max_lon >= ? AND r.min_lon <= ? AND r.max_lat >= ? AND r.min_lat <= ?)")
+			args = append(args, p.Min[0], p.Max[0], p.Min[1], p.Max[1])
+		}
+		conds = append(conds, "("+strings.Join(or, " OR ")+")")
 	}
 	if q.ISO != "" {
 		conds = append(conds, "r.iso = ? COLLATE NOCASE")
