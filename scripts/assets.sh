@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 vendor=static/vendor
-if [ -f "$vendor/leaflet.js" ] && [ "$vendor/leaflet.js" -nt package-lock.json ]; then
+if [ -f "$vendor/leaflet.js" ] && [ "$vendor/leaflet.js" -nt package-lock.json ] && [ -f "$vendor/axe.min.js" ]; then
   exit 0 # up to date
 fi
 command -v npm >/dev/null || { echo "assets: npm is needed to fetch Leaflet (Debian: apt-get install npm)" >&2; exit 1; }
@@ -16,6 +16,10 @@ cp node_modules/leaflet/dist/images/*.png "$vendor/images/"
 cp node_modules/leaflet.markercluster/dist/leaflet.markercluster.js \
    node_modules/leaflet.markercluster/dist/MarkerCluster.css \
    node_modules/leaflet.markercluster/dist/MarkerCluster.Default.css "$vendor/"
+# axe-core is for the browser tests (e2e injects it to check accessibility);
+# the page itself never loads it.
+cp node_modules/axe-core/axe.min.js "$vendor/"
+cp node_modules/axe-core/LICENSE "$vendor/LICENSE.axe-core"
 # Licences travel with the code they cover.
 cp node_modules/leaflet/LICENSE "$vendor/LICENSE.leaflet"
 cp node_modules/leaflet.markercluster/MIT-LICENCE.txt "$vendor/LICENSE.markercluster" 2>/dev/null || \

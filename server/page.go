@@ -84,10 +84,10 @@ func (h *handlers) pageConfig(c *fiber.Ctx) error {
 }
 
 // pageFile serves one file of the page; the folder itself is index.html.
+// Query parameters are ignored: links to the page carry tracking or
+// campaign parameters (utm_source=…) that must not stop it from opening,
+// and the page keeps its own state in the URL's hash.
 func (h *handlers) pageFile(c *fiber.Ctx) error {
-	if _, err := queryValues(c, nil); err != nil {
-		return err
-	}
 	name := path.Clean("/" + c.Params("*"))[1:]
 	if name == "" {
 		name = "index.html"

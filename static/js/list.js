@@ -39,9 +39,10 @@ export async function refreshList() {
   abort = ctl;
   const sort = state.sort === "toll" ? "toll" : "date";
   let rows, inView;
+  const bbox = bboxParam();
   if (view.mode === "tiles") {
     const p = filterParams(false);
-    p.set("bbox", bboxParam());
+    p.set("bbox", bbox);
     p.set("limit", String(LIST_MAX));
     if (config.sortables.has("event_date") && config.sortables.has("fatalities")) p.set("sortby", sort === "toll" ? "-fatalities,-event_date" : "-event_date,-fatalities");
     let fc;
@@ -61,6 +62,7 @@ export async function refreshList() {
   if (abort !== ctl) return;
   rows = rows.slice().sort(sorters[sort]).slice(0, LIST_MAX);
   draw(rows, inView);
+  $("list-count").dataset.bbox = bbox; // the view the list is of (the page's tests read it)
 }
 
 function draw(rows, inView) {

@@ -182,7 +182,7 @@ async function start() {
   await loadConfig();
   createMap();
   const map = view.map;
-  window.incidentmap = { map, clusters: view.clusters, state, tiles: view.tiles, view, timeline: timelineModel, hashOf: () => hashOf(map) };
+  window.incidentmap = { map, clusters: view.clusters, state, tiles: view.tiles, view, timeline: timelineModel, hashOf: () => hashOf(map), bbox: bboxParam };
   map.on("pageerror", (e) => showError(e.message));
   view.onRegionClick = (region) => { state.region = state.region === region ? "" : region; stateToForm(); apply(true); };
 
@@ -267,6 +267,8 @@ async function start() {
   viewGiven = !!state.view;
   if (!viewGiven) await fitExtent();
   await load();
+  // How long the first view took from navigation (for the figures in the notes).
+  document.body.dataset.readyMs = String(Math.round(performance.now()));
   writeHash(map, false);
   placeLabels();
   subscribe();

@@ -7,7 +7,7 @@ import { t, tType } from "./i18n.js";
 export function popup(f) {
   const p = f.properties;
   const box = el("div", "popup");
-  box.append(el("h3", "", p.location || p.admin1 || t("incident")));
+  box.append(el("h2", "", p.location || p.admin1 || t("incident")));
   const dl = el("dl");
   const row = (k, v) => { if (v !== "" && v !== null && v !== undefined) dl.append(el("dt", "", k), el("dd", "", v)); };
   row(t("date"), `${p.event_date} (${t("precision")[p.time_precision] || t("precisionUnknown")})`);
