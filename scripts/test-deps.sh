@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Installs the real programs the tests drive: GDAL's ogrinfo/ogr2ogr (the GIS
-# client) and Chromium (the browser). Debian packages; skipped when present.
+# client), OWSLib (the Python OGC client), and Chromium (the browser). Debian
+# packages; skipped when present. Python modules are looked for in Debian's
+# own python3 (a pyenv or virtualenv python3 does not see dist-packages).
 set -euo pipefail
 
 need=()
 command -v ogrinfo >/dev/null 2>&1 || need+=(gdal-bin)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
+py=/usr/bin/python3
+[ -x "$py" ] || py=python3
+"$py" -c 'import owslib.ogcapi.features' >/dev/null 2>&1 || need+=(python3-owslib)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 sudo=""

@@ -21,6 +21,8 @@ var conformanceClasses = []string{
 	// Part 4 (draft): POST, PUT, DELETE and PATCH of incidents (issue 5).
 	"http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
 	"http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+	"http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/optimistic-locking-etags",
+	"http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
 }
 
 // landingData is the landing page document.

@@ -127,6 +127,8 @@ func (h *handlers) openAPI(base string) map[string]any {
 	}
 	// The write API, history and event stream (issue 5).
 	h.writeOpenAPI(doc, errResp)
+	// OPTIONS and search by POST (Part 4 discovery, Part 3 filter in the body).
+	h.discoveryOpenAPI(doc, errResp)
 	// Vector tiles (issue 8).
 	h.tilesOpenAPI(doc, errResp)
 	return doc

@@ -206,6 +206,8 @@ func New(cfg Config, st Store) (*fiber.App, error) {
 	app.Get("/favicon.ico", favicon)
 	// OGC API – Features: landing, conformance, /api and every registered collection.
 	h.registerOGC(app)
+	// OPTIONS (Part 4 discovery) and search by POST, before the write routes.
+	h.registerDiscovery(app)
 	// Write API, history and live updates (issue 5).
 	h.registerWrites(app)
 	app.Get("/collections/incidents/events", h.events)
