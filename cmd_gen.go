@@ -3,11 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"time"
+
 	"incidentmap/incident"
 	"incidentmap/store"
 	"incidentmap/synth"
-	"io"
-	"time"
 )
 
 // genBatch is how many incidents the generator hands the writer of gen --db

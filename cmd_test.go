@@ -6,8 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"incidentmap/incident"
-	"incidentmap/store"
 	"io"
 	"net"
 	"net/http"
@@ -20,6 +18,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"incidentmap/incident"
+	"incidentmap/store"
 )
 
 // runCLI runs the program in-process and returns its output.

@@ -17,6 +17,7 @@ import (
 	"github.com/paulmach/orb/encoding/mvt"
 	"github.com/paulmach/orb/encoding/mvt/vectortile"
 	"github.com/paulmach/orb/geojson"
+
 	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
 	"incidentmap/synth"

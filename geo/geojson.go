@@ -2,13 +2,14 @@ package geo
 
 import (
 	"fmt"
-	"incidentmap/incident"
 	"math"
 	"strconv"
 	"unicode/utf8"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
+
+	"incidentmap/incident"
 )
 
 // AppendFeature appends inc as an RFC 7946 GeoJSON Feature. It writes bytes by

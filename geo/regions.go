@@ -2,12 +2,13 @@ package geo
 
 import (
 	"fmt"
-	"incidentmap/incident"
 	"math"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 	"github.com/paulmach/orb/planar"
+
+	"incidentmap/incident"
 )
 
 // Region is one administrative boundary: a governorate with its polygon.

@@ -4,12 +4,13 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"incidentmap/incident"
 	"io"
 	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"incidentmap/incident"
 )
 
 // ACLEDColumns is ACLED's public column set in its export order, followed by

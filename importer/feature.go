@@ -4,10 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"incidentmap/incident"
 	"math"
 	"strconv"
 	"unicode/utf8"
+
+	"incidentmap/incident"
 )
 
 // The feature decoder reads one GeoJSON Feature straight from its bytes into

@@ -8,10 +8,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"incidentmap/incident"
 	"io"
 	"path/filepath"
 	"strings"
+
+	"incidentmap/incident"
 )
 
 // Format names an import file format.

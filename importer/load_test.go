@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"incidentmap/importer"
+	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
 	"incidentmap/store"
 )
@@ -53,7 +54,7 @@ func TestACLEDFixtureImportsAndReimportIsNoOp(t *testing.T) {
 		t.Fatalf("%d incidents, want 73", n)
 	}
 	// Row 2 has ACLED's "15 March 2023" date style and every column filled.
-	cur, err := st.Incidents(ctx, store.Filter{Conditions: []store.Condition{{SQL: "i.event_id = ?", Args: []any{"IRQ30002"}}}}, false)
+	cur, err := st.Incidents(ctx, store.Filter{Equals: []incident.Equal{{Field: "event_id", Value: "IRQ30002"}}}, false)
 	if err != nil {
 		t.Fatal(err)
 	}

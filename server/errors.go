@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"incidentmap/incident"
 	"incidentmap/store"
 )
 
@@ -54,6 +55,9 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		case errors.As(err, &apiErr):
 		case errors.Is(err, store.ErrNotFound):
 			apiErr = notFound(err.Error())
+		case errors.Is(err, incident.ErrInvalid):
+			// The engine refused a predicate the parser let through.
+			apiErr = badRequest(err.Error())
 		case errors.As(err, &fe) && fe.Code < 500:
 			apiErr = &Error{Status: fe.Code, Code: codeForStatus(fe.Code), Description: fe.Message}
 			if fe.Code == http.StatusNotFound {

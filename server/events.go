@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -250,7 +249,7 @@ func appendEvent(buf []byte, seq int64, op string) []byte {
 // matching reads the incidents of the created and updated changes that the
 // stream's filter selects, as they are now.
 func (s *eventStream) matching(ctx context.Context, changes []store.Change) (map[int64]incident.Incident, error) {
-	var ids []any
+	var ids []int64
 	for _, ch := range changes {
 		if ch.Op != "deleted" {
 			ids = append(ids, ch.IncidentID)
@@ -261,8 +260,7 @@ func (s *eventStream) matching(ctx context.Context, changes []store.Change) (map
 		return out, nil
 	}
 	f := s.filter
-	ph := strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")
-	f.Conditions = append(slices.Clip(f.Conditions), store.Condition{SQL: "i.id IN (" + ph + ")", Args: ids})
+	f.IDs = ids
 	cur, err := s.st.Incidents(ctx, f, false)
 	if err != nil {
 		return nil, fmt.Errorf("events: %w", err)

@@ -4,9 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"incidentmap/incident"
-	"incidentmap/internal/testsrv"
-	"incidentmap/server"
 	"log/slog"
 	"net/http"
 	"os"
@@ -14,6 +11,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"incidentmap/incident"
+	"incidentmap/internal/testsrv"
+	"incidentmap/server"
 )
 
 // sseEvent is one Server-Sent Event as a client sees it.

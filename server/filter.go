@@ -5,37 +5,24 @@ import (
 	"net/url"
 
 	"incidentmap/cql2"
-	"incidentmap/store"
+	"incidentmap/incident"
 )
 
-// incidentColumns maps each incident queryable to its storage for the CQL2
-// translator; it is built from incidentQueryables, the one closed vocabulary.
-var incidentColumns = queryableColumns(incidentQueryables)
-
-// queryableColumns turns queryables into the CQL2 translator's column table.
-func queryableColumns(qs []queryable) map[string]cql2.Column {
-	cols := map[string]cql2.Column{}
-	for _, q := range qs {
-		c := cql2.Column{SQL: q.Column}
-		switch {
-		case q.Format == "geometry-point":
-			c = cql2.Column{Type: cql2.Point, X: "i.lon", Y: "i.lat"}
-		case q.Type == "integer":
-			c.Type = cql2.Integer
-		case q.Type == "number":
-			c.Type = cql2.Number
-		case q.Format == "date":
-			c.Type = cql2.Date
-		case q.Format == "date-time":
-			c.Type = cql2.DateTime
-		}
-		cols[q.Name] = c
+// incidentTypes are the types of the incident's fields, for checking CQL2
+// filters when they are parsed; the engines translate them (see incident.Fields).
+var incidentTypes = func() map[string]cql2.Type {
+	types := map[string]cql2.Type{}
+	for _, f := range incident.Fields {
+		types[f.Name] = map[incident.Kind]cql2.Type{
+			incident.String: cql2.String, incident.Integer: cql2.Integer, incident.Number: cql2.Number,
+			incident.Date: cql2.Date, incident.DateTime: cql2.DateTime, incident.Point: cql2.Point,
+		}[f.Kind]
 	}
-	return cols
-}
+	return types
+}()
 
 // parseFilter reads filter, filter-lang and filter-crs into a condition of f.
-func parseFilter(vals url.Values, f *store.Filter) error {
+func parseFilter(vals url.Values, f *incident.Filter) error {
 	if s, ok := one(vals, "filter-lang"); ok && s != "cql2-text" {
 		return badRequest(fmt.Sprintf("filter-lang %q is not supported; use cql2-text", s))
 	}
@@ -53,10 +40,12 @@ func parseFilter(vals url.Values, f *store.Filter) error {
 	if err != nil {
 		return badRequest("filter: " + err.Error())
 	}
-	sql, args, err := cql2.SQL(e, incidentColumns)
-	if err != nil {
+	if err := cql2.Check(e, incidentTypes); err != nil {
 		return badRequest("filter: " + err.Error())
 	}
-	f.Conditions = append(f.Conditions, store.Condition{SQL: sql, Args: args})
+	if f.Expr != nil {
+		e = cql2.And{L: f.Expr, R: e}
+	}
+	f.Expr = e
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+
 	"incidentmap/incident"
 	"incidentmap/store"
 )

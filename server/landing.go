@@ -1,8 +1,9 @@
 package server
 
 import (
-	"github.com/gofiber/fiber/v2"
 	"net/http"
+
+	"github.com/gofiber/fiber/v2"
 )
 
 // Conformance classes this server implements (OGC 17-069r4, 19-079). The

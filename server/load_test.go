@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
 	"incidentmap/server"
 	"incidentmap/store"
@@ -118,7 +119,7 @@ func TestLoad(t *testing.T) {
 	}
 	missing := 0
 	acked.Range(func(k, _ any) bool {
-		n, err := st.Count(context.Background(), store.Filter{Conditions: []store.Condition{{SQL: "i.event_id = ?", Args: []any{k}}}})
+		n, err := st.Count(context.Background(), store.Filter{Equals: []incident.Equal{{Field: "event_id", Value: k}}})
 		if err != nil || n != 1 {
 			missing++
 		}

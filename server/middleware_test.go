@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
+
 	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
 	"incidentmap/server"

@@ -4,12 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"incidentmap/incident"
-	"incidentmap/internal/testsrv"
-	"incidentmap/server"
 	"net/http"
 	"strings"
 	"testing"
+
+	"incidentmap/incident"
+	"incidentmap/internal/testsrv"
+	"incidentmap/server"
 )
 
 type jsonLinks struct {

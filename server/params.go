@@ -13,7 +13,6 @@ import (
 
 	"incidentmap/geo"
 	"incidentmap/incident"
-	"incidentmap/store"
 )
 
 // CRS84 is the only coordinate reference system bbox values may be given in.
@@ -27,7 +26,7 @@ var itemsParams = paramNames(itemsParamDefs)
 
 // itemsQuery is a parsed, validated items request.
 type itemsQuery struct {
-	filter store.Filter
+	filter incident.Filter
 	raw    url.Values // the parameters as given, copied out of fiber's buffers, for links
 }
 
@@ -85,10 +84,10 @@ func (h *handlers) parseQuery(c *fiber.Ctx, allowed []string) (itemsQuery, error
 // ParseFilter is the items parameter parser for callers outside HTTP (the
 // export command): vals holds items parameters; unknown ones are refused.
 // Without a limit the filter selects every matching row.
-func ParseFilter(vals url.Values) (store.Filter, error) {
+func ParseFilter(vals url.Values) (incident.Filter, error) {
 	for k := range vals {
 		if !contains(itemsParams, k) {
-			return store.Filter{}, fmt.Errorf("unknown parameter %q; the items parameters are: %s", k, strings.Join(itemsParams, ", "))
+			return incident.Filter{}, fmt.Errorf("unknown parameter %q; the items parameters are: %s", k, strings.Join(itemsParams, ", "))
 		}
 	}
 	q, err := parseValues(vals, 0, math.MaxInt)
@@ -98,7 +97,7 @@ func ParseFilter(vals url.Values) (store.Filter, error) {
 // parseValues turns items parameters into a validated filter.
 func parseValues(vals url.Values, defaultLimit, maxLimit int) (itemsQuery, error) {
 	var err error
-	q := itemsQuery{raw: vals, filter: store.Filter{Limit: defaultLimit}}
+	q := itemsQuery{raw: vals, filter: incident.Filter{Limit: defaultLimit}}
 	f := &q.filter
 	if s, ok := one(vals, "bbox"); ok {
 		b, err := geo.ParseBBox(s)
@@ -156,7 +155,7 @@ func parseValues(vals url.Values, defaultLimit, maxLimit int) (itemsQuery, error
 		}
 	}
 	if s, ok := one(vals, "q"); ok {
-		if f.Text, err = store.FullTextQuery(s); err != nil {
+		if f.Text, err = incident.ParseText(s); err != nil {
 			return q, badRequest(err.Error())
 		}
 	}
@@ -164,7 +163,7 @@ func parseValues(vals url.Values, defaultLimit, maxLimit int) (itemsQuery, error
 		switch {
 		case s == "id":
 			f.ByID = true
-		case s == "relevance" && f.Text != "":
+		case s == "relevance" && len(f.Text) > 0:
 			f.ByRelevance = true
 		case s == "relevance":
 			return q, badRequest("sortby=relevance needs a q to rank by")
@@ -191,10 +190,10 @@ func parseValues(vals url.Values, defaultLimit, maxLimit int) (itemsQuery, error
 		if err != nil {
 			return q, badRequest(err.Error())
 		}
-		if !store.IsField(qb.Name) {
+		if !incident.IsField(qb.Name) {
 			return q, fmt.Errorf("queryable %q has no stored field", qb.Name)
 		}
-		f.Equals = append(f.Equals, store.Equal{Field: qb.Name, Value: v})
+		f.Equals = append(f.Equals, incident.Equal{Field: qb.Name, Value: v})
 	}
 	return q, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/mvt"
 	"github.com/paulmach/orb/maptile"
+
 	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
 	"incidentmap/server"

@@ -123,7 +123,11 @@ func (s *SQLite) Aggregate(ctx context.Context, f Filter, keys []GroupKey, limit
 		return Aggregation{}, fmt.Errorf("aggregate: no group key")
 	}
 	f.Limit, f.Offset, f.ByID, f.ByRelevance = 0, 0, false, false
-	query, args := aggregateQuery(f, keys)
+	sf, err := compile(f)
+	if err != nil {
+		return Aggregation{}, err
+	}
+	query, args := aggregateQuery(&sf, keys)
 	all, err := cached(ctx, s, &s.aggregates, fmt.Sprint(query, args, keys), func(tx *sql.Tx) (Aggregation, error) {
 		return aggregateRows(ctx, tx, query, args, keys)
 	})
@@ -135,7 +139,7 @@ func (s *SQLite) Aggregate(ctx context.Context, f Filter, keys []GroupKey, limit
 
 // aggregateQuery is the SQL of an aggregation: the grouped columns (see
 // groupColumns), then count and fatalities.
-func aggregateQuery(f Filter, keys []GroupKey) (string, []any) {
+func aggregateQuery(f *sqlFilter, keys []GroupKey) (string, []any) {
 	cols := groupColumns(keys)
 	var sel []string
 	for i, c := range cols {

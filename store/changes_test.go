@@ -2,9 +2,10 @@ package store_test
 
 import (
 	"context"
+	"testing"
+
 	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
-	"testing"
 )
 
 func TestChangeLogAndDataVersion(t *testing.T) {

@@ -3,11 +3,13 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"incidentmap/incident"
-	"incidentmap/store"
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
+
+	"incidentmap/cql2"
+	"incidentmap/incident"
+	"incidentmap/store"
 )
 
 // benchWords are the vocabulary of the synthetic notes.
@@ -44,7 +46,11 @@ func syntheticStore(b *testing.B, n int) *store.SQLite {
 // naive LIKE scan it replaces, on 20,000 synthetic incidents, first page of 100.
 func BenchmarkFullTextSearch(b *testing.B) {
 	st := syntheticStore(b, 20000)
-	fts, _ := store.FullTextQuery(`"convoy ambush" bridge`)
+	fts, _ := incident.ParseText(`"convoy ambush" bridge`)
+	naive, err := cql2.Parse(`notes LIKE '%convoy ambush%' AND notes LIKE '%bridge%'`)
+	if err != nil {
+		b.Fatal(err)
+	}
 	run := func(b *testing.B, f store.Filter) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -63,8 +69,6 @@ func BenchmarkFullTextSearch(b *testing.B) {
 	b.Run("fts5 by id", func(b *testing.B) { run(b, store.Filter{Text: fts, Limit: 100}) })
 	b.Run("fts5 by relevance", func(b *testing.B) { run(b, store.Filter{Text: fts, ByRelevance: true, Limit: 100}) })
 	b.Run("naive LIKE scan", func(b *testing.B) {
-		run(b, store.Filter{Limit: 100, Conditions: []store.Condition{{
-			SQL:  "i.notes LIKE ? AND i.notes LIKE ?",
-			Args: []any{"%convoy ambush%", "%bridge%"}}}})
+		run(b, store.Filter{Limit: 100, Expr: naive})
 	})
 }

@@ -3,10 +3,11 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"testing"
+
 	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
 	"incidentmap/store"
-	"testing"
 )
 
 func TestFullTextSearch(t *testing.T) {
@@ -31,13 +32,13 @@ func TestFullTextSearch(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.q, func(t *testing.T) {
-			fts, err := store.FullTextQuery(tc.q)
+			fts, err := incident.ParseText(tc.q)
 			if err != nil {
 				t.Fatal(err)
 			}
 			got, matched := ids(t, st, store.Filter{Text: fts, ByRelevance: tc.rank})
 			if !equal(got, tc.want) || matched != tc.matched {
-				t.Fatalf("%s (%s): ids %v matched %d; want %v matched %d", tc.q, fts, got, matched, tc.want, tc.matched)
+				t.Fatalf("%s (%v): ids %v matched %d; want %v matched %d", tc.q, fts, got, matched, tc.want, tc.matched)
 			}
 		})
 	}
@@ -52,7 +53,7 @@ func TestFullTextFollowsWrites(t *testing.T) {
 	st := testsrv.OpenSeeded(t)
 	ctx := context.Background()
 	search := func(q string) []int64 {
-		fts, err := store.FullTextQuery(q)
+		fts, err := incident.ParseText(q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -89,11 +90,12 @@ func FuzzFullTextQuery(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		q, err := store.FullTextQuery(s)
+		terms, err := incident.ParseText(s)
 		if err != nil {
 			return
 		}
-		cur, err := st.Incidents(context.Background(), store.Filter{Text: q, ByRelevance: true}, true)
+		q := store.FTSQuery(terms)
+		cur, err := st.Incidents(context.Background(), store.Filter{Text: terms, ByRelevance: true}, true)
 		if err != nil {
 			t.Fatalf("q %q → %q: %v", s, q, err)
 		}

@@ -13,56 +13,17 @@ import (
 	"incidentmap/incident"
 )
 
-// Filter selects incidents. Zero fields do not filter; every value reaches SQL
-// as a bound parameter.
-type Filter struct {
-	BBox          *orb.Bound        // points inside or on the edge
-	Interval      incident.Interval // event_date overlaps it
-	EventTypes    []string          // any of, exact
-	SubEventTypes []string          // any of, exact
-	Regions       []string          // any of, matched against region or admin1, case-insensitive; ISO 3166-2 codes too
-	Actors        []string          // any of, matched exactly against actor1 or actor2
-	Equals        []Equal           // each field equals its value exactly, as stored
-	MinFatalities *int              // at least
-	MaxFatalities *int              // at most
-	Conditions    []Condition       // more predicates from trusted translators (CQL2, full text)
-	Text          string            // full-text query in FTS5 syntax (see FullTextQuery); "" for none
-	ByRelevance   bool              // with Text: best matches first (bm25), then by id
-	ByID          bool              // order by id even with a bbox (see Incidents)
-	Limit         int               // 0 means all
-	Offset        int
-}
+// Filter is incident.Filter: the store takes the domain's typed predicates
+// and translates them to SQLite's SQL here (see compile).
+type Filter = incident.Filter
 
-// Equal is an exact equality test of one stored field: Field is a property
-// name (see IsField), Value a string or an int64 compared as stored (no case
-// folding, no trimming, no lists).
-type Equal struct {
-	Field string
-	Value any
-}
-
-// fieldColumns maps the incident's property names to their columns: the
-// closed vocabulary Equal tests are translated from.
-var fieldColumns = map[string]string{
-	"id": "i.id", "event_id": "i.event_id", "event_date": "i.event_date", "time_precision": "i.time_precision",
-	"event_type": "i.event_type", "sub_event_type": "i.sub_event_type", "actor1": "i.actor1", "actor2": "i.actor2",
-	"admin1": "i.admin1", "admin2": "i.admin2", "location": "i.location", "region": "i.region",
-	"geo_precision": "i.geo_precision", "fatalities": "i.fatalities", "source": "i.source",
-	"source_url": "i.source_url", "notes": "i.notes", "tags": "i.tags", "updated_at": "i.updated_at",
-}
-
-// IsField reports whether name is a stored property an Equal may test.
-func IsField(name string) bool {
-	_, ok := fieldColumns[name]
-	return ok
-}
-
-// Condition is a SQL boolean expression over the incidents columns (aliased
-// "i") with ? placeholders, and the values for them. Only code that builds its
-// SQL from a closed vocabulary (never from input text) may make one.
-type Condition struct {
-	SQL  string
-	Args []any
+// sqlFilter is a Filter translated to SQLite: its predicates but the bbox as
+// SQL conditions over the incidents columns (alias "i") with ? placeholders.
+type sqlFilter struct {
+	Filter
+	conds []string
+	args  []any
+	fts   string // the FTS5 query of Text; "" for none
 }
 
 // incidentColumns is the column list every incident query reads, in scan order.
@@ -95,7 +56,7 @@ func bboxCellRanges(b orb.Bound) []geo.CellRange {
 
 // where builds the WHERE clause of f and its arguments. A bbox becomes key
 // ranges of the cell index OR-ed together, then the exact comparison.
-func (f *Filter) where() (string, []any) {
+func (f *sqlFilter) where() (string, []any) {
 	conds, args := f.conditions()
 	if f.BBox != nil {
 		var or []string
@@ -119,81 +80,19 @@ func joinWhere(conds []string) string {
 }
 
 // conditions are f's predicates but the bbox's key ranges: the exact bbox
-// test, dates, lists, fatalities, full text and extra conditions.
-func (f *Filter) conditions() ([]string, []any) {
-	var conds []string
-	var args []any
-	add := func(sql string, a ...any) {
-		conds = append(conds, sql)
-		args = append(args, a...)
+// test and the compiled predicates.
+func (f *sqlFilter) conditions() ([]string, []any) {
+	conds, args := f.conds, f.args
+	if f.fts != "" {
+		conds = append(conds[:len(conds):len(conds)], "i.id IN (SELECT rowid FROM incidents_fts WHERE incidents_fts MATCH ?)")
+		args = append(args[:len(args):len(args)], f.fts)
 	}
 	if b := f.BBox; b != nil && geo.CrossesAntimeridian(*b) {
-		add("(i.lon >= ? OR i.lon <= ?) AND i.lat BETWEEN ? AND ?", b.Min[0], b.Max[0], b.Min[1], b.Max[1])
+		return append([]string{"(i.lon >= ? OR i.lon <= ?) AND i.lat BETWEEN ? AND ?"}, conds...),
+			append([]any{b.Min[0], b.Max[0], b.Min[1], b.Max[1]}, args...)
 	} else if b != nil {
-		add("i.lon BETWEEN ? AND ? AND i.lat BETWEEN ? AND ?", b.Min[0], b.Max[0], b.Min[1], b.Max[1])
-	}
-	if d := f.Interval.StartDate(); d != "" {
-		add("i.event_date >= ?", d)
-	}
-	if d := f.Interval.EndDate(); d != "" {
-		add("i.event_date <= ?", d)
-	}
-	inList := func(expr string, vals []string) {
-		if len(vals) == 0 {
-			return
-		}
-		ph := strings.TrimSuffix(strings.Repeat("?,", len(vals)), ",")
-		a := make([]any, len(vals))
-		for i, v := range vals {
-			a[i] = v
-		}
-		add(expr+" IN ("+ph+")", a...)
-	}
-	inList("i.event_type", f.EventTypes)
-	inList("i.sub_event_type", f.SubEventTypes)
-	if len(f.Regions) > 0 {
-		ph := strings.TrimSuffix(strings.Repeat("?,", len(f.Regions)), ",")
-		a := make([]any, 0, 2*len(f.Regions))
-		for _, v := range f.Regions {
-			// An ISO 3166-2 code (IQ-AN) stands for its governorate's name.
-			if name, ok := incident.NameOfISO(v); ok {
-				v = name
-			}
-			a = append(a, strings.ToLower(v))
-		}
-		a = append(a, a...)
-		add("(lower(i.region) IN ("+ph+") OR lower(i.admin1) IN ("+ph+"))", a...)
-	}
-	if len(f.Actors) > 0 {
-		ph := strings.TrimSuffix(strings.Repeat("?,", len(f.Actors)), ",")
-		a := make([]any, 0, 2*len(f.Actors))
-		for _, v := range f.Actors {
-			a = append(a, v)
-		}
-		a = append(a, a...)
-		add("(i.actor1 IN ("+ph+") OR i.actor2 IN ("+ph+"))", a...)
-	}
-	for _, e := range f.Equals {
-		col, ok := fieldColumns[e.Field]
-		if !ok {
-			// Callers check names with IsField; an unknown one matches
-			// nothing rather than everything.
-			add("0")
-			continue
-		}
-		add(col+" = ?", e.Value)
-	}
-	if f.MinFatalities != nil {
-		add("i.fatalities >= ?", *f.MinFatalities)
-	}
-	if f.MaxFatalities != nil {
-		add("i.fatalities <= ?", *f.MaxFatalities)
-	}
-	if f.Text != "" {
-		add("i.id IN (SELECT rowid FROM incidents_fts WHERE incidents_fts MATCH ?)", f.Text)
-	}
-	for _, c := range f.Conditions {
-		add("("+c.SQL+")", c.Args...)
+		return append([]string{"i.lon BETWEEN ? AND ? AND i.lat BETWEEN ? AND ?"}, conds...),
+			append([]any{b.Min[0], b.Max[0], b.Min[1], b.Max[1]}, args...)
 	}
 	return conds, args
 }
@@ -263,7 +162,7 @@ const spatialOrder = " ORDER BY 22, 19, 20, 3, 14, 1"
 // gather row ids in a set first. The index is named: the merge in key order
 // (spatialOrder) depends on it, whatever the statistics say of a date or
 // type filter.
-func (f *Filter) rangeUnion(cols string) (string, []any) {
+func (f *sqlFilter) rangeUnion(cols string) (string, []any) {
 	conds, cargs := f.conditions()
 	rest := ""
 	if len(conds) > 0 {
@@ -279,7 +178,7 @@ func (f *Filter) rangeUnion(cols string) (string, []any) {
 }
 
 // countQuery counts what f matches.
-func (f *Filter) countQuery() (string, []any) {
+func (f *sqlFilter) countQuery() (string, []any) {
 	if f.BBox != nil {
 		q, args := f.rangeUnion("1")
 		return "SELECT count(*) FROM (" + q + ")", args
@@ -294,14 +193,18 @@ func (f *Filter) countQuery() (string, []any) {
 // index's order (see spatialOrder), so that a page of a large bbox costs
 // what the page holds, not what the bbox holds. Either order is total, so
 // offsets page consistently.
-func (s *SQLite) Incidents(ctx context.Context, f Filter, count bool) (*Cursor, error) {
+func (s *SQLite) Incidents(ctx context.Context, filter Filter, count bool) (*Cursor, error) {
+	f, err := compile(filter)
+	if err != nil {
+		return nil, err
+	}
 	tx, err := s.ro.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin read: %w", err)
 	}
 	c := &Cursor{Matched: -1, tx: tx}
 	if count {
-		if c.Matched, err = s.countIn(ctx, tx, f); err != nil {
+		if c.Matched, err = s.countIn(ctx, tx, &f); err != nil {
 			tx.Rollback()
 			return nil, err
 		}
@@ -339,8 +242,8 @@ const idWalkFactor = 4
 // ~2·√(idWalkFactor × page × span) rows. Without a count (exports: every
 // match is read anyway), a limit, or in spatial or relevance order, SQLite
 // decides.
-func (s *SQLite) walkIDs(ctx context.Context, tx *sql.Tx, f *Filter, matched int64) (bool, error) {
-	if matched <= 0 || f.Limit <= 0 || (f.BBox != nil && !f.ByID) || (f.Text != "" && f.ByRelevance) {
+func (s *SQLite) walkIDs(ctx context.Context, tx *sql.Tx, f *sqlFilter, matched int64) (bool, error) {
+	if matched <= 0 || f.Limit <= 0 || (f.BBox != nil && !f.ByID) || (len(f.Text) > 0 && f.ByRelevance) {
 		return false, nil
 	}
 	var span int64
@@ -357,18 +260,18 @@ func (s *SQLite) walkIDs(ctx context.Context, tx *sql.Tx, f *Filter, matched int
 // pageQuery is the query Incidents runs for f, its arguments, and whether its
 // rows end with the cell key (spatial order). With walk, a page in id order
 // walks the table by id (see walkIDs).
-func (f *Filter) pageQuery(walk bool) (q string, args []any, cell bool) {
+func (f *sqlFilter) pageQuery(walk bool) (q string, args []any, cell bool) {
 	switch {
-	case f.Text != "" && f.ByRelevance:
+	case len(f.Text) > 0 && f.ByRelevance:
 		// Joining the match (with its bm25 rank) once is far cheaper than a rank
 		// lookup per row; the join also does the text filtering.
 		rest := *f
-		rest.Text = ""
+		rest.fts = ""
 		w, a := rest.where()
 		q = "SELECT " + incidentColumns + ` FROM incidents i
 			JOIN (SELECT rowid AS fid, rank AS fts_rank FROM incidents_fts WHERE incidents_fts MATCH ?) m ON m.fid = i.id` +
 			w + " ORDER BY m.fts_rank, i.id"
-		args = append([]any{f.Text}, a...)
+		args = append([]any{f.fts}, a...)
 	case f.BBox != nil && !f.ByID:
 		q, args = f.rangeUnion(incidentColumns + ", i.cell")
 		q += spatialOrder
@@ -399,13 +302,17 @@ func (f *Filter) pageQuery(walk bool) (q string, args []any, cell bool) {
 // query Incidents runs for f, one line per plan step, indented by depth: the
 // test that guards against plans that sort a large result for a small page
 // reads it, and so can anyone asking why a filter is slow.
-func (s *SQLite) QueryPlan(ctx context.Context, f Filter) (page, count []string, err error) {
+func (s *SQLite) QueryPlan(ctx context.Context, filter Filter) (page, count []string, err error) {
+	f, err := compile(filter)
+	if err != nil {
+		return nil, nil, err
+	}
 	tx, err := s.ro.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("begin read: %w", err)
 	}
 	defer tx.Rollback()
-	matched, err := s.countIn(ctx, tx, f)
+	matched, err := s.countIn(ctx, tx, &f)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -446,13 +353,17 @@ func explain(ctx context.Context, tx *sql.Tx, q string, args []any) ([]string, e
 }
 
 // Count returns how many incidents f matches (limit and offset ignored).
-func (s *SQLite) Count(ctx context.Context, f Filter) (int64, error) {
+func (s *SQLite) Count(ctx context.Context, filter Filter) (int64, error) {
+	f, err := compile(filter)
+	if err != nil {
+		return 0, err
+	}
 	tx, err := s.ro.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("begin read: %w", err)
 	}
 	defer tx.Rollback()
-	return s.countIn(ctx, tx, f)
+	return s.countIn(ctx, tx, &f)
 }
 
 // Incident returns the incident with the feature id, or ErrNotFound.

@@ -99,7 +99,7 @@ func TestFilters(t *testing.T) {
 		{"at least 3 killed", store.Filter{MinFatalities: &three}, []int64{2, 5, 12}, 3},
 		{"page 2 of 5", store.Filter{Limit: 5, Offset: 5}, []int64{6, 7, 8, 9, 10}, 13},
 		{"2021 in Anbar", store.Filter{Interval: y2021, Regions: []string{"anbar"}}, []int64{8, 10, 12, 13}, 4},
-		{"condition", store.Filter{Conditions: []store.Condition{{SQL: "i.fatalities = ?", Args: []any{1}}}}, []int64{7, 8}, 2},
+		{"condition", store.Filter{Equals: []incident.Equal{{Field: "fatalities", Value: 1}}}, []int64{7, 8}, 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

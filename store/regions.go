@@ -101,8 +101,12 @@ type RegionQuery struct {
 // incident counts from one snapshot. The list is bounded by the regions table
 // (tens of rows), not by the incidents, so it is returned whole.
 func (s *SQLite) Regions(ctx context.Context, q RegionQuery) ([]RegionStats, error) {
-	f := q.Incidents
-	f.BBox, f.Limit, f.Offset = nil, 0, 0
+	filter := q.Incidents
+	filter.BBox, filter.Limit, filter.Offset = nil, 0, 0
+	f, err := compile(filter)
+	if err != nil {
+		return nil, err
+	}
 	where, args := f.where()
 	// One scan of the incidents gives counts per (admin1, region); the two
 	// groupings are summed from it.

@@ -15,10 +15,12 @@ import (
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 
 	"incidentmap/geo"
+	"incidentmap/incident"
 )
 
-// ErrNotFound is returned when a requested row does not exist.
-var ErrNotFound = errors.New("not found")
+// ErrNotFound is returned when a requested row does not exist; it is
+// incident.ErrNotFound, the seam's error.
+var ErrNotFound = incident.ErrNotFound
 
 // SQLite is the incident store on one SQLite database file. Writes go through
 // one connection that begins transactions IMMEDIATE, so writers queue in Go
@@ -133,4 +135,4 @@ func (s *SQLite) FileSize() int64 {
 
 // ErrConflict is returned when a write would break a uniqueness rule, such as
 // a second incident with an event_id already stored.
-var ErrConflict = errors.New("conflict")
+var ErrConflict = incident.ErrConflict

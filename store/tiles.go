@@ -32,20 +32,27 @@ type TileCell struct {
 
 // tileConditions are f's conditions without a bbox: a tile's key range is
 // its exact extent.
-func tileConditions(f Filter) (string, []any) {
-	f.BBox = nil
+func tileConditions(filter Filter) (string, []any, error) {
+	filter.BBox = nil
+	f, err := compile(filter)
+	if err != nil {
+		return "", nil, err
+	}
 	conds, args := f.conditions()
 	if len(conds) == 0 {
-		return "", nil
+		return "", nil, nil
 	}
-	return " AND " + strings.Join(conds, " AND "), args
+	return " AND " + strings.Join(conds, " AND "), args, nil
 }
 
 // TilePoints returns up to limit incidents f selects inside the key range r
 // (one Web Mercator tile, geo.TileCells), in key order, from the columns a
 // tile needs. A full result means there may be more.
 func (s *SQLite) TilePoints(ctx context.Context, f Filter, r geo.CellRange, limit int) ([]TilePoint, error) {
-	cond, args := tileConditions(f)
+	cond, args, err := tileConditions(f)
+	if err != nil {
+		return nil, err
+	}
 	out, err := readTilePoints(s.ro.QueryContext(ctx, `SELECT `+tilePointColumns+`
 		FROM incidents i INDEXED BY incidents_cell WHERE i.cell BETWEEN ? AND ?`+cond+` ORDER BY i.cell LIMIT ?`,
 		append(append([]any{r.Lo, r.Hi}, args...), limit)...))
@@ -91,7 +98,10 @@ func (s *SQLite) TileGrid(ctx context.Context, f Filter, r geo.CellRange, shift 
 		return nil, fmt.Errorf("tile grid: %w", err)
 	}
 	defer tx.Rollback()
-	cond, args := tileConditions(f)
+	cond, args, err := tileConditions(f)
+	if err != nil {
+		return nil, err
+	}
 	// g walks the grid cells that hold any incident, each found by one index
 	// seek past the previous, so an empty or sparse tile costs next to nothing
 	// (probing all 4,096 cells cost 5–30 ms even for an empty tile).

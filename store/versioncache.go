@@ -76,7 +76,7 @@ func cached[V any](ctx context.Context, s *SQLite, cache *versionCache[V], key s
 
 // countIn counts what f matches inside tx (a read snapshot), through the
 // cache of the snapshot's data version.
-func (s *SQLite) countIn(ctx context.Context, tx *sql.Tx, f Filter) (int64, error) {
+func (s *SQLite) countIn(ctx context.Context, tx *sql.Tx, f *sqlFilter) (int64, error) {
 	q, args := f.countQuery()
 	return cachedIn(ctx, tx, &s.counts, fmt.Sprint(q, args), func() (int64, error) {
 		var n int64

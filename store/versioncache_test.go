@@ -2,10 +2,11 @@ package store_test
 
 import (
 	"context"
+	"testing"
+
 	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
 	"incidentmap/store"
-	"testing"
 )
 
 // Counts, the extent and region counts are cached per data version: a write

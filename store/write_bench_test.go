@@ -3,9 +3,10 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"testing"
+
 	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
-	"testing"
 )
 
 // BenchmarkCreateIncident measures one API create: a transaction with the

@@ -4,10 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"testing"
+
 	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
 	"incidentmap/store"
-	"testing"
 )
 
 func newIncident(eventID string) incident.Incident {

@@ -7,9 +7,10 @@ package synth
 
 import (
 	"fmt"
-	"incidentmap/incident"
 	"math"
 	"time"
+
+	"incidentmap/incident"
 )
 
 // Source is the source every synthetic incident names, so they can be told

@@ -4,18 +4,18 @@
 package testsrv
 
 import (
-	"github.com/gofiber/fiber/v2"
-	"log/slog"
-	"os"
-
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/gofiber/fiber/v2"
 
 	"incidentmap/geo"
 	"incidentmap/incident"
