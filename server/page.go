@@ -25,6 +25,7 @@ func (h *handlers) registerPage(app *fiber.App) {
 		return h.pageFile(c)
 	})
 	app.Get("/map/config.json", h.pageConfig)
+	app.Get("/map/basemap/:name", h.basemapFile)
 	app.Get("/map/*", h.pageFile)
 }
 

@@ -1,6 +1,9 @@
 package server_test
 
 import (
+	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -62,5 +65,99 @@ func TestPageConfig(t *testing.T) {
 	}
 	if strings.Join(pc.Languages, ",") != "en,ar" || pc.Aggregate != "/collections/incidents/aggregate" {
 		t.Errorf("languages %v, aggregate %q", pc.Languages, pc.Aggregate)
+	}
+}
+
+// TestPageIgnoresQuery: a link to the page with campaign tags opens the
+// page, not a JSON error.
+func TestPageIgnoresQuery(t *testing.T) {
+	srv := testsrv.StartSeeded(t)
+	for _, path := range []string{"/map/?utm_source=x", "/map/?utm_source=x&fbclid=1&utm_source=y", "/map/index.html?ref=a"} {
+		status, ctype, body := srv.Get(t, path)
+		if status != 200 || !strings.HasPrefix(ctype, "text/html") || !strings.Contains(string(body), "<html") {
+			t.Errorf("%s: %d %s", path, status, ctype)
+		}
+	}
+}
+
+// TestBasemapFiles: every layer the configuration lists is served as
+// GeoJSON with caching headers, and carries what the page labels.
+func TestBasemapFiles(t *testing.T) {
+	srv := testsrv.StartSeeded(t)
+	var pc pageConfig
+	srv.GetJSON(t, "/map/config.json", 200, &pc)
+	props := map[string][]map[string]any{}
+	for _, l := range pc.Basemap.Layers {
+		resp, err := http.Get(srv.URL + l.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		etag := resp.Header.Get("ETag")
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/geo+json" ||
+			resp.Header.Get("Cache-Control") != "public, max-age=86400" || etag == "" {
+			t.Fatalf("%s: %d %s, Cache-Control %q, ETag %q", l.URL, resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Cache-Control"), etag)
+		}
+		if len(body) > 60<<10 {
+			t.Errorf("%s is %d bytes; the embedded layers are meant to stay small", l.URL, len(body))
+		}
+		var fc struct {
+			Type     string `json:"type"`
+			Features []struct {
+				Properties map[string]any `json:"properties"`
+				Geometry   struct {
+					Type string `json:"type"`
+				} `json:"geometry"`
+			} `json:"features"`
+		}
+		if err := json.Unmarshal(body, &fc); err != nil || fc.Type != "FeatureCollection" || len(fc.Features) == 0 {
+			t.Fatalf("%s: %v, %s with %d features", l.URL, err, fc.Type, len(fc.Features))
+		}
+		for _, f := range fc.Features {
+			props[l.ID] = append(props[l.ID], f.Properties)
+		}
+		req, _ := http.NewRequest("GET", srv.URL+l.URL, nil)
+		req.Header.Set("If-None-Match", etag)
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 304 {
+			t.Errorf("%s with If-None-Match: %d, want 304", l.URL, resp.StatusCode)
+		}
+	}
+	find := func(layer, name string) map[string]any {
+		for _, p := range props[layer] {
+			if p["name"] == name {
+				return p
+			}
+		}
+		t.Fatalf("%s has no %s", layer, name)
+		return nil
+	}
+	if p := find("places", "Baghdad"); p["name_ar"] != "بغداد" || p["min_zoom"] != 3.7 || p["pop_max"] != 5054000.0 {
+		t.Errorf("Baghdad: %v", p)
+	}
+	if p := find("places", "Erbil"); p["name_ar"] != "أربيل" {
+		t.Errorf("Erbil: %v", p)
+	}
+	if p := find("rivers", "Tigris"); p["name_ar"] != "دجلة" {
+		t.Errorf("Tigris: %v", p)
+	}
+	if p := find("rivers", "Euphrates"); p["name_ar"] != "الفرات" {
+		t.Errorf("Euphrates: %v", p)
+	}
+	if p := find("land", "Iraq"); p["name_ar"] != "العراق" || p["iso_a2"] != "IQ" {
+		t.Errorf("Iraq: %v", p)
+	}
+	for _, p := range props["places"] {
+		if _, ok := p["min_zoom"].(float64); !ok {
+			t.Errorf("place %v has no min_zoom", p["name"])
+		}
+	}
+	if status, _, _ := srv.Get(t, "/map/basemap/roads.geojson"); status != 404 {
+		t.Errorf("an unknown layer: %d, want 404", status)
 	}
 }

@@ -178,6 +178,8 @@ func appendRegionFeature(dst []byte, r *store.RegionStats) []byte {
 	dst = geo.AppendString(dst, r.Name)
 	dst = append(dst, `,"name_source":`...)
 	dst = geo.AppendString(dst, r.NameSource)
+	dst = append(dst, `,"name_ar":`...)
+	dst = geo.AppendString(dst, r.NameAr)
 	dst = append(dst, `,"region":`...)
 	dst = geo.AppendString(dst, r.Region)
 	for _, n := range []struct {

@@ -214,3 +214,28 @@ func TestGDALReadsRegions(t *testing.T) {
 		t.Errorf("ogrinfo did not read Anbar with 5 incidents:\n%s", out)
 	}
 }
+
+// TestRegionsArabicNames: every governorate carries Natural Earth's Arabic
+// name, for the page's labels in Arabic.
+func TestRegionsArabicNames(t *testing.T) {
+	srv := testsrv.StartSeeded(t)
+	var fc struct {
+		Features []struct {
+			ID         string         `json:"id"`
+			Properties map[string]any `json:"properties"`
+		} `json:"features"`
+	}
+	srv.GetJSON(t, "/collections/regions/items?limit=100", 200, &fc)
+	if len(fc.Features) != 18 {
+		t.Fatalf("%d regions", len(fc.Features))
+	}
+	for _, f := range fc.Features {
+		ar, _ := f.Properties["name_ar"].(string)
+		if ar == "" {
+			t.Errorf("%s has no name_ar", f.ID)
+		}
+		if want := map[string]string{"IQ-BG": "محافظة بغداد", "IQ-NI": "محافظة نينوى", "IQ-TS": "كركوك", "IQ-AN": "محافظة الأنبار"}[f.ID]; want != "" && ar != want {
+			t.Errorf("%s name_ar %q, want %q", f.ID, ar, want)
+		}
+	}
+}

@@ -212,6 +212,9 @@ var migrations = []string{
 	`DROP INDEX incidents_date;
 	CREATE INDEX incidents_date_stats ON incidents (event_date, event_type, sub_event_type, fatalities);
 	ANALYZE incidents_date_stats;`,
+	// 11: the governorates' Arabic names (issue 14), for the map's labels in
+	// Arabic; loadRegions fills them from the boundaries at start.
+	`ALTER TABLE regions ADD COLUMN name_ar TEXT NOT NULL DEFAULT '';`,
 }
 
 // migrationSteps are Go steps run after the SQL of a migration (by its

@@ -41,14 +41,14 @@ func (s *SQLite) loadRegions(ctx context.Context) error {
 	}
 	return s.WriteTx(ctx, func(tx *sql.Tx) error {
 		up, err := tx.PrepareContext(ctx, `INSERT INTO regions
-			(iso, name, name_source, region, geometry, min_lon, min_lat, max_lon, max_lat)
-			VALUES (?,?,?,?,?,?,?,?,?)
-			ON CONFLICT (iso) DO UPDATE SET name = excluded.name, name_source = excluded.name_source,
+			(iso, name, name_source, name_ar, region, geometry, min_lon, min_lat, max_lon, max_lat)
+			VALUES (?,?,?,?,?,?,?,?,?,?)
+			ON CONFLICT (iso) DO UPDATE SET name = excluded.name, name_source = excluded.name_source, name_ar = excluded.name_ar,
 				region = excluded.region, geometry = excluded.geometry, min_lon = excluded.min_lon,
 				min_lat = excluded.min_lat, max_lon = excluded.max_lon, max_lat = excluded.max_lat
-			WHERE (regions.name, regions.name_source, regions.region, regions.geometry,
+			WHERE (regions.name, regions.name_source, regions.name_ar, regions.region, regions.geometry,
 				regions.min_lon, regions.min_lat, regions.max_lon, regions.max_lat)
-				IS NOT (excluded.name, excluded.name_source, excluded.region, excluded.geometry,
+				IS NOT (excluded.name, excluded.name_source, excluded.name_ar, excluded.region, excluded.geometry,
 				excluded.min_lon, excluded.min_lat, excluded.max_lon, excluded.max_lat)`)
 		if err != nil {
 			return fmt.Errorf("load regions: %w", err)
@@ -58,7 +58,7 @@ func (s *SQLite) loadRegions(ctx context.Context) error {
 		keep := make([]any, len(all))
 		for i, r := range all {
 			keep[i] = r.ISO
-			if _, err := up.ExecContext(ctx, r.ISO, r.Name, r.NameSource, r.Region, string(r.GeometryJSON),
+			if _, err := up.ExecContext(ctx, r.ISO, r.Name, r.NameSource, r.NameAr, r.Region, string(r.GeometryJSON),
 				r.Bound.Min[0], r.Bound.Min[1], r.Bound.Max[0], r.Bound.Max[1]); err != nil {
 				return fmt.Errorf("load region %s: %w", r.ISO, err)
 			}
@@ -79,6 +79,7 @@ type RegionStats struct {
 	ISO        string
 	Name       string // governorate; incidents are counted by their admin1
 	NameSource string
+	NameAr     string // the governorate's Arabic name
 	Region     string // grouping (Kurdistan Region or the governorate)
 	Geometry   []byte // GeoJSON geometry
 	BBox       orb.Bound
@@ -114,7 +115,7 @@ func (s *SQLite) Regions(ctx context.Context, q RegionQuery) ([]RegionStats, err
 			FROM incidents i` + where + ` GROUP BY i.admin1, i.region),
 		a AS (SELECT admin1 AS k, sum(n) AS n, sum(f) AS f FROM c GROUP BY admin1 COLLATE NOCASE),
 		g AS (SELECT region AS k, sum(n) AS n, sum(f) AS f FROM c GROUP BY region COLLATE NOCASE)
-		SELECT r.iso, r.name, r.name_source, r.region, r.geometry, r.min_lon, r.min_lat, r.max_lon, r.max_lat,
+		SELECT r.iso, r.name, r.name_source, r.name_ar, r.region, r.geometry, r.min_lon, r.min_lat, r.max_lon, r.max_lat,
 			coalesce(a.n, 0), coalesce(a.f, 0), coalesce(g.n, 0), coalesce(g.f, 0)
 		FROM regions r
 		LEFT JOIN a ON a.k = r.name COLLATE NOCASE
@@ -157,7 +158,7 @@ func regionRows(ctx context.Context, tx *sql.Tx, query string, args []any) ([]Re
 	for rows.Next() {
 		var r RegionStats
 		var geom string
-		if err := rows.Scan(&r.ISO, &r.Name, &r.NameSource, &r.Region, &geom,
+		if err := rows.Scan(&r.ISO, &r.Name, &r.NameSource, &r.NameAr, &r.Region, &geom,
 			&r.BBox.Min[0], &r.BBox.Min[1], &r.BBox.Max[0], &r.BBox.Max[1],
 			&r.Incidents, &r.Fatalities, &r.RegionIncidents, &r.RegionFatalities); err != nil {
 			return nil, fmt.Errorf("region counts: %w", err)

