@@ -1,11 +1,9 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 
@@ -56,9 +54,11 @@ func (h *handlers) importFile(c *fiber.Ctx) error {
 		return &Error{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMediaType,
 			Description: fmt.Sprintf("Content-Type %q is not an import format; send text/csv (ACLED columns), application/geo+json or application/geo+json-seq", ct)}
 	}
-	var body io.Reader = bytes.NewReader(c.Body())
-	if r := c.Context().RequestBodyStream(); r != nil {
-		body = r
+	// The body streams from the connection through its decoder: memory does
+	// not grow with the file, and the import limit counts decoded bytes.
+	body, err := requestBody(c, h.cfg.ImportBodyLimit)
+	if err != nil {
+		return err
 	}
 	// A big file takes longer than a read request: it gets the write timeout.
 	ctx, cancel := context.WithTimeout(c.UserContext(), h.cfg.WriteTimeout)
@@ -66,6 +66,12 @@ func (h *handlers) importFile(c *fiber.Ctx) error {
 	res, err := importer.Load(ctx, h.store, body, importer.Options{Format: format, DryRun: dry})
 	var rej *importer.RejectedError
 	var fe *importer.FileError
+	if apiErr, ok := bodyError(err); ok {
+		// The body itself was refused (over the limit, corrupt gzip) before
+		// all its rows were read; nothing was imported.
+		apiErr.Description += "; nothing was imported"
+		return apiErr
+	}
 	switch {
 	case errors.As(err, &rej):
 		return c.Status(http.StatusUnprocessableEntity).JSON(fiber.Map{

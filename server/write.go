@@ -201,7 +201,11 @@ func (h *handlers) createItem(c *fiber.Ctx) error {
 	if err := requireType(c, MediaGeoJSON, MediaJSON); err != nil {
 		return err
 	}
-	inc, err := decodeFeature(c.Body(), 0)
+	body, err := readBody(c, int64(h.cfg.BodyLimit))
+	if err != nil {
+		return err
+	}
+	inc, err := decodeFeature(body, 0)
 	if err != nil {
 		return err
 	}
@@ -226,7 +230,11 @@ func (h *handlers) replaceItem(c *fiber.Ctx) error {
 	if err := requireType(c, MediaGeoJSON, MediaJSON); err != nil {
 		return err
 	}
-	inc, err := decodeFeature(c.Body(), id)
+	body, err := readBody(c, int64(h.cfg.BodyLimit))
+	if err != nil {
+		return err
+	}
+	inc, err := decodeFeature(body, id)
 	if err != nil {
 		return err
 	}
@@ -247,8 +255,12 @@ func (h *handlers) patchItem(c *fiber.Ctx) error {
 	if err := requireType(c, MediaMergePatch, MediaJSON); err != nil {
 		return err
 	}
+	body, err := readBody(c, int64(h.cfg.BodyLimit))
+	if err != nil {
+		return err
+	}
 	var patch any
-	if err := json.Unmarshal(c.Body(), &patch); err != nil {
+	if err := json.Unmarshal(body, &patch); err != nil {
 		return invalidBody("the merge patch is not valid JSON: %v", err)
 	}
 	if _, ok := patch.(map[string]any); !ok {
