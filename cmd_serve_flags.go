@@ -18,6 +18,8 @@ func serveProductionFlags(fs *flag.FlagSet, cfg *server.Config) {
 	fs.IntVar(&cfg.WriteRateLimit, "write-rate-limit", cfg.WriteRateLimit, "write requests a minute per client IP (0: no limit)")
 	fs.BoolVar(&cfg.RateLimitLoopback, "rate-limit-loopback", cfg.RateLimitLoopback, "rate-limit clients on the loopback address too")
 	fs.StringVar(&cfg.CORSOrigins, "cors-origins", cfg.CORSOrigins, `origins allowed to read cross-origin: "*" or a comma-separated list`)
+	fs.StringVar(&cfg.CORSWriteOrigins, "cors-write-origins", cfg.CORSWriteOrigins, `origins allowed to write cross-origin (POST, PUT, PATCH, DELETE with a token): a comma-separated list, "*" for any; default none`)
+	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", cfg.TrustedProxies, "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-Proto, -Host and -For are believed (default: none)")
 	fs.StringVar(&cfg.Tiles, "tiles", cfg.Tiles, "raster tile URL template for the map page, e.g. https://tile.example.org/{z}/{x}/{y}.png (default: none, the page works offline)")
 	fs.StringVar(&cfg.TilesAttribution, "tiles-attribution", cfg.TilesAttribution, "attribution text the tile provider requires")
 	fs.BoolVar(&cfg.Compress, "compress", cfg.Compress, "compress responses (gzip, brotli) when the client accepts it")

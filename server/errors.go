@@ -23,6 +23,8 @@ const (
 	CodeTooLarge         = "PayloadTooLarge"
 	CodeLengthRequired   = "LengthRequired"
 	CodeNotReady         = "NotReady"
+	CodeBadRequest       = "BadRequest"  // a request malformed below the parameters: framing, Host
+	CodeStorageFull      = "StorageFull" // the disk the database is on is full (507)
 )
 
 // Error is an error a handler returns to send {"code","description"} with Status.
@@ -47,12 +49,21 @@ func notFound(description string) *Error {
 
 // errorHandler is the one place that turns errors into HTTP responses. Only
 // server faults are logged, and their details never reach the client.
-func errorHandler(log *slog.Logger) fiber.ErrorHandler {
+// A write that failed on a full disk is a 507 saying so, and onFull is told
+// (readiness then reports it).
+func errorHandler(log *slog.Logger, onFull func()) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		var apiErr *Error
 		var fe *fiber.Error
 		switch {
 		case errors.As(err, &apiErr):
+		case store.IsStorageFull(err):
+			log.Error("storage full", "method", c.Method(), "path", c.Path(), "err", err)
+			if onFull != nil {
+				onFull()
+			}
+			apiErr = &Error{Status: http.StatusInsufficientStorage, Code: CodeStorageFull,
+				Description: "storage full: the disk that holds the database has no room; nothing was written"}
 		case errors.Is(err, store.ErrNotFound):
 			apiErr = notFound(err.Error())
 		case errors.Is(err, incident.ErrInvalid):

@@ -11,7 +11,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/compress"
-	"github.com/gofiber/fiber/v2/middleware/cors"
 	"github.com/gofiber/fiber/v2/middleware/limiter"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
@@ -26,8 +25,9 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 	"base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 
 // useMiddleware installs the production middleware, outermost first: request
-// id, access log and metrics, panic recovery, security headers, CORS, rate
-// limits, body limits, compression, and conditional GETs.
+// id, access log and metrics, panic recovery, security headers, framing and
+// Host checks, CORS (writes only from an opt-in list), rate limits, body
+// limits, compression, and conditional GETs.
 func (h *handlers) useMiddleware(app *fiber.App) {
 	app.Use(requestid.New(requestid.Config{
 		Generator: func() string {
@@ -42,13 +42,9 @@ func (h *handlers) useMiddleware(app *fiber.App) {
 		},
 	}))
 	app.Use(securityHeaders)
-	app.Use(cors.New(cors.Config{
-		AllowOrigins:  h.cfg.CORSOrigins,
-		AllowMethods:  "GET,HEAD,OPTIONS,POST,PUT,PATCH,DELETE", // writes carry a bearer token, never a cookie
-		AllowHeaders:  "Accept,Authorization,Content-Type,If-Match,If-None-Match,Last-Event-ID",
-		ExposeHeaders: "ETag,Last-Modified,Location,Link,X-Request-ID",
-		MaxAge:        3600,
-	}))
+	app.Use(checkFraming)
+	app.Use(checkForwarded)
+	app.Use(corsMiddleware(h.cfg))
 	if h.cfg.RateLimit > 0 {
 		app.Use(h.rateLimiter(h.cfg.RateLimit, func(c *fiber.Ctx) bool { return isRead(c.Method()) }))
 	}

@@ -89,6 +89,8 @@ type Config struct {
 	WriteRateLimit    int           // other requests a minute per client IP; 0 is no limit
 	RateLimitLoopback bool          // also limit clients on 127.0.0.0/8 and ::1
 	CORSOrigins       string        // origins allowed to read cross-origin, comma-separated, or "*"
+	CORSWriteOrigins  string        // origins allowed to write cross-origin (preflight of POST/PUT/PATCH/DELETE); empty: none
+	TrustedProxies    string        // comma-separated IPs or CIDRs whose X-Forwarded-Proto/-Host/-For are believed; empty: none
 	Compress          bool          // gzip/brotli responses when the client accepts it
 
 	EventsPoll       time.Duration // how often event streams look for changes made by other processes
@@ -143,6 +145,12 @@ func (c Config) Validate() error {
 	if strings.TrimSpace(c.CORSOrigins) == "" {
 		return fmt.Errorf(`CORS origins must be "*" or a comma-separated list of origins`)
 	}
+	if err := validOrigins(c.CORSWriteOrigins); err != nil {
+		return fmt.Errorf("CORS write origins: %w", err)
+	}
+	if _, err := parseProxies(c.TrustedProxies); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -163,6 +171,17 @@ type handlers struct {
 	live liveHub       // wakes event streams after this process writes
 
 	tiles tileCache // encoded vector tiles of the current data version
+
+	storageFull atomic.Bool // a write failed on a full disk; readiness checks the room until there is some
+}
+
+// readyMinFree is the room the database's file system must have again before
+// a server that met a full disk reports ready: a few transactions' worth.
+const readyMinFree = 4 << 20
+
+// freeSpacer is what a store on a local file system can say of its room.
+type freeSpacer interface {
+	FreeBytes() (int64, error)
 }
 
 // New builds the fiber app over a store. It returns an error for a bad config.
@@ -183,9 +202,14 @@ func New(cfg Config, st Store) (*fiber.App, error) {
 	if h.html, err = parsePages(); err != nil {
 		return nil, err
 	}
+	proxies, _ := parseProxies(cfg.TrustedProxies) // validated above
+	proxyHeader := ""
+	if len(proxies) > 0 {
+		proxyHeader = fiber.HeaderXForwardedFor // the client's IP, for rate limits and logs
+	}
 	app := fiber.New(fiber.Config{
 		AppName:               "incidentmap",
-		ErrorHandler:          errorHandler(cfg.Logger),
+		ErrorHandler:          errorHandler(cfg.Logger, func() { h.storageFull.Store(true) }),
 		DisableStartupMessage: true,
 		StreamRequestBody:     true,
 		// Long CQL2 filters travel in the query string (GET); 4 KiB, fasthttp's
@@ -197,6 +221,13 @@ func New(cfg Config, st Store) (*fiber.App, error) {
 		// bodyLimit refuses large bodies with a JSON error first; this is the
 		// transport's hard ceiling.
 		BodyLimit: int(cfg.ImportBodyLimit),
+		// X-Forwarded-Proto, -Host and -For are believed only from the
+		// configured proxies; from anyone else they would let a client write
+		// the links other clients follow.
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          proxies,
+		ProxyHeader:             proxyHeader,
+		EnableIPValidation:      true,
 	})
 	h.useMiddleware(app)
 	app.Get("/healthz", h.health)
@@ -254,6 +285,14 @@ func (h *handlers) ready(c *fiber.Ctx) error {
 	if err := h.store.Ping(ctx); err != nil {
 		h.log.Error("readiness: database does not answer", "err", err)
 		return notReady("the database does not answer")
+	}
+	if h.storageFull.Load() {
+		if fs, ok := h.store.(freeSpacer); ok {
+			if free, err := fs.FreeBytes(); err != nil || free < readyMinFree {
+				return notReady(fmt.Sprintf("storage full: %d bytes free where the database is; writes fail until there is room", free))
+			}
+		}
+		h.storageFull.Store(false)
 	}
 	v, err := h.store.Version(ctx)
 	if err != nil {

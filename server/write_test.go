@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"incidentmap/internal/testsrv"
+	"incidentmap/server"
 )
 
 const newFeature = `{"type":"Feature","geometry":{"type":"Point","coordinates":[44.0091,36.1901]},
@@ -332,7 +333,11 @@ func TestWriteAPIDocumented(t *testing.T) {
 	if !strings.Contains(strings.Join(conf.ConformsTo, " "), "ogcapi-features-4/1.0/conf/create-replace-delete") {
 		t.Errorf("conformance lacks Part 4 create-replace-delete: %v", conf.ConformsTo)
 	}
-	// A browser on another origin may send writes (with a token; never a cookie).
+	// A browser on another origin may send writes (with a token; never a
+	// cookie) when the operator lists that origin (see TestCORSWritesOptIn).
+	cfg := server.DefaultConfig()
+	cfg.CORSWriteOrigins = "https://gis.example.org"
+	srv = testsrv.Start(t, testsrv.OpenSeeded(t), &cfg)
 	resp, _ := do(t, "OPTIONS", srv.URL+"/collections/incidents/items/1", nil, map[string]string{
 		"Origin": "https://gis.example.org", "Access-Control-Request-Method": "PATCH",
 		"Access-Control-Request-Headers": "authorization,content-type,if-match"})

@@ -11,8 +11,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"syscall"
 
-	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+	"github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 
 	"incidentmap/geo"
 	"incidentmap/incident"
@@ -136,3 +137,27 @@ func (s *SQLite) FileSize() int64 {
 // ErrConflict is returned when a write would break a uniqueness rule, such as
 // a second incident with an event_id already stored.
 var ErrConflict = incident.ErrConflict
+
+// ErrStorageFull is what IsStorageFull recognises: a write failed because
+// the file system holding the database has no room.
+var ErrStorageFull = errors.New("storage full")
+
+// IsStorageFull reports whether err comes from a full disk: SQLite's
+// SQLITE_FULL, or ENOSPC from the file system.
+func IsStorageFull(err error) bool {
+	var se sqlite3.Error
+	if errors.As(err, &se) && se.Code == sqlite3.ErrFull {
+		return true
+	}
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, ErrStorageFull)
+}
+
+// FreeBytes is the room left for the database: the bytes an unprivileged
+// writer may still use on the file system that holds it.
+func (s *SQLite) FreeBytes() (int64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(filepath.Dir(s.path), &st); err != nil {
+		return 0, fmt.Errorf("free space of %s: %w", filepath.Dir(s.path), err)
+	}
+	return int64(st.Bavail) * int64(st.Bsize), nil
+}
