@@ -103,10 +103,18 @@ func requestBody(c *fiber.Ctx, limit int64) (io.Reader, error) {
 	return &limitedBody{r: r, left: limit, limit: limit, encoding: strings.Join(codings, ", ")}, nil
 }
 
+// localBody is the c.Locals key of the body readBody read, for the next
+// handler of the same request (a POST to items is a search or a create).
+const localBody = "incidentmap.body"
+
 // readBody reads the whole request body (decoded, at most limit bytes) for
-// handlers that need it in memory: the write API's single features. A fault
-// closes the connection, since the rest of the body may be unread.
+// handlers that need it in memory: the write API's single features and query
+// bodies. A fault closes the connection, since the rest of the body may be
+// unread. A second call in the same request returns the same bytes.
 func readBody(c *fiber.Ctx, limit int64) ([]byte, error) {
+	if b, ok := c.Locals(localBody).([]byte); ok {
+		return b, nil
+	}
 	r, err := requestBody(c, limit)
 	if err != nil {
 		c.Context().SetConnectionClose()
@@ -120,6 +128,7 @@ func readBody(c *fiber.Ctx, limit int64) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("read request body: %w", err)
 	}
+	c.Locals(localBody, b)
 	return b, nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"compress/gzip"
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -167,5 +169,30 @@ func TestGzipBodyLimitAppliesToDecodedSize(t *testing.T) {
 	resp, body = w.send(t, "POST", "/collections/incidents/import", "text/csv", string(gzipped(t, []byte(csv))), gz)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"inserted":1`) {
 		t.Fatalf("gzipped import: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestHandlersDoNotReadBodiesWhole: fiber's c.Body() inflates a compressed
+// body whole and reads a streamed one whole, before any limit applies. Every
+// handler reads bodies through readBody or requestBody instead.
+func TestHandlersDoNotReadBodiesWhole(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(src), "\n") {
+			code, _, _ := strings.Cut(line, "//")
+			if strings.Contains(code, "c.Body()") || strings.Contains(code, "BodyParser(") {
+				t.Errorf("%s:%d reads the request body whole: %s; use readBody (limits the decoded size)", name, i+1, strings.TrimSpace(line))
+			}
+		}
 	}
 }

@@ -96,7 +96,11 @@ func (h *handlers) itemOptions(c *fiber.Ctx, col *collection) error {
 // and its next links are GETs that carry them. Any other body passes on to
 // the create route, which needs a token.
 func (h *handlers) searchItems(c *fiber.Ctx) error {
-	body := bytes.TrimSpace(c.Body())
+	raw, err := readBody(c, int64(h.cfg.BodyLimit))
+	if err != nil {
+		return err
+	}
+	body := bytes.TrimSpace(raw)
 	if len(body) == 0 || body[0] != '{' {
 		return c.Next()
 	}
