@@ -34,7 +34,7 @@ const (
 	tokQuoted         // a "double-quoted" property name
 	tokString         // a 'single-quoted' literal
 	tokNumber
-	tokOp // = <> < <= > >= ( ) ,
+	tokOp // = <> < <= > >= ( ) , + - * / % ^
 )
 
 type token struct {
@@ -91,7 +91,7 @@ func lex(s string) ([]token, error) {
 			}
 			toks = append(toks, token{kind, b.String(), start})
 			i, pos = j, p
-		case r >= '0' && r <= '9' || r == '.' || ((r == '-' || r == '+') && i+1 < len(s) && (s[i+1] >= '0' && s[i+1] <= '9' || s[i+1] == '.')):
+		case r >= '0' && r <= '9' || r == '.' || ((r == '-' || r == '+') && !endsOperand(toks) && i+1 < len(s) && (s[i+1] >= '0' && s[i+1] <= '9' || s[i+1] == '.')):
 			j := i + 1
 			for j < len(s) && (s[j] >= '0' && s[j] <= '9' || s[j] == '.' || s[j] == 'e' || s[j] == 'E' ||
 				((s[j] == '-' || s[j] == '+') && (s[j-1] == 'e' || s[j-1] == 'E'))) {
@@ -120,7 +120,7 @@ func lex(s string) ([]token, error) {
 				op = s[i : i+2]
 			}
 			switch op {
-			case "=", "<>", "<", "<=", ">", ">=", "(", ")", ",":
+			case "=", "<>", "<", "<=", ">", ">=", "(", ")", ",", "+", "-", "*", "/", "%", "^":
 			default:
 				return nil, &Error{start, fmt.Sprintf("unexpected character %q", r)}
 			}
@@ -130,4 +130,22 @@ func lex(s string) ([]token, error) {
 		}
 	}
 	return append(toks, token{tokEOF, "", pos}), nil
+}
+
+// endsOperand reports whether the last token can end an operand, so that a
+// following + or - is arithmetic ("foo"-10) rather than a number's sign.
+func endsOperand(toks []token) bool {
+	if len(toks) == 0 {
+		return false
+	}
+	t := toks[len(toks)-1]
+	switch t.kind {
+	case tokNumber, tokString, tokQuoted:
+		return true
+	case tokOp:
+		return t.text == ")"
+	case tokIdent:
+		return !isWord(t, keywords...)
+	}
+	return false
 }

@@ -3,207 +3,13 @@ package cql2
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/paulmach/orb"
 )
-
-// Expr is a boolean expression: And, Or, Not, Compare, Like, In, Between,
-// IsNull, Intersects or BoolLit.
-type Expr interface {
-	String() string // CQL2 text that parses back to the same tree
-	isExpr()
-}
-
-// Operand is a value in a predicate: Property, StringLit, NumberLit, BoolLit,
-// DateLit or TimestampLit.
-type Operand interface {
-	String() string
-	Position() int // where it starts in the text
-	isOperand()
-}
-
-type (
-	// And is true when both sides are.
-	And struct{ L, R Expr }
-	// Or is true when either side is.
-	Or struct{ L, R Expr }
-	// Not negates X.
-	Not struct{ X Expr }
-	// Compare is L Op R with Op one of = <> < <= > >=.
-	Compare struct {
-		Op   string
-		L, R Operand
-	}
-	// Like matches X against a pattern (% any run, _ one character, \ escapes).
-	Like struct {
-		X, Pattern Operand
-		Negated    bool
-	}
-	// In is true when X equals one of List.
-	In struct {
-		X       Operand
-		List    []Operand
-		Negated bool
-	}
-	// Between is Lo <= X <= Hi.
-	Between struct {
-		X, Lo, Hi Operand
-		Negated   bool
-	}
-	// IsNull is true when X has no value.
-	IsNull struct {
-		X       Operand
-		Negated bool
-	}
-	// Intersects is S_INTERSECTS(Prop, BBOX(...)): the geometry lies in Box.
-	Intersects struct {
-		Prop Property
-		Box  [4]float64 // minLon, minLat, maxLon, maxLat
-	}
-)
-
-type (
-	// Property names a property of the features.
-	Property struct {
-		Name string
-		Pos  int
-	}
-	// StringLit is a character literal.
-	StringLit struct {
-		V   string
-		Pos int
-	}
-	// NumberLit is a numeric literal; Int reports it has no fraction or exponent.
-	NumberLit struct {
-		V   float64
-		Int bool
-		Pos int
-	}
-	// BoolLit is TRUE or FALSE; it is both an operand and an expression.
-	BoolLit struct {
-		V   bool
-		Pos int
-	}
-	// DateLit is DATE('YYYY-MM-DD').
-	DateLit struct {
-		V   time.Time
-		Pos int
-	}
-	// TimestampLit is TIMESTAMP('RFC 3339 date-time'), in UTC.
-	TimestampLit struct {
-		V   time.Time
-		Pos int
-	}
-)
-
-func (And) isExpr()        {}
-func (Or) isExpr()         {}
-func (Not) isExpr()        {}
-func (Compare) isExpr()    {}
-func (Like) isExpr()       {}
-func (In) isExpr()         {}
-func (Between) isExpr()    {}
-func (IsNull) isExpr()     {}
-func (Intersects) isExpr() {}
-func (BoolLit) isExpr()    {}
-
-func (Property) isOperand()     {}
-func (StringLit) isOperand()    {}
-func (NumberLit) isOperand()    {}
-func (BoolLit) isOperand()      {}
-func (DateLit) isOperand()      {}
-func (TimestampLit) isOperand() {}
-
-// Position implements Operand.
-func (p Property) Position() int { return p.Pos }
-
-// Position implements Operand.
-func (s StringLit) Position() int { return s.Pos }
-
-// Position implements Operand.
-func (n NumberLit) Position() int { return n.Pos }
-
-// Position implements Operand.
-func (b BoolLit) Position() int { return b.Pos }
-
-// Position implements Operand.
-func (d DateLit) Position() int { return d.Pos }
-
-// Position implements Operand.
-func (t TimestampLit) Position() int { return t.Pos }
-
-// String is the CQL2 text of the And.
-func (e And) String() string { return "(" + e.L.String() + " AND " + e.R.String() + ")" }
-
-// String is the CQL2 text of the Or.
-func (e Or) String() string { return "(" + e.L.String() + " OR " + e.R.String() + ")" }
-
-// String is the CQL2 text of the Not.
-func (e Not) String() string { return "NOT (" + e.X.String() + ")" }
-
-// String is the CQL2 text of the Compare.
-func (e Compare) String() string { return e.L.String() + " " + e.Op + " " + e.R.String() }
-
-// String is the CQL2 text of the Like.
-func (e Like) String() string { return e.X.String() + not(e.Negated) + " LIKE " + e.Pattern.String() }
-
-// String is the CQL2 text of the In.
-func (e In) String() string {
-	parts := make([]string, len(e.List))
-	for i, o := range e.List {
-		parts[i] = o.String()
-	}
-	return e.X.String() + not(e.Negated) + " IN (" + strings.Join(parts, ", ") + ")"
-}
-
-// String is the CQL2 text of the Between.
-func (e Between) String() string {
-	return e.X.String() + not(e.Negated) + " BETWEEN " + e.Lo.String() + " AND " + e.Hi.String()
-}
-
-// String is the CQL2 text of the IsNull.
-func (e IsNull) String() string { return e.X.String() + " IS" + not(e.Negated) + " NULL" }
-
-// String is the CQL2 text of the Intersects.
-func (e Intersects) String() string {
-	return fmt.Sprintf("S_INTERSECTS(%s, BBOX(%s, %s, %s, %s))", e.Prop.String(),
-		num(e.Box[0]), num(e.Box[1]), num(e.Box[2]), num(e.Box[3]))
-}
-
-func not(n bool) string {
-	if n {
-		return " NOT"
-	}
-	return ""
-}
-
-func num(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
-
-// String is the CQL2 text of the Property.
-func (p Property) String() string { return `"` + strings.ReplaceAll(p.Name, `"`, `""`) + `"` }
-
-// String is the CQL2 text of the StringLit.
-func (s StringLit) String() string { return "'" + strings.ReplaceAll(s.V, "'", "''") + "'" }
-
-// String is the CQL2 text of the NumberLit.
-func (n NumberLit) String() string { return num(n.V) }
-
-// String is the CQL2 text of the BoolLit.
-func (b BoolLit) String() string {
-	if b.V {
-		return "TRUE"
-	}
-	return "FALSE"
-}
-
-// String is the CQL2 text of the DateLit.
-func (d DateLit) String() string { return "DATE('" + d.V.Format("2006-01-02") + "')" }
-
-// String is the CQL2 text of the TimestampLit.
-func (t TimestampLit) String() string {
-	return "TIMESTAMP('" + t.V.Format(time.RFC3339Nano) + "')"
-}
 
 // maxDepth bounds nesting so that hostile input cannot exhaust the stack.
 const maxDepth = 64
@@ -212,11 +18,17 @@ type parser struct {
 	toks  []token
 	i     int
 	depth int
+	crs   string // CRS of geometry literals
 }
 
-// Parse parses CQL2 text into an expression. Errors are *Error values that
-// name the character position of the fault.
-func Parse(s string) (Expr, error) {
+// Parse parses CQL2 text into an expression, geometry literals in CRS84.
+// Errors are *Error values that name the character position of the fault.
+func Parse(s string) (Expr, error) { return ParseCRS(s, "") }
+
+// ParseCRS is Parse with geometry literals in the CRS named by the URI crs
+// (the filter-crs parameter); "" is CRS84. The coordinates are kept as given:
+// the caller, who knows the CRS, validates and transforms them.
+func ParseCRS(s, crs string) (Expr, error) {
 	toks, err := lex(s)
 	if err != nil {
 		return nil, err
@@ -224,7 +36,7 @@ func Parse(s string) (Expr, error) {
 	if len(toks) == 1 {
 		return nil, &Error{0, "the filter is empty"}
 	}
-	p := &parser{toks: toks}
+	p := &parser{toks: toks, crs: crs}
 	e, err := p.or()
 	if err != nil {
 		return nil, err
@@ -236,6 +48,12 @@ func Parse(s string) (Expr, error) {
 }
 
 func (p *parser) peek() token { return p.toks[p.i] }
+func (p *parser) peekAt(k int) token {
+	if p.i+k < len(p.toks) {
+		return p.toks[p.i+k]
+	}
+	return p.toks[len(p.toks)-1]
+}
 func (p *parser) next() token {
 	t := p.toks[p.i]
 	if t.kind != tokEOF {
@@ -247,6 +65,17 @@ func (p *parser) next() token {
 // word reports whether t is the keyword kw (case-insensitive).
 func word(t token, kw string) bool { return t.kind == tokIdent && strings.EqualFold(t.text, kw) }
 
+func isOp(t token, op string) bool { return t.kind == tokOp && t.text == op }
+
+func isWord(t token, kws ...string) bool {
+	for _, k := range kws {
+		if word(t, k) {
+			return true
+		}
+	}
+	return false
+}
+
 func (p *parser) acceptWord(kw string) bool {
 	if word(p.peek(), kw) {
 		p.i++
@@ -257,7 +86,7 @@ func (p *parser) acceptWord(kw string) bool {
 
 func (p *parser) expectOp(op string) error {
 	t := p.next()
-	if t.kind != tokOp || t.text != op {
+	if !isOp(t, op) {
 		return p.unexpected(t, "'"+op+"'")
 	}
 	return nil
@@ -268,6 +97,13 @@ func (p *parser) unexpected(t token, want string) error {
 		return &Error{t.pos, "the filter ends where " + want + " was expected"}
 	}
 	return &Error{t.pos, fmt.Sprintf("found %q where %s was expected", t.text, want)}
+}
+
+func (p *parser) enter(pos int) error {
+	if p.depth++; p.depth > maxDepth {
+		return &Error{pos, fmt.Sprintf("the filter nests deeper than %d levels", maxDepth)}
+	}
+	return nil
 }
 
 func (p *parser) or() (Expr, error) {
@@ -302,8 +138,8 @@ func (p *parser) and() (Expr, error) {
 
 func (p *parser) not() (Expr, error) {
 	if p.acceptWord("NOT") {
-		if p.depth++; p.depth > maxDepth {
-			return nil, &Error{p.peek().pos, fmt.Sprintf("the filter nests deeper than %d levels", maxDepth)}
+		if err := p.enter(p.peek().pos); err != nil {
+			return nil, err
 		}
 		defer func() { p.depth-- }()
 		x, err := p.not()
@@ -315,47 +151,107 @@ func (p *parser) not() (Expr, error) {
 	return p.predicate()
 }
 
+// endsPredicate reports whether t can follow a whole predicate.
+func endsPredicate(t token) bool {
+	return t.kind == tokEOF || isOp(t, ")") || isWord(t, "AND", "OR")
+}
+
 func (p *parser) predicate() (Expr, error) {
 	t := p.peek()
-	if t.kind == tokOp && t.text == "(" {
+	if isOp(t, "(") {
+		// A parenthesis opens either a group of predicates or an arithmetic
+		// operand ("(a + 1) > 2"): try the group, and read an operand if the
+		// group is not followed by what may end a predicate.
+		start := p.i
 		p.i++
-		if p.depth++; p.depth > maxDepth {
-			return nil, &Error{t.pos, fmt.Sprintf("the filter nests deeper than %d levels", maxDepth)}
+		if err := p.enter(t.pos); err != nil {
+			return nil, err
 		}
 		e, err := p.or()
 		p.depth--
-		if err != nil {
-			return nil, err
+		if err == nil {
+			if err = p.expectOp(")"); err == nil && endsPredicate(p.peek()) {
+				return e, nil
+			}
 		}
-		return e, p.expectOp(")")
+		groupErr := err
+		p.i = start
+		if e, err := p.comparison(); err == nil {
+			return e, nil
+		}
+		if groupErr == nil {
+			groupErr = p.unexpected(p.peek(), "AND, OR or ')'")
+		}
+		return nil, groupErr
 	}
 	if t.kind == tokEOF {
 		return nil, p.unexpected(t, "a condition")
 	}
-	// t is not the end, so a token follows it.
-	after := p.toks[p.i+1]
-	if word(t, "S_INTERSECTS") && after.kind == tokOp && after.text == "(" {
-		return p.intersects()
+	after := p.peekAt(1)
+	if t.kind == tokIdent && isOp(after, "(") {
+		name := strings.ToUpper(t.text)
+		switch {
+		case slices.Contains(SpatialOps, name), slices.Contains(TemporalOps, name), slices.Contains(ArrayOps, name):
+			return p.function2(name)
+		}
 	}
-	if isWord(t, "TRUE", "FALSE") && (after.kind == tokEOF || after.kind == tokOp && after.text == ")" || isWord(after, "AND", "OR")) {
+	if isWord(t, "TRUE", "FALSE") && endsPredicate(after) {
 		p.i++
 		return BoolLit{V: word(t, "TRUE"), Pos: t.pos}, nil
 	}
-	x, err := p.operand()
+	return p.comparison()
+}
+
+// function2 reads a two-argument spatial, temporal or array function.
+func (p *parser) function2(name string) (Expr, error) {
+	t := p.next()
+	p.next() // (
+	a, err := p.arith()
 	if err != nil {
 		return nil, err
 	}
-	t = p.next()
+	if err := p.expectOp(","); err != nil {
+		return nil, err
+	}
+	b, err := p.arith()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.expectOp(")"); err != nil {
+		return nil, err
+	}
+	switch {
+	case slices.Contains(SpatialOps, name):
+		return Spatial{Op: name, A: a, B: b, Pos: t.pos}, nil
+	case slices.Contains(TemporalOps, name):
+		return Temporal{Op: name, A: a, B: b, Pos: t.pos}, nil
+	}
+	return Array{Op: name, A: a, B: b, Pos: t.pos}, nil
+}
+
+// comparison reads operand-based predicates: comparisons, LIKE, BETWEEN, IN
+// and IS NULL.
+func (p *parser) comparison() (Expr, error) {
+	x, err := p.arith()
+	if err != nil {
+		return nil, err
+	}
+	t := p.next()
 	if t.kind == tokOp {
 		switch t.text {
 		case "=", "<>", "<", "<=", ">", ">=":
-			r, err := p.operand()
+			r, err := p.arith()
 			if err != nil {
 				return nil, err
 			}
 			return Compare{Op: t.text, L: x, R: r}, nil
 		}
 		return nil, p.unexpected(t, "a comparison operator, LIKE, IN, BETWEEN or IS")
+	}
+	if endsPredicate(t) {
+		if f, ok := x.(Func); ok {
+			return nil, &Error{f.Pos, fmt.Sprintf("function %s is not supported (this server knows CASEI and ACCENTI, and the S_, T_ functions as predicates)", f.Name)}
+		}
 	}
 	negated := false
 	if word(t, "NOT") {
@@ -364,20 +260,20 @@ func (p *parser) predicate() (Expr, error) {
 	}
 	switch {
 	case word(t, "LIKE"):
-		pat, err := p.operand()
+		pat, err := p.arith()
 		if err != nil {
 			return nil, err
 		}
 		return Like{X: x, Pattern: pat, Negated: negated}, nil
 	case word(t, "BETWEEN"):
-		lo, err := p.operand()
+		lo, err := p.arith()
 		if err != nil {
 			return nil, err
 		}
 		if t := p.next(); !word(t, "AND") {
 			return nil, p.unexpected(t, "AND (of BETWEEN … AND …)")
 		}
-		hi, err := p.operand()
+		hi, err := p.arith()
 		if err != nil {
 			return nil, err
 		}
@@ -388,14 +284,14 @@ func (p *parser) predicate() (Expr, error) {
 		}
 		var list []Operand
 		for {
-			o, err := p.operand()
+			o, err := p.arith()
 			if err != nil {
 				return nil, err
 			}
 			list = append(list, o)
-			if t := p.next(); t.text == ")" && t.kind == tokOp {
+			if t := p.next(); isOp(t, ")") {
 				break
-			} else if t.kind != tokOp || t.text != "," {
+			} else if !isOp(t, ",") {
 				return nil, p.unexpected(t, "',' or ')' in the IN list")
 			}
 		}
@@ -413,17 +309,86 @@ func (p *parser) predicate() (Expr, error) {
 	return nil, p.unexpected(t, "a comparison operator, LIKE, IN, BETWEEN or IS")
 }
 
-func isWord(t token, kws ...string) bool {
-	for _, k := range kws {
-		if word(t, k) {
-			return true
-		}
+// keywords cannot be bare property names; quote them ("in") to use one.
+var keywords = []string{"AND", "OR", "NOT", "LIKE", "IN", "BETWEEN", "IS", "NULL", "DIV"}
+
+// arith reads an arithmetic expression: terms joined by + and -.
+func (p *parser) arith() (Operand, error) {
+	l, err := p.term()
+	if err != nil {
+		return nil, err
 	}
-	return false
+	for t := p.peek(); isOp(t, "+") || isOp(t, "-"); t = p.peek() {
+		p.i++
+		r, err := p.term()
+		if err != nil {
+			return nil, err
+		}
+		l = Arith{Op: t.text, L: l, R: r, Pos: l.Position()}
+	}
+	return l, nil
 }
 
-// keywords cannot be bare property names; quote them ("in") to use one.
-var keywords = []string{"AND", "OR", "NOT", "LIKE", "IN", "BETWEEN", "IS", "NULL"}
+// term reads factors joined by *, /, % and div.
+func (p *parser) term() (Operand, error) {
+	l, err := p.power()
+	if err != nil {
+		return nil, err
+	}
+	for t := p.peek(); isOp(t, "*") || isOp(t, "/") || isOp(t, "%") || word(t, "DIV"); t = p.peek() {
+		p.i++
+		r, err := p.power()
+		if err != nil {
+			return nil, err
+		}
+		l = Arith{Op: strings.ToUpper(t.text), L: l, R: r, Pos: l.Position()}
+	}
+	return l, nil
+}
+
+// power reads a ^ b (right-associative).
+func (p *parser) power() (Operand, error) {
+	l, err := p.unary()
+	if err != nil {
+		return nil, err
+	}
+	if t := p.peek(); isOp(t, "^") {
+		p.i++
+		if err := p.enter(t.pos); err != nil {
+			return nil, err
+		}
+		r, err := p.power()
+		p.depth--
+		if err != nil {
+			return nil, err
+		}
+		return Arith{Op: "^", L: l, R: r, Pos: l.Position()}, nil
+	}
+	return l, nil
+}
+
+// unary reads a minus sign before an operand that is not a number ("-foo").
+func (p *parser) unary() (Operand, error) {
+	if t := p.peek(); isOp(t, "-") || isOp(t, "+") {
+		p.i++
+		if err := p.enter(t.pos); err != nil {
+			return nil, err
+		}
+		x, err := p.unary()
+		p.depth--
+		if err != nil {
+			return nil, err
+		}
+		if t.text == "+" {
+			return x, nil
+		}
+		return Arith{Op: "*", L: NumberLit{V: -1, Int: true, Pos: t.pos}, R: x, Pos: t.pos}, nil
+	}
+	return p.operand()
+}
+
+// geometryWords are the WKT geometry types.
+var geometryWords = []string{"POINT", "LINESTRING", "POLYGON", "MULTIPOINT", "MULTILINESTRING", "MULTIPOLYGON", "GEOMETRYCOLLECTION"}
 
 func (p *parser) operand() (Operand, error) {
 	t := p.next()
@@ -433,12 +398,38 @@ func (p *parser) operand() (Operand, error) {
 	case tokString:
 		return StringLit{V: t.text, Pos: t.pos}, nil
 	case tokNumber:
-		v, err := strconv.ParseFloat(t.text, 64)
-		if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
-			return nil, &Error{t.pos, fmt.Sprintf("%q is not a number", t.text)}
+		return number(t)
+	case tokOp:
+		if t.text != "(" {
+			break
 		}
-		isInt := !strings.ContainsAny(t.text, ".eE") && math.Abs(v) < 1<<53
-		return NumberLit{V: v, Int: isInt, Pos: t.pos}, nil
+		// A parenthesised arithmetic operand, or a list of values (the
+		// operand of an array function).
+		if err := p.enter(t.pos); err != nil {
+			return nil, err
+		}
+		defer func() { p.depth-- }()
+		first, err := p.arith()
+		if err != nil {
+			return nil, err
+		}
+		if isOp(p.peek(), ")") {
+			p.i++
+			return first, nil
+		}
+		items := []Operand{first}
+		for isOp(p.peek(), ",") {
+			p.i++
+			o, err := p.arith()
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, o)
+		}
+		if err := p.expectOp(")"); err != nil {
+			return nil, err
+		}
+		return ArrayLit{Items: items, Pos: t.pos}, nil
 	case tokIdent:
 		switch {
 		case word(t, "TRUE"), word(t, "FALSE"):
@@ -454,99 +445,158 @@ func (p *parser) operand() (Operand, error) {
 			if err := p.expectOp(")"); err != nil {
 				return nil, err
 			}
-			if word(t, "DATE") {
-				d, err := time.Parse("2006-01-02", s.text)
-				if err != nil {
-					return nil, &Error{s.pos, fmt.Sprintf("DATE(%q) is not a date YYYY-MM-DD", s.text)}
-				}
-				return DateLit{V: d, Pos: t.pos}, nil
-			}
-			ts, err := time.Parse(time.RFC3339Nano, s.text)
+			return instant(strings.ToUpper(t.text), s.text, t.pos, s.pos)
+		case word(t, "INTERVAL"):
+			return p.interval(t)
+		case isWord(t, "BBOX", "ENVELOPE"):
+			p.i--
+			return p.bbox()
+		case isWord(t, geometryWords...):
+			p.i--
+			g, err := p.wkt()
 			if err != nil {
-				return nil, &Error{s.pos, fmt.Sprintf("TIMESTAMP(%q) is not an RFC 3339 date-time", s.text)}
+				return nil, err
 			}
-			return TimestampLit{V: ts.UTC(), Pos: t.pos}, nil
+			return Geometry{G: g, CRS: p.crs, Pos: t.pos}, nil
 		}
 		if isWord(t, keywords...) {
 			return nil, &Error{t.pos, fmt.Sprintf("found %s where a property or a value was expected", strings.ToUpper(t.text))}
 		}
-		if p.peek().kind == tokOp && p.peek().text == "(" {
-			return nil, &Error{t.pos, fmt.Sprintf("function %s is not supported (Basic CQL2: DATE, TIMESTAMP, S_INTERSECTS with BBOX)", t.text)}
+		if isOp(p.peek(), "(") {
+			return p.call(t)
 		}
 		return Property{Name: t.text, Pos: t.pos}, nil
 	}
 	return nil, p.unexpected(t, "a property or a value")
 }
 
-// intersects parses S_INTERSECTS(property, BBOX(…)) or with the arguments swapped.
-func (p *parser) intersects() (Expr, error) {
-	p.i++ // S_INTERSECTS
+// number reads a numeric literal.
+func number(t token) (Operand, error) {
+	v, err := strconv.ParseFloat(t.text, 64)
+	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+		return nil, &Error{t.pos, fmt.Sprintf("%q is not a number", t.text)}
+	}
+	isInt := !strings.ContainsAny(t.text, ".eE") && math.Abs(v) < 1<<53
+	return NumberLit{V: v, Int: isInt, Pos: t.pos}, nil
+}
+
+// instant reads the text of DATE(…) or TIMESTAMP(…).
+func instant(kind, s string, pos, spos int) (Operand, error) {
+	if kind == "DATE" {
+		d, err := time.Parse("2006-01-02", s)
+		if err != nil {
+			return nil, &Error{spos, fmt.Sprintf("DATE(%q) is not a date YYYY-MM-DD", s)}
+		}
+		return DateLit{V: d, Pos: pos}, nil
+	}
+	ts, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return nil, &Error{spos, fmt.Sprintf("TIMESTAMP(%q) is not an RFC 3339 date-time", s)}
+	}
+	return TimestampLit{V: ts.UTC(), Pos: pos}, nil
+}
+
+// intervalEndOf reads one end of an INTERVAL given as a quoted text: '..' is
+// open, a date a DateLit, anything else must be an RFC 3339 date-time.
+func intervalEndOf(s string, pos int) (Operand, error) {
+	switch {
+	case s == "..":
+		return nil, nil
+	case len(s) == len("2006-01-02"):
+		return instant("DATE", s, pos, pos)
+	}
+	return instant("TIMESTAMP", s, pos, pos)
+}
+
+// interval reads INTERVAL(start, end).
+func (p *parser) interval(kw token) (Operand, error) {
 	if err := p.expectOp("("); err != nil {
 		return nil, err
 	}
-	var prop *Property
-	var box *[4]float64
-	for k := 0; k < 2; k++ {
+	var ends [2]Operand
+	for k := range ends {
 		if k == 1 {
 			if err := p.expectOp(","); err != nil {
 				return nil, err
 			}
 		}
-		t := p.peek()
-		if isWord(t, "BBOX", "ENVELOPE") && box == nil {
-			b, err := p.bbox()
+		if t := p.peek(); t.kind == tokString {
+			p.i++
+			e, err := intervalEndOf(t.text, t.pos)
 			if err != nil {
 				return nil, err
 			}
-			box = &b
+			ends[k] = e
 			continue
-		}
-		if isWord(t, "POINT", "LINESTRING", "POLYGON", "MULTIPOINT", "MULTILINESTRING", "MULTIPOLYGON", "GEOMETRYCOLLECTION") {
-			return nil, &Error{t.pos, fmt.Sprintf("%s literals are not supported; use BBOX(minLon, minLat, maxLon, maxLat)", strings.ToUpper(t.text))}
 		}
 		o, err := p.operand()
 		if err != nil {
 			return nil, err
 		}
-		pr, ok := o.(Property)
-		if !ok || prop != nil {
-			return nil, &Error{o.Position(), "S_INTERSECTS takes a geometry property and a BBOX"}
+		switch o.(type) {
+		case Property, DateLit, TimestampLit:
+		default:
+			return nil, &Error{o.Position(), "an INTERVAL end is a quoted date or date-time, '..', DATE(…), TIMESTAMP(…) or a property"}
 		}
-		prop = &pr
+		ends[k] = o
 	}
 	if err := p.expectOp(")"); err != nil {
 		return nil, err
 	}
-	if prop == nil || box == nil {
-		return nil, &Error{p.peek().pos, "S_INTERSECTS takes a geometry property and a BBOX"}
-	}
-	return Intersects{Prop: *prop, Box: *box}, nil
+	return Interval{Start: ends[0], End: ends[1], Pos: kw.pos}, nil
 }
 
-// bbox parses BBOX(minLon, minLat, maxLon, maxLat) (or 6 numbers with heights,
-// which are ignored). ENVELOPE is read as BBOX, in the same order.
-func (p *parser) bbox() ([4]float64, error) {
+// call reads a function call name(args…).
+func (p *parser) call(name token) (Operand, error) {
+	p.next() // (
+	if err := p.enter(name.pos); err != nil {
+		return nil, err
+	}
+	defer func() { p.depth-- }()
+	f := Func{Name: name.text, Pos: name.pos}
+	if isWord(name, "CASEI", "ACCENTI") {
+		f.Name = strings.ToUpper(name.text)
+	}
+	if isOp(p.peek(), ")") {
+		p.i++
+		return f, nil
+	}
+	for {
+		a, err := p.arith()
+		if err != nil {
+			return nil, err
+		}
+		f.Args = append(f.Args, a)
+		t := p.next()
+		if isOp(t, ")") {
+			return f, nil
+		}
+		if !isOp(t, ",") {
+			return nil, p.unexpected(t, "',' or ')' in the arguments of "+f.Name)
+		}
+	}
+}
+
+// bbox parses BBOX(minX, minY, maxX, maxY) (or 6 numbers with heights,
+// which are dropped). ENVELOPE is read as BBOX, in the same order.
+func (p *parser) bbox() (Operand, error) {
 	kw := p.next()
 	if err := p.expectOp("("); err != nil {
-		return [4]float64{}, err
+		return nil, err
 	}
 	var nums []float64
 	for {
-		o, err := p.operand()
+		v, err := p.signedNumber()
 		if err != nil {
-			return [4]float64{}, err
+			return nil, err
 		}
-		n, ok := o.(NumberLit)
-		if !ok {
-			return [4]float64{}, &Error{o.Position(), "BBOX takes numbers"}
-		}
-		nums = append(nums, n.V)
+		nums = append(nums, v)
 		t := p.next()
-		if t.kind == tokOp && t.text == ")" {
+		if isOp(t, ")") {
 			break
 		}
-		if t.kind != tokOp || t.text != "," {
-			return [4]float64{}, p.unexpected(t, "',' or ')' in BBOX")
+		if !isOp(t, ",") {
+			return nil, p.unexpected(t, "',' or ')' in BBOX")
 		}
 	}
 	var b [4]float64
@@ -556,11 +606,32 @@ func (p *parser) bbox() ([4]float64, error) {
 	case 6:
 		b = [4]float64{nums[0], nums[1], nums[3], nums[4]}
 	default:
-		return b, &Error{kw.pos, fmt.Sprintf("BBOX takes 4 or 6 numbers, not %d", len(nums))}
+		return nil, &Error{kw.pos, fmt.Sprintf("BBOX takes 4 or 6 numbers, not %d", len(nums))}
 	}
-	if b[0] < -180 || b[2] > 180 || b[1] < -90 || b[3] > 90 || b[0] > b[2] || b[1] > b[3] {
-		return b, &Error{kw.pos, fmt.Sprintf("BBOX(%s, %s, %s, %s) is not a box of longitudes -180..180 and latitudes -90..90 with minimum before maximum",
+	if b[0] > b[2] || b[1] > b[3] {
+		return nil, &Error{kw.pos, fmt.Sprintf("BBOX(%s, %s, %s, %s) must give the minimum before the maximum",
 			num(b[0]), num(b[1]), num(b[2]), num(b[3]))}
 	}
-	return b, nil
+	return Geometry{G: orb.Bound{Min: orb.Point{b[0], b[1]}, Max: orb.Point{b[2], b[3]}}, CRS: p.crs, Pos: kw.pos}, nil
+}
+
+// signedNumber reads a number, with a sign the lexer may have left apart
+// ("1 -2" in WKT lexes as 1, -, 2).
+func (p *parser) signedNumber() (float64, error) {
+	t := p.next()
+	sign := 1.0
+	if isOp(t, "-") || isOp(t, "+") {
+		if t.text == "-" {
+			sign = -1
+		}
+		t = p.next()
+	}
+	if t.kind != tokNumber {
+		return 0, p.unexpected(t, "a number")
+	}
+	o, err := number(t)
+	if err != nil {
+		return 0, err
+	}
+	return sign * o.(NumberLit).V, nil
 }

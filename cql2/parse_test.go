@@ -2,51 +2,52 @@ package cql2_test
 
 import (
 	"errors"
-	"reflect"
 	"strings"
 	"testing"
 
 	"incidentmap/cql2"
 )
 
-var cols = map[string]cql2.Column{
-	"name":  {Type: cql2.String, SQL: "t.name"},
-	"n":     {Type: cql2.Integer, SQL: "t.n"},
-	"day":   {Type: cql2.Date, SQL: "t.day"},
-	"at":    {Type: cql2.DateTime, SQL: "t.at"},
-	"geom":  {Type: cql2.Point, X: "t.lon", Y: "t.lat"},
-	"in x":  {Type: cql2.String, SQL: "t.odd"},
-	"ratio": {Type: cql2.Number, SQL: "t.ratio"},
+var props = cql2.Props{
+	"name":  cql2.String,
+	"n":     cql2.Integer,
+	"day":   cql2.Date,
+	"at":    cql2.DateTime,
+	"geom":  cql2.GeometryType,
+	"in x":  cql2.String,
+	"ratio": cql2.Number,
 }
 
-func TestTranslate(t *testing.T) {
-	cases := []struct {
-		in, sql string
-		args    []any
-	}{
-		{"n = 3", "t.n = ?", []any{int64(3)}},
-		{"n >= -2.5", "t.n >= ?", []any{-2.5}},
-		{"name = 'O''Brien'", "t.name = ?", []any{"O'Brien"}},
-		{`"in x" <> 'a'`, "t.odd <> ?", []any{"a"}},
-		{"n > 1 AND n < 5 OR name = 'x'", "((t.n > ? AND t.n < ?) OR t.name = ?)", []any{int64(1), int64(5), "x"}},
-		{"n > 1 and (n < 5 or name = 'x')", "(t.n > ? AND (t.n < ? OR t.name = ?))", []any{int64(1), int64(5), "x"}},
-		{"NOT n = 1 AND n = 2", "(NOT (t.n = ?) AND t.n = ?)", []any{int64(1), int64(2)}},
-		{"name LIKE 'Er_il%'", "t.name GLOB ?", []any{"Er?il*"}},
-		{`name NOT LIKE 'a\%b*'`, "t.name NOT GLOB ?", []any{"a%b[*]"}},
-		{"n IN (1, 2, 3)", "t.n IN (?, ?, ?)", []any{int64(1), int64(2), int64(3)}},
-		{"name NOT IN ('a')", "t.name NOT IN (?)", []any{"a"}},
-		{"n BETWEEN 1 AND 4", "t.n BETWEEN ? AND ?", []any{int64(1), int64(4)}},
-		{"day NOT BETWEEN DATE('2021-01-01') AND '2021-12-31'", "t.day NOT BETWEEN ? AND ?", []any{"2021-01-01", "2021-12-31"}},
-		{"at > TIMESTAMP('2021-01-01T03:00:00+02:00')", "t.at > ?", []any{"2021-01-01T01:00:00Z"}},
-		{"at >= DATE('2021-01-01')", "t.at >= ?", []any{"2021-01-01T00:00:00Z"}},
-		{"name IS NULL", "(t.name IS NULL OR t.name = '')", nil},
-		{"name IS NOT NULL", "(t.name IS NOT NULL AND t.name <> '')", nil},
-		{"n IS NULL", "t.n IS NULL", nil},
-		{"S_INTERSECTS(geom, BBOX(43.5, 35.9, 44.5, 36.5))", "(t.lon BETWEEN ? AND ? AND t.lat BETWEEN ? AND ?)", []any{43.5, 44.5, 35.9, 36.5}},
-		{"s_intersects(ENVELOPE(1,2,0,3,4,10), geom)", "(t.lon BETWEEN ? AND ? AND t.lat BETWEEN ? AND ?)", []any{1.0, 3.0, 2.0, 4.0}},
-		{"TRUE AND n = 1", "(1 AND t.n = ?)", []any{int64(1)}},
-		{"ratio < 1e-3", "t.ratio < ?", []any{0.001}},
-		{"1 = 1", "? = ?", []any{int64(1), int64(1)}},
+// TestParsePrints: what parses prints as CQL2 text that parses back to the
+// same tree, and that text shows how the filter was read.
+func TestParsePrints(t *testing.T) {
+	cases := []struct{ in, out string }{
+		{"n = 3", `"n" = 3`},
+		{"n >= -2.5", `"n" >= -2.5`},
+		{"name = 'O''Brien'", `"name" = 'O''Brien'`},
+		{"n > 1 AND n < 5 OR name = 'x'", `(("n" > 1 AND "n" < 5) OR "name" = 'x')`},
+		{"NOT n = 1 AND n = 2", `(NOT ("n" = 1) AND "n" = 2)`},
+		{"name NOT LIKE 'a%'", `"name" NOT LIKE 'a%'`},
+		{"n NOT BETWEEN 1 AND 4", `"n" NOT BETWEEN 1 AND 4`},
+		{"n-1 > 2", `("n" - 1) > 2`},
+		{"n - -1 > 2", `("n" - -1) > 2`},
+		{"(n + 1) * 2 > ratio ^ 2 ^ 3", `(("n" + 1) * 2) > ("ratio" ^ (2 ^ 3))`},
+		{"n div 2 = 1", `("n" div 2) = 1`},
+		{"-n < 0", `(-1 * "n") < 0`},
+		{"(n = 1)", `"n" = 1`},
+		{"((n + 1) > 2)", `("n" + 1) > 2`},
+		{"CASEI(name) = casei('Straße')", `CASEI("name") = CASEI('Straße')`},
+		{"S_INTERSECTS(geom, POINT(43.1 -33.2))", `S_INTERSECTS("geom", POINT(43.1 -33.2))`},
+		{"S_WITHIN(geom, POLYGON Z ((0 0 1, 1 0 1, 1 1 1, 0 0 1)))", `S_WITHIN("geom", POLYGON((0 0,1 0,1 1,0 0)))`},
+		{"S_EQUALS(MULTIPOINT ((1 2), (3 4)), geom)", `S_EQUALS(MULTIPOINT((1 2),(3 4)), "geom")`},
+		{"S_EQUALS(MULTIPOINT (1 2, 3 4), geom)", `S_EQUALS(MULTIPOINT((1 2),(3 4)), "geom")`},
+		{"S_DISJOINT(geom, MULTIPOLYGON(((0 0, 1 0, 1 1, 0 0)), ((5 5, 6 5, 6 6, 5 5))))", `S_DISJOINT("geom", MULTIPOLYGON(((0 0,1 0,1 1,0 0)),((5 5,6 5,6 6,5 5))))`},
+		{"S_INTERSECTS(geom, BBOX(1, 2, -5, 3, 4, 5))", `S_INTERSECTS("geom", BBOX(1, 2, 3, 4))`},
+		{"T_DURING(day, INTERVAL('2020-01-01', '..'))", `T_DURING("day", INTERVAL('2020-01-01', '..'))`},
+		{"T_AFTER(at, TIMESTAMP('2020-01-01T03:00:00+03:00'))", `T_AFTER("at", TIMESTAMP('2020-01-01T00:00:00Z'))`},
+		{"T_INTERSECTS(INTERVAL(day, at), DATE('2020-01-01'))", `T_INTERSECTS(INTERVAL("day", "at"), DATE('2020-01-01'))`},
+		{"A_CONTAINS(name, ('a', 'b'))", `A_CONTAINS("name", ('a', 'b'))`},
+		{"TRUE", "TRUE"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.in, func(t *testing.T) {
@@ -54,17 +55,51 @@ func TestTranslate(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
-			sql, args, err := cql2.SQL(e, cols)
-			if err != nil {
-				t.Fatalf("SQL: %v", err)
+			if e.String() != tc.out {
+				t.Fatalf("printed %s; want %s", e, tc.out)
 			}
-			if sql != tc.sql || !reflect.DeepEqual(args, tc.args) {
-				t.Fatalf("got %s %#v\nwant %s %#v", sql, args, tc.sql, tc.args)
-			}
-			// The tree prints as CQL2 that parses back to the same tree.
 			again, err := cql2.Parse(e.String())
 			if err != nil || again.String() != e.String() {
 				t.Fatalf("round trip of %s: %v, %v", e, again, err)
+			}
+		})
+	}
+}
+
+// TestJSONSameTree: the JSON encoding of a filter gives the tree its text
+// encoding gives.
+func TestJSONSameTree(t *testing.T) {
+	cases := []struct{ json, text string }{
+		{`{"op":"=","args":[{"property":"n"},3]}`, "n = 3"},
+		{`{"op":"and","args":[{"op":">","args":[{"property":"n"},1]},{"op":"<","args":[{"property":"n"},5]},{"op":"<>","args":[{"property":"name"},"x"]}]}`, "n > 1 AND n < 5 AND name <> 'x'"},
+		{`{"op":"not","args":[{"op":"like","args":[{"property":"name"},"a%"]}]}`, "NOT name LIKE 'a%'"},
+		{`{"op":"in","args":[{"property":"name"},["a","b"]]}`, "name IN ('a', 'b')"},
+		{`{"op":"between","args":[{"property":"n"},1,2.5]}`, "n BETWEEN 1 AND 2.5"},
+		{`{"op":"isNull","args":[{"property":"name"}]}`, "name IS NULL"},
+		{`{"op":"s_intersects","args":[{"property":"geom"},{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}]}`, "S_INTERSECTS(geom, POLYGON((0 0, 1 0, 1 1, 0 0)))"},
+		{`{"op":"s_within","args":[{"property":"geom"},{"bbox":[1,2,3,4]}]}`, "S_WITHIN(geom, BBOX(1, 2, 3, 4))"},
+		{`{"op":"t_during","args":[{"property":"day"},{"interval":["2020-01-01",".."]}]}`, "T_DURING(day, INTERVAL('2020-01-01', '..'))"},
+		{`{"op":"t_before","args":[{"property":"at"},{"timestamp":"2020-01-01T00:00:00Z"}]}`, "T_BEFORE(at, TIMESTAMP('2020-01-01T00:00:00Z'))"},
+		{`{"op":"=","args":[{"op":"casei","args":[{"property":"name"}]},{"op":"casei","args":["X"]}]}`, "CASEI(name) = CASEI('X')"},
+		{`{"op":">","args":[{"property":"n"},{"op":"+","args":[{"property":"ratio"},10]}]}`, "n > (ratio + 10)"},
+		{`{"op":"=","args":[{"property":"day"},{"date":"2021-01-01"}]}`, "day = DATE('2021-01-01')"},
+		{`true`, "TRUE"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.text, func(t *testing.T) {
+			je, err := cql2.ParseJSON([]byte(tc.json), "")
+			if err != nil {
+				t.Fatalf("ParseJSON: %v", err)
+			}
+			te, err := cql2.Parse(tc.text)
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if je.String() != te.String() {
+				t.Fatalf("JSON gives %s; text gives %s", je, te)
+			}
+			if err := cql2.Check(je, props); err != nil {
+				t.Fatalf("Check: %v", err)
 			}
 		})
 	}
@@ -91,13 +126,27 @@ func TestErrorsNamePosition(t *testing.T) {
 		{"at = TIMESTAMP('yesterday')", 16, "RFC 3339"},
 		{"n BETWEEN 1 OR 2", 13, "AND"},
 		{"n IN (1 2)", 9, "',' or ')'"},
-		{"name LIKE n", 11, "quoted text"},
-		{"S_INTERSECTS(geom, POINT(1 2))", 20, "POINT literals"},
+		{"name LIKE n", 11, "not a valid text"},
+		{"name LIKE name", 11, "quoted text"},
+		{"S_INTERSECTS(geom, POINT(1))", 27, "a number"},
+		{"S_INTERSECTS(geom, POLYGON((0 0, 1 0, 1 1, 0 1)))", 28, "end where it starts"},
 		{"S_INTERSECTS(geom, BBOX(1,2,3))", 20, "4 or 6"},
-		{"S_INTERSECTS(geom, BBOX(10,0,5,1))", 20, "minimum before maximum"},
-		{"S_INTERSECTS(name, BBOX(0,0,1,1))", 14, "needs the geometry"},
+		{"S_INTERSECTS(geom, BBOX(10,0,5,1))", 20, "minimum before the maximum"},
+		{"S_INTERSECTS(name, BBOX(0,0,1,1))", 14, "needs a geometry"},
+		{"S_INTERSECTS(POINT(1 2), BBOX(0,0,1,1))", 1, "two literals"},
+		{"S_WITHIN(geom, GEOMETRYCOLLECTION(POINT(1 2)))", 16, "GEOMETRYCOLLECTION is not supported"},
+		{"S_INTERSECTS(geom, n)", 20, "needs a geometry, and n is integer"},
+		{"S_INTERSECTS(geom, 3)", 20, "compares geometries"},
+		{"T_BEFORE(n, DATE('2020-01-01'))", 10, "needs a date"},
+		{"T_BEFORE(name, DATE('2020-01-01'))", 10, "needs a date"},
+		{"T_AFTER(day, 3)", 14, "instants or intervals"},
+		{"A_CONTAINS(name, ('a'))", 1, "array functions"},
 		{"geom = 1", 1, "geometry"},
 		{"upper(name) = 'A'", 1, "function upper is not supported"},
+		{"Foo(geom) = TRUE", 1, "function Foo is not supported"},
+		{"Foo(geom)", 1, "function Foo is not supported"},
+		{"CASEI(n) = 'a'", 7, "takes text"},
+		{"name + 1 > 2", 1, "arithmetic takes numbers"},
 		{"n = 1 AND AND", 11, "AND"},
 		{"name IS 'x'", 9, "NULL"},
 		{"n = 1.2.3", 5, "not a number"},
@@ -108,7 +157,7 @@ func TestErrorsNamePosition(t *testing.T) {
 		t.Run(tc.in, func(t *testing.T) {
 			e, err := cql2.Parse(tc.in)
 			if err == nil {
-				_, _, err = cql2.SQL(e, cols)
+				err = cql2.Check(e, props)
 			}
 			var ce *cql2.Error
 			if !errors.As(err, &ce) {
@@ -116,6 +165,28 @@ func TestErrorsNamePosition(t *testing.T) {
 			}
 			if ce.Pos != tc.pos || !strings.Contains(ce.Msg, tc.want) {
 				t.Fatalf("error %q at %d; want %q at %d", ce.Msg, ce.Pos, tc.want, tc.pos)
+			}
+		})
+	}
+}
+
+func TestJSONErrors(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{`{`, "not JSON"},
+		{`{"op":"=","args":[{"property":"n"}]}`, "takes 2 arguments"},
+		{`{"op":"xor","args":[true,false]}`, `operator "xor" is not supported`},
+		{`{"op":"in","args":[{"property":"n"},3]}`, "non-empty array"},
+		{`{"op":"s_intersects","args":[{"property":"geom"},{"type":"Polygon","coordinates":"x"}]}`, "GeoJSON"},
+		{`{"op":"t_after","args":[{"property":"day"},{"interval":["2020-01-01"]}]}`, "start and an end"},
+		{`{"op":"=","args":[{"property":"n"},1]} {}`, "after its JSON value"},
+		{`"n"`, "expected a predicate"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.in, func(t *testing.T) {
+			_, err := cql2.ParseJSON([]byte(tc.in), "")
+			var ce *cql2.Error
+			if !errors.As(err, &ce) || !strings.Contains(ce.Msg, tc.want) {
+				t.Fatalf("error %v; want a *cql2.Error with %q", err, tc.want)
 			}
 		})
 	}

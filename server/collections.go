@@ -28,6 +28,9 @@ type collection struct {
 	Extent func(ctx context.Context) (extent, error)
 	// Queryables are the properties filters may name, in the order listed.
 	Queryables []queryable
+	// CRS lists the URIs of the CRSs Items and Item can answer in (Part 2);
+	// the first is the default. nil means CRS84 only.
+	CRS []string
 	// ItemsParams are the query parameters of Items, for the OpenAPI document.
 	ItemsParams []paramDef
 	Items       fiber.Handler // GET /collections/{id}/items
@@ -104,6 +107,7 @@ type collectionJSON struct {
 	Extent      *extentJSON `json:"extent,omitempty"`
 	ItemType    string      `json:"itemType"`
 	CRS         []string    `json:"crs"`
+	StorageCRS  string      `json:"storageCrs"`
 }
 
 type extentJSON struct {
@@ -119,10 +123,14 @@ type extentJSON struct {
 
 // describe builds the JSON description of a collection.
 func (h *handlers) describe(ctx context.Context, base string, col *collection) (collectionJSON, error) {
+	crsList := col.CRS
+	if crsList == nil {
+		crsList = []string{CRS84}
+	}
 	self := base + "/collections/" + col.ID
 	out := collectionJSON{
 		ID: col.ID, Title: col.Title, Description: col.Description, ItemType: "feature",
-		CRS: []string{CRS84},
+		CRS: crsList, StorageCRS: CRS84,
 		Links: []Link{
 			{Href: self, Rel: "self", Type: MediaJSON, Title: "this collection"},
 			{Href: self + "?f=html", Rel: "alternate", Type: MediaHTML, Title: "this collection as HTML"},

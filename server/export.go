@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
 
+	"incidentmap/crs"
 	"incidentmap/export"
 )
 
@@ -28,6 +29,9 @@ func (h *handlers) exportItems(c *fiber.Ctx, f export.Format) error {
 	q, err := h.parseItemsQuery(c)
 	if err != nil {
 		return err
+	}
+	if q.crs != crs.CRS84 {
+		return badRequest(fmt.Sprintf("crs applies to the GeoJSON pages (f=json) and single features; the %s download is in CRS84", f))
 	}
 	filter := q.filter
 	filter.Limit = 0

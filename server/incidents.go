@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"incidentmap/crs"
 )
 
 // incidentsCollection is the registry entry of the incidents.
@@ -13,6 +14,7 @@ func (h *handlers) incidentsCollection() collection {
 			"the fatalities and the source.",
 		Extent:      h.incidentsExtent,
 		Queryables:  incidentQueryables,
+		CRS:         crs.URIs(),
 		ItemsParams: itemsParamDefs,
 		Items:       h.items,
 		Item:        h.item,

@@ -12,8 +12,10 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
 
+	"incidentmap/crs"
 	"incidentmap/export"
 	"incidentmap/geo"
+	"incidentmap/incident"
 )
 
 // items streams a FeatureCollection page: the head (with numberMatched and
@@ -31,6 +33,9 @@ func (h *handlers) items(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if format == formatHTML && q.crs != crs.CRS84 {
+		return badRequest("crs applies to GeoJSON (f=json); the HTML page shows CRS84")
+	}
 	ctx, cancel := h.requestContext(c)
 	cur, err := h.store.Incidents(ctx, q.filter, true)
 	if err != nil {
@@ -42,13 +47,15 @@ func (h *handlers) items(c *fiber.Ctx) error {
 	if format == formatHTML {
 		return h.streamItemsHTML(c, cancel, cur, q, links)
 	}
-	head, err := collectionHead(links, cur.Matched)
+	head, err := collectionHead(links, cur.Matched, q.crs)
 	if err != nil {
 		cancel()
 		cur.Close()
 		return err
 	}
 	c.Set(fiber.HeaderContentType, MediaGeoJSON)
+	setContentCRS(c, q.crs)
+	out := q.crs
 	log, metrics := h.log, h.metrics
 	// The stream writer runs after this handler returns, so it must not touch c.
 	c.Context().SetBodyStreamWriter(func(sw *bufio.Writer) {
@@ -67,7 +74,7 @@ func (h *handlers) items(c *fiber.Ctx) error {
 			if n > 0 {
 				buf = append(buf, ',')
 			}
-			buf = geo.AppendFeature(buf, cur.Incident())
+			buf = geo.AppendFeature(buf, inCRS(cur.Incident(), out))
 			if _, err := w.Write(buf); err != nil {
 				log.Info("client stopped reading", "path", path, "err", err)
 				return
@@ -85,12 +92,20 @@ func (h *handlers) items(c *fiber.Ctx) error {
 }
 
 // collectionHead is the FeatureCollection up to the opening of "features".
-func collectionHead(links []Link, matched int64) ([]byte, error) {
+// Coordinates in a CRS other than CRS84 are stated by the Content-Crs header
+// and, for JSON-FG readers, a coordRefSys member.
+func collectionHead(links []Link, matched int64, c *crs.CRS) ([]byte, error) {
 	lj, err := marshalLinks(links)
 	if err != nil {
 		return nil, err
 	}
-	head := []byte(`{"type":"FeatureCollection","timeStamp":`)
+	head := []byte(`{"type":"FeatureCollection",`)
+	if c != nil && c != crs.CRS84 {
+		head = append(head, `"coordRefSys":`...)
+		head = geo.AppendString(head, c.URI)
+		head = append(head, ',')
+	}
+	head = append(head, `"timeStamp":`...)
 	head = geo.AppendString(head, time.Now().UTC().Format(time.RFC3339))
 	head = append(head, `,"numberMatched":`...)
 	head = strconv.AppendInt(head, matched, 10)
@@ -144,12 +159,22 @@ func withParam(vals url.Values, key, value string) url.Values {
 
 // item serves one incident as a GeoJSON Feature with its links.
 func (h *handlers) item(c *fiber.Ctx) error {
-	if _, err := queryValues(c, []string{"f"}); err != nil {
+	vals, err := queryValues(c, []string{"f", "crs"})
+	if err != nil {
 		return err
 	}
 	format, err := negotiate(c)
 	if err != nil {
 		return err
+	}
+	out := crs.CRS84
+	if s, ok := one(vals, "crs"); ok {
+		if out, err = crs.Lookup(s); err != nil {
+			return badRequest("crs: " + err.Error())
+		}
+		if format == formatHTML && out != crs.CRS84 {
+			return badRequest("crs applies to GeoJSON (f=json); the HTML page shows CRS84")
+		}
 	}
 	fid := c.Params("fid")
 	id, perr := strconv.ParseInt(fid, 10, 64)
@@ -174,10 +199,11 @@ func (h *handlers) item(c *fiber.Ctx) error {
 			Link{Href: self + "?f=json", Rel: "alternate", Type: MediaGeoJSON, Title: "this feature as GeoJSON"}
 		return h.renderHTML(c, "item", inc.EventID+": "+inc.EventType, ll, &inc)
 	}
-	body, err := h.featureDoc(base, &inc)
+	body, err := h.featureDoc(base, inCRS(&inc, out))
 	if err != nil {
 		return err
 	}
+	setContentCRS(c, out)
 	// The feature's own strong tag replaces the data version's weak one, so a
 	// client can send it back in If-Match on a write (issue 5).
 	tag := featureETag(&inc)
@@ -187,4 +213,24 @@ func (h *handlers) item(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderContentType, MediaGeoJSON)
 	return c.Send(body)
+}
+
+// inCRS is inc with its coordinates in c, in c's axis order, for the GeoJSON
+// encoder (which writes the point's two numbers in the order held). The
+// stored incident is not changed.
+func inCRS(inc *incident.Incident, c *crs.CRS) *incident.Incident {
+	if c == nil || c == crs.CRS84 {
+		return inc
+	}
+	out := *inc
+	out.Lon, out.Lat = c.Forward(inc.Lon, inc.Lat)
+	return &out
+}
+
+// setContentCRS states the CRS of a response's coordinates (Part 2).
+func setContentCRS(c *fiber.Ctx, cr *crs.CRS) {
+	if cr == nil {
+		cr = crs.CRS84
+	}
+	c.Set("Content-Crs", "<"+cr.URI+">")
 }

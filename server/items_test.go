@@ -190,7 +190,7 @@ func TestBadParametersAre400JSON(t *testing.T) {
 		"bbox=40,36,45,35":               "minimum latitude",
 		"bbox=181,30,-170,35":            "longitude 181",
 		"bbox=a,b,c,d":                   "not a finite number",
-		"bbox-crs=EPSG:4326":             "bbox-crs",
+		"bbox-crs=EPSG:2154":             "bbox-crs",
 		"limit=-1":                       "limit",
 		"limit=0":                        "limit",
 		"limit=abc":                      "limit",

@@ -32,13 +32,17 @@ func (h *handlers) operations() []operation {
 	}
 	for _, col := range h.colls {
 		p := "/collections/" + col.ID
+		itemParams := fOnly
+		if len(col.CRS) > 1 {
+			itemParams = append(pickParamDefs(col.ItemsParams, "crs"), fParamDef)
+		}
 		ops = append(ops,
 			operation{Path: p, ID: "describe_" + col.ID, Summary: col.Title + ": description and extent.",
 				Params: fOnly, Media: []string{MediaJSON, MediaHTML}},
 			operation{Path: p + "/items", ID: "getFeatures_" + col.ID, Summary: col.Title + ": features, paged by next links.",
 				Params: col.ItemsParams, Media: []string{MediaGeoJSON, MediaHTML}},
 			operation{Path: p + "/items/{featureId}", ID: "getFeature_" + col.ID, Summary: col.Title + ": one feature.",
-				PathParams: []string{"featureId"}, Params: fOnly, Media: []string{MediaGeoJSON, MediaHTML}},
+				PathParams: []string{"featureId"}, Params: itemParams, Media: []string{MediaGeoJSON, MediaHTML}},
 			operation{Path: p + "/queryables", ID: "getQueryables_" + col.ID, Summary: col.Title + ": the properties filters may name (JSON Schema).",
 				Params: fOnly, Media: []string{MediaSchemaJSON, MediaHTML}},
 		)

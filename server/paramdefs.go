@@ -1,5 +1,7 @@
 package server
 
+import "incidentmap/crs"
+
 // paramDef is one query parameter: its name is what the parser allows, and the
 // rest is what the OpenAPI document says of it.
 type paramDef struct {
@@ -16,8 +18,10 @@ var itemsParamDefs = append([]paramDef{
 	{Name: "bbox", List: true,
 		Description: "Only features inside this box: minLon,minLat,maxLon,maxLat (or 6 numbers with heights), CRS84.",
 		Schema:      map[string]any{"type": "array", "minItems": 4, "maxItems": 6, "items": map[string]any{"type": "number"}}},
-	{Name: "bbox-crs", Description: "CRS of bbox; only CRS84 is supported.",
-		Schema: map[string]any{"type": "string", "format": "uri", "enum": []string{CRS84}}},
+	{Name: "bbox-crs", Description: "CRS of bbox (OGC API Features Part 2): CRS84 (the default, longitude first), " +
+		"EPSG:4326 (latitude first), EPSG:3857 or the UTM zones 37N–39N (metres; a UTM box selects exactly the points " +
+		"whose projection lies in it). Any other CRS is a 400 listing these.",
+		Schema: map[string]any{"type": "string", "format": "uri", "enum": crs.URIs(), "default": CRS84}},
 	{Name: "datetime",
 		Description: "Date or RFC 3339 date-time, or an interval start/end where either side may be '..'.",
 		Schema:      map[string]any{"type": "string"}},
@@ -44,13 +48,21 @@ var itemsParamDefs = append([]paramDef{
 		Schema: map[string]any{"type": "integer", "minimum": 0}},
 	{Name: "max_fatalities", Description: "At most this many fatalities.",
 		Schema: map[string]any{"type": "integer", "minimum": 0}},
-	{Name: "filter", Description: "CQL2 text: Basic CQL2 (AND, OR, NOT, = <> < <= > >=, LIKE, IN, BETWEEN, IS NULL, DATE(), TIMESTAMP()) " +
-		"and S_INTERSECTS(geometry, BBOX(minLon, minLat, maxLon, maxLat)) over the queryables.",
+	{Name: "filter", Description: "A CQL2 filter (OGC 21-065) over the queryables, in cql2-text or cql2-json (filter-lang): " +
+		"AND, OR, NOT; = <> < <= > >=, IS NULL; LIKE, BETWEEN, IN; CASEI() and ACCENTI(); arithmetic + - * / % div ^; " +
+		"comparisons between properties; DATE(), TIMESTAMP(), INTERVAL() and the temporal functions T_AFTER, T_BEFORE, " +
+		"T_CONTAINS, T_DISJOINT, T_DURING, T_EQUALS, T_FINISHEDBY, T_FINISHES, T_INTERSECTS, T_MEETS, T_METBY, " +
+		"T_OVERLAPPEDBY, T_OVERLAPS, T_STARTEDBY, T_STARTS (a date spans its whole day against date-times); the spatial " +
+		"functions S_INTERSECTS, S_WITHIN, S_CONTAINS, S_DISJOINT, S_EQUALS, S_TOUCHES, S_OVERLAPS, S_CROSSES with POINT, " +
+		"LINESTRING, POLYGON, MULTIPOINT, MULTILINESTRING, MULTIPOLYGON, GEOMETRYCOLLECTION (S_INTERSECTS and S_DISJOINT " +
+		"only) or BBOX, e.g. S_INTERSECTS(geometry, POLYGON((43 33, 44 33, 44 34, 43 33))). Refused with a 400 naming the " +
+		"part: other functions, array functions (no queryable is an array), a spatial function between two literals.",
 		Schema: map[string]any{"type": "string", "maxLength": maxFilterLen}},
-	{Name: "filter-lang", Description: "Language of filter; only cql2-text.",
-		Schema: map[string]any{"type": "string", "enum": []string{"cql2-text"}, "default": "cql2-text"}},
-	{Name: "filter-crs", Description: "CRS of the coordinates in filter; only CRS84.",
-		Schema: map[string]any{"type": "string", "format": "uri", "enum": []string{CRS84}}},
+	{Name: "filter-lang", Description: "Language of filter: cql2-text (the default) or cql2-json (the JSON encoding, URL-encoded).",
+		Schema: map[string]any{"type": "string", "enum": []string{langText, langJSON}, "default": langText}},
+	{Name: "filter-crs", Description: "CRS of the geometry literals in filter: the CRS of bbox-crs's list (CRS84 by default). " +
+		"Projected literals (EPSG:3857, UTM) are tested in their own CRS, so their straight edges stay straight.",
+		Schema: map[string]any{"type": "string", "format": "uri", "enum": crs.URIs(), "default": CRS84}},
 	{Name: "q", Description: "Free-text search over notes, actors, location and source (every word must match; " +
 		`"quoted words" are a phrase; word* is a prefix).`,
 		Schema: map[string]any{"type": "string"}},
@@ -58,6 +70,10 @@ var itemsParamDefs = append([]paramDef{
 		"then id; needs q). Without sortby the order is by id, or with a bbox spatial (the Z-order of the " +
 		"points, then id), which pages a large bbox fast; every order is stable for paging.",
 		Schema: map[string]any{"type": "string", "enum": []string{"id", "relevance"}}},
+	{Name: "crs", Description: "CRS of the coordinates of the GeoJSON response (OGC API Features Part 2): any of bbox-crs's " +
+		"list. The response says which in its Content-Crs header (and a coordRefSys member); EPSG:4326 puts latitude first. " +
+		"Pages (f=json) and single features take it; the HTML page and the downloads are CRS84 and refuse another.",
+		Schema: map[string]any{"type": "string", "format": "uri", "enum": crs.URIs(), "default": CRS84}},
 }, propertyParamDefs(incidentQueryables)...)
 
 // maxFilterLen bounds a CQL2 filter's length in bytes.

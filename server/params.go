@@ -11,11 +11,12 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"incidentmap/geo"
+	"incidentmap/crs"
 	"incidentmap/incident"
 )
 
-// CRS84 is the only coordinate reference system bbox values may be given in.
+// CRS84 is the default coordinate reference system: WGS 84 longitude,
+// latitude, in which incidents are stored and GeoJSON is written.
 const CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 // itemsParams lists every query parameter the items endpoint understands;
@@ -27,6 +28,7 @@ var itemsParams = paramNames(itemsParamDefs)
 // itemsQuery is a parsed, validated items request.
 type itemsQuery struct {
 	filter incident.Filter
+	crs    *crs.CRS   // of the coordinates of the response (the crs parameter)
 	raw    url.Values // the parameters as given, copied out of fiber's buffers, for links
 }
 
@@ -99,15 +101,22 @@ func parseValues(vals url.Values, defaultLimit, maxLimit int) (itemsQuery, error
 	var err error
 	q := itemsQuery{raw: vals, filter: incident.Filter{Limit: defaultLimit}}
 	f := &q.filter
-	if s, ok := one(vals, "bbox"); ok {
-		b, err := geo.ParseBBox(s)
-		if err != nil {
-			return q, badRequest(err.Error())
+	bboxCRS := crs.CRS84
+	if s, ok := one(vals, "bbox-crs"); ok {
+		if bboxCRS, err = crs.Lookup(s); err != nil {
+			return q, badRequest("bbox-crs: " + err.Error())
 		}
-		f.BBox = &b
 	}
-	if s, ok := one(vals, "bbox-crs"); ok && s != CRS84 {
-		return q, badRequest(fmt.Sprintf("bbox-crs %q is not supported; use %s", s, CRS84))
+	if s, ok := one(vals, "bbox"); ok {
+		if err := parseBBox(s, bboxCRS, f); err != nil {
+			return q, err
+		}
+	}
+	q.crs = crs.CRS84
+	if s, ok := one(vals, "crs"); ok {
+		if q.crs, err = crs.Lookup(s); err != nil {
+			return q, badRequest("crs: " + err.Error())
+		}
 	}
 	if s, ok := one(vals, "datetime"); ok {
 		iv, err := incident.ParseInterval(s)

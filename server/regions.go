@@ -107,7 +107,7 @@ func (h *handlers) regionItems(c *fiber.Ctx) error {
 		return h.renderHTML(c, "regions", "Regions of Iraq", links,
 			regionsPage{Matched: matched, Limit: f.Limit, Offset: f.Offset, Regions: page})
 	}
-	body, err := collectionHead(links, int64(matched))
+	body, err := collectionHead(links, int64(matched), nil)
 	if err != nil {
 		return err
 	}

@@ -127,6 +127,7 @@ func (s *SQLite) Aggregate(ctx context.Context, f Filter, keys []GroupKey, limit
 	if err != nil {
 		return Aggregation{}, err
 	}
+	defer s.geoms.pin(f.Expr)()
 	query, args := aggregateQuery(&sf, keys)
 	all, err := cached(ctx, s, &s.aggregates, fmt.Sprint(query, args, keys), func(tx *sql.Tx) (Aggregation, error) {
 		return aggregateRows(ctx, tx, query, args, keys)
@@ -149,7 +150,7 @@ func aggregateQuery(f *sqlFilter, keys []GroupKey) (string, []any) {
 	for i := range cols {
 		gs[i] = fmt.Sprintf("g%d", i)
 	}
-	if f.BBox != nil {
+	if f.bound != nil {
 		// One range scan of the cell index per key range, as for counts.
 		inner, args := f.rangeUnion(strings.Join(sel, ", ") + ", i.fatalities AS fat")
 		return "SELECT " + strings.Join(gs, ", ") + ", count(*), coalesce(sum(fat), 0) FROM (" + inner +

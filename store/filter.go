@@ -4,33 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	"incidentmap/cql2"
 	"incidentmap/incident"
 )
-
-// columns maps each field of the incident to its storage for the CQL2
-// translator. Column names are the fields' names: incident.Fields is the one
-// closed vocabulary SQL is built from.
-var columns = func() map[string]cql2.Column {
-	cols := map[string]cql2.Column{}
-	for _, f := range incident.Fields {
-		c := cql2.Column{SQL: "i." + f.Name}
-		switch f.Kind {
-		case incident.Point:
-			c = cql2.Column{Type: cql2.Point, X: "i.lon", Y: "i.lat"}
-		case incident.Integer:
-			c.Type = cql2.Integer
-		case incident.Number:
-			c.Type = cql2.Number
-		case incident.Date:
-			c.Type = cql2.Date
-		case incident.DateTime:
-			c.Type = cql2.DateTime
-		}
-		cols[f.Name] = c
-	}
-	return cols
-}()
 
 // Equal is incident.Equal, an exact equality test of one stored field.
 type Equal = incident.Equal
@@ -97,7 +72,7 @@ func compile(f Filter) (sqlFilter, error) {
 		if !IsField(e.Field) {
 			return q, fmt.Errorf("%q is not a property that can be compared: %w", e.Field, incident.ErrInvalid)
 		}
-		add(columns[e.Field].SQL+" = ?", e.Value)
+		add(cqlColumns[e.Field].SQL+" = ?", e.Value)
 	}
 	if f.IDs != nil {
 		if len(f.IDs) == 0 {
@@ -114,12 +89,13 @@ func compile(f Filter) (sqlFilter, error) {
 		q.fts = ftsQuery(f.Text) // a condition of its own: see conditions
 	}
 	if f.Expr != nil {
-		sql, args, err := cql2.SQL(f.Expr, columns)
+		sql, args, err := translateCQL2(f.Expr, cqlColumns)
 		if err != nil {
 			return q, fmt.Errorf("filter: %w: %w", err, incident.ErrInvalid)
 		}
 		add("("+sql+")", args...)
 	}
+	q.bound = boundOf(f)
 	return q, nil
 }
 

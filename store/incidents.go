@@ -23,7 +23,8 @@ type sqlFilter struct {
 	Filter
 	conds []string
 	args  []any
-	fts   string // the FTS5 query of Text; "" for none
+	fts   string     // the FTS5 query of Text; "" for none
+	bound *orb.Bound // the box every match lies in (see boundOf); nil for none
 }
 
 // incidentColumns is the column list every incident query reads, in scan order.
@@ -54,14 +55,15 @@ func bboxCellRanges(b orb.Bound) []geo.CellRange {
 	return out
 }
 
-// where builds the WHERE clause of f and its arguments. A bbox becomes key
-// ranges of the cell index OR-ed together, then the exact comparison.
+// where builds the WHERE clause of f and its arguments. The bound (a bbox,
+// a spatial CQL2 condition) becomes key ranges of the cell index OR-ed
+// together, then the exact comparisons.
 func (f *sqlFilter) where() (string, []any) {
 	conds, args := f.conditions()
-	if f.BBox != nil {
+	if f.bound != nil {
 		var or []string
 		var rargs []any
-		for _, r := range bboxCellRanges(*f.BBox) {
+		for _, r := range bboxCellRanges(*f.bound) {
 			or = append(or, "i.cell BETWEEN ? AND ?")
 			rargs = append(rargs, r.Lo, r.Hi)
 		}
@@ -108,6 +110,7 @@ type Cursor struct {
 	cur     incident.Incident
 	cell    bool // the rows end with the cell key (spatial order), skipped
 	err     error
+	unpin   func() // releases the filter's geometries
 }
 
 // Next moves to the next incident.
@@ -147,7 +150,9 @@ func (c *Cursor) Err() error {
 // Close releases the rows and the snapshot.
 func (c *Cursor) Close() error {
 	err := c.rows.Close()
-	return errors.Join(err, c.tx.Rollback())
+	err = errors.Join(err, c.tx.Rollback())
+	c.unpin()
+	return err
 }
 
 // spatialOrder orders the rows of rangeUnion(incidentColumns + ", i.cell")
@@ -170,7 +175,7 @@ func (f *sqlFilter) rangeUnion(cols string) (string, []any) {
 	}
 	var arms []string
 	var args []any
-	for _, r := range bboxCellRanges(*f.BBox) {
+	for _, r := range bboxCellRanges(*f.bound) {
 		arms = append(arms, "SELECT "+cols+" FROM incidents i INDEXED BY incidents_cell WHERE i.cell BETWEEN ? AND ?"+rest)
 		args = append(append(args, r.Lo, r.Hi), cargs...)
 	}
@@ -179,7 +184,7 @@ func (f *sqlFilter) rangeUnion(cols string) (string, []any) {
 
 // countQuery counts what f matches.
 func (f *sqlFilter) countQuery() (string, []any) {
-	if f.BBox != nil {
+	if f.bound != nil {
 		q, args := f.rangeUnion("1")
 		return "SELECT count(*) FROM (" + q + ")", args
 	}
@@ -189,7 +194,8 @@ func (f *sqlFilter) countQuery() (string, []any) {
 
 // Incidents starts a query for the incidents f selects. With count, Matched
 // holds the total matching count from the same snapshot. The order is by id;
-// with a bbox (and neither ByID nor ByRelevance) it is spatial, the cell
+// with a bbox or a CQL2 spatial condition that bounds the points (and
+// neither ByID nor ByRelevance) it is spatial, the cell
 // index's order (see spatialOrder), so that a page of a large bbox costs
 // what the page holds, not what the bbox holds. Either order is total, so
 // offsets page consistently.
@@ -202,24 +208,26 @@ func (s *SQLite) Incidents(ctx context.Context, filter Filter, count bool) (*Cur
 	if err != nil {
 		return nil, fmt.Errorf("begin read: %w", err)
 	}
-	c := &Cursor{Matched: -1, tx: tx}
+	c := &Cursor{Matched: -1, tx: tx, unpin: s.geoms.pin(filter.Expr)}
+	fail := func(err error) (*Cursor, error) {
+		c.unpin()
+		tx.Rollback()
+		return nil, err
+	}
 	if count {
 		if c.Matched, err = s.countIn(ctx, tx, &f); err != nil {
-			tx.Rollback()
-			return nil, err
+			return fail(err)
 		}
 	}
 	walk, err := s.walkIDs(ctx, tx, &f, c.Matched)
 	if err != nil {
-		tx.Rollback()
-		return nil, err
+		return fail(err)
 	}
 	q, args, cell := f.pageQuery(walk)
 	c.cell = cell
 	c.rows, err = tx.QueryContext(ctx, q, args...)
 	if err != nil {
-		tx.Rollback()
-		return nil, fmt.Errorf("query incidents: %w", err)
+		return fail(fmt.Errorf("query incidents: %w", err))
 	}
 	return c, nil
 }
@@ -243,7 +251,7 @@ const idWalkFactor = 4
 // match is read anyway), a limit, or in spatial or relevance order, SQLite
 // decides.
 func (s *SQLite) walkIDs(ctx context.Context, tx *sql.Tx, f *sqlFilter, matched int64) (bool, error) {
-	if matched <= 0 || f.Limit <= 0 || (f.BBox != nil && !f.ByID) || (len(f.Text) > 0 && f.ByRelevance) {
+	if matched <= 0 || f.Limit <= 0 || (f.bound != nil && !f.ByID) || (len(f.Text) > 0 && f.ByRelevance) {
 		return false, nil
 	}
 	var span int64
@@ -272,7 +280,7 @@ func (f *sqlFilter) pageQuery(walk bool) (q string, args []any, cell bool) {
 			JOIN (SELECT rowid AS fid, rank AS fts_rank FROM incidents_fts WHERE incidents_fts MATCH ?) m ON m.fid = i.id` +
 			w + " ORDER BY m.fts_rank, i.id"
 		args = append([]any{f.fts}, a...)
-	case f.BBox != nil && !f.ByID:
+	case f.bound != nil && !f.ByID:
 		q, args = f.rangeUnion(incidentColumns + ", i.cell")
 		q += spatialOrder
 		cell = true
@@ -312,6 +320,7 @@ func (s *SQLite) QueryPlan(ctx context.Context, filter Filter) (page, count []st
 		return nil, nil, fmt.Errorf("begin read: %w", err)
 	}
 	defer tx.Rollback()
+	defer s.geoms.pin(filter.Expr)()
 	matched, err := s.countIn(ctx, tx, &f)
 	if err != nil {
 		return nil, nil, err
@@ -363,6 +372,7 @@ func (s *SQLite) Count(ctx context.Context, filter Filter) (int64, error) {
 		return 0, fmt.Errorf("begin read: %w", err)
 	}
 	defer tx.Rollback()
+	defer s.geoms.pin(filter.Expr)()
 	return s.countIn(ctx, tx, &f)
 }
 

@@ -108,6 +108,7 @@ func (s *SQLite) Regions(ctx context.Context, q RegionQuery) ([]RegionStats, err
 	if err != nil {
 		return nil, err
 	}
+	defer s.geoms.pin(filter.Expr)()
 	where, args := f.where()
 	// One scan of the incidents gives counts per (admin1, region); the two
 	// groupings are summed from it.

@@ -36,6 +36,7 @@ type SQLite struct {
 	extents     versionCache[Extent]        // the extent of all incidents
 	regionStats versionCache[[]RegionStats] // counts per region per query
 	aggregates  versionCache[Aggregation]   // groups per aggregation query
+	geoms       geometries                  // geometry literals of running CQL2 filters
 }
 
 // Option changes how Open sets up the store.
@@ -56,13 +57,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*SQLite, error) {
 			return nil, fmt.Errorf("create database folder: %w", err)
 		}
 	}
-	db, err := sql.Open("sqlite3", dsn(path, "immediate", false))
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
+	s := &SQLite{path: path}
+	db := s.openDB(dsn(path, "immediate", false))
+	s.db = db
 	db.SetMaxOpenConns(1)
 	db.SetConnMaxIdleTime(0)
-	s := &SQLite{db: db, path: path}
 	for _, o := range opts {
 		o(s)
 	}
@@ -83,10 +82,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*SQLite, error) {
 		db.Close()
 		return nil, err
 	}
-	if s.ro, err = sql.Open("sqlite3", dsn(path, "deferred", true)); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open %s for reading: %w", path, err)
-	}
+	s.ro = s.openDB(dsn(path, "deferred", true))
 	s.ro.SetMaxOpenConns(8)
 	s.ro.SetMaxIdleConns(8)
 	return s, nil

@@ -49,6 +49,7 @@ func tileConditions(filter Filter) (string, []any, error) {
 // (one Web Mercator tile, geo.TileCells), in key order, from the columns a
 // tile needs. A full result means there may be more.
 func (s *SQLite) TilePoints(ctx context.Context, f Filter, r geo.CellRange, limit int) ([]TilePoint, error) {
+	defer s.geoms.pin(f.Expr)()
 	cond, args, err := tileConditions(f)
 	if err != nil {
 		return nil, err
@@ -98,6 +99,7 @@ func (s *SQLite) TileGrid(ctx context.Context, f Filter, r geo.CellRange, shift 
 		return nil, fmt.Errorf("tile grid: %w", err)
 	}
 	defer tx.Rollback()
+	defer s.geoms.pin(f.Expr)()
 	cond, args, err := tileConditions(f)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,193 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/mattn/go-sqlite3"
+	"github.com/paulmach/orb"
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
+
+	"incidentmap/cql2"
+)
+
+// geometries holds the prepared geometry literals of the queries running,
+// by content id, so that relate (called once per candidate row) finds a
+// parsed, indexed geometry instead of reading it from an argument. A query
+// pins its geometries for as long as it runs; the last unpin drops them, so
+// the table holds only what running queries use.
+type geometries struct {
+	mu   sync.RWMutex
+	byID map[int64]*pinnedGeometry
+}
+
+type pinnedGeometry struct {
+	*preparedGeometry
+	refs int
+}
+
+// pin registers the geometry literals of e and returns the function that
+// releases them. Every store method that runs a Filter's SQL pins it first.
+func (g *geometries) pin(e cql2.Expr) (unpin func()) {
+	if e == nil {
+		return func() {}
+	}
+	list := cqlGeometries(e)
+	if len(list) == 0 {
+		return func() {}
+	}
+	g.mu.Lock()
+	if g.byID == nil {
+		g.byID = map[int64]*pinnedGeometry{}
+	}
+	for _, pg := range list {
+		if p, ok := g.byID[pg.id]; ok {
+			p.refs++
+			continue
+		}
+		g.byID[pg.id] = &pinnedGeometry{preparedGeometry: pg, refs: 1}
+	}
+	g.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			for _, pg := range list {
+				if p := g.byID[pg.id]; p != nil {
+					if p.refs--; p.refs == 0 {
+						delete(g.byID, pg.id)
+					}
+				}
+			}
+		})
+	}
+}
+
+// relate is the SQL function im_relate(id, op, lon, lat): whether the point
+// stands in the spatial relation cql2.SpatialOps[op] to geometry id.
+func (g *geometries) relate(id, op int64, lon, lat float64) (bool, error) {
+	g.mu.RLock()
+	p := g.byID[id]
+	g.mu.RUnlock()
+	if p == nil {
+		return false, fmt.Errorf("geometry %d of the filter is not pinned", id)
+	}
+	if op < 0 || int(op) >= len(cql2.SpatialOps) {
+		return false, fmt.Errorf("spatial function %d unknown", op)
+	}
+	x, y := lon, lat
+	if p.crs != nil {
+		x, y = p.crs.Forward(lon, lat)
+	}
+	r, _ := p.prep.Relate(cql2.SpatialOps[op], orb.Point{x, y})
+	return r, nil
+}
+
+// caseFold is CASEI: Unicode full case folding (Straße and STRASSE fold alike).
+func caseFold(s string) string { return cases.Fold().String(s) }
+
+// accentFold is ACCENTI: the text decomposed (NFD), its combining marks
+// dropped — accents on Latin letters, and the short vowels and other marks
+// of Arabic script — and composed again.
+func accentFold(s string) string {
+	d := norm.NFD.String(s)
+	var b strings.Builder
+	b.Grow(len(d))
+	for _, r := range d {
+		if !unicode.Is(unicode.Mn, r) {
+			b.WriteRune(r)
+		}
+	}
+	return norm.NFC.String(b.String())
+}
+
+// connector opens connections of go-sqlite3 with the store's SQL functions
+// registered on each, without registering a driver name process-wide.
+type connector struct {
+	drv *sqlite3.SQLiteDriver
+	dsn string
+}
+
+// Connect implements driver.Connector.
+func (c connector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
+
+// Driver implements driver.Connector.
+func (c connector) Driver() driver.Driver { return c.drv }
+
+// openDB opens a database/sql pool on dsn whose connections know the
+// functions CQL2 filters translate to.
+func (s *SQLite) openDB(dsn string) *sql.DB {
+	drv := &sqlite3.SQLiteDriver{ConnectHook: func(conn *sqlite3.SQLiteConn) error {
+		for _, f := range []struct {
+			name string
+			impl any
+		}{
+			{"im_relate", s.geoms.relate},
+			{"im_casei", caseFold},
+			{"im_accenti", accentFold},
+			{"im_pow", pow},
+			{"im_secs", seconds},
+		} {
+			if err := conn.RegisterFunc(f.name, f.impl, true); err != nil {
+				return fmt.Errorf("register SQL function %s: %w", f.name, err)
+			}
+		}
+		return nil
+	}}
+	return sql.OpenDB(connector{drv: drv, dsn: dsn})
+}
+
+// pow is the SQL function im_pow(x, y): x to the power y (CQL2's ^), NULL
+// when either is NULL.
+func pow(x, y any) any {
+	a, aok := toFloat(x)
+	b, bok := toFloat(y)
+	if !aok || !bok {
+		return nil
+	}
+	return math.Pow(a, b)
+}
+
+func toFloat(v any) (float64, bool) {
+	switch v := v.(type) {
+	case int64:
+		return float64(v), true
+	case float64:
+		return v, true
+	}
+	return 0, false
+}
+
+// seconds is the SQL function im_secs(text): a stored date (YYYY-MM-DD, its
+// midnight) or RFC 3339 date-time as seconds since 1970 with its fraction to
+// the microsecond (SQLite's own unixepoch keeps milliseconds only); NULL for
+// NULL or text that is neither.
+func seconds(v any) any {
+	var s string
+	switch v := v.(type) {
+	case string:
+		s = v
+	case []byte:
+		s = string(v)
+	default:
+		return nil
+	}
+	layout := time.RFC3339Nano
+	if len(s) == len("2006-01-02") {
+		layout = "2006-01-02"
+	}
+	t, err := time.Parse(layout, s)
+	if err != nil {
+		return nil
+	}
+	return secs(t)
+}
