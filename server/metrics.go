@@ -1,7 +1,9 @@
 package server
 
 import (
+	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -48,9 +50,38 @@ func newMetrics(dbSize func() float64) *Metrics {
 	return m
 }
 
+// observe counts one request. Labels outlive the request, so none may be a
+// view into fasthttp's buffers (c.Method() is one, overwritten by the next
+// request on the connection: "GETT" in the counters, then a gather error and
+// /metrics answering 500). The method becomes one of a fixed set of constant
+// strings; route is a registered pattern or "(no route)"; status a number.
 func (m *Metrics) observe(route, method string, status int, d time.Duration) {
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	route = strings.Clone(route)
+	m.requests.WithLabelValues(route, methodLabel(method), strconv.Itoa(status)).Inc()
 	m.duration.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// methodLabel maps a request method to its metrics label: the standard
+// methods by name, anything else (a client may send any token) as "OTHER", so
+// that clients cannot add label values at will.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet:
+		return http.MethodGet
+	case http.MethodHead:
+		return http.MethodHead
+	case http.MethodPost:
+		return http.MethodPost
+	case http.MethodPut:
+		return http.MethodPut
+	case http.MethodPatch:
+		return http.MethodPatch
+	case http.MethodDelete:
+		return http.MethodDelete
+	case http.MethodOptions:
+		return http.MethodOptions
+	}
+	return "OTHER"
 }
 
 // RowsStreamed counts incidents written by a streaming response.
