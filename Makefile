@@ -42,7 +42,7 @@ test: test-deps assets
 loadtest:
 	INCIDENTMAP_LOAD_SECONDS=30 $(GO) test -count=1 -run '^TestLoad$$' -v ./server
 
-## screenshots: write docs/screenshot-desktop.png and docs/screenshot-phone.png with headless Chromium
+## screenshots: write docs/screenshot-desktop.png, -phone.png and -arabic.png with headless Chromium
 screenshots: assets
 	INCIDENTMAP_SCREENSHOTS=$(CURDIR)/docs $(GO) test -count=1 -run '^TestScreenshots$$' ./e2e
 

@@ -285,26 +285,35 @@ func TestIncidentTextIsNotHTML(t *testing.T) {
 }
 
 // TestScreenshots writes the README's screenshots when INCIDENTMAP_SCREENSHOTS
-// names a folder (make screenshots); otherwise it does nothing.
+// names a folder (make screenshots); otherwise it does nothing. The desktop
+// and Arabic views show 20,000 synthetic incidents (clusters, a full
+// timeline, charts), the phone the 13 seed incidents.
 func TestScreenshots(t *testing.T) {
 	dir := os.Getenv("INCIDENTMAP_SCREENSHOTS")
 	if dir == "" {
 		t.Skip("set INCIDENTMAP_SCREENSHOTS=DIR (make screenshots) to write screenshots")
 	}
-	srv := testsrv.StartSeeded(t)
+	seed := testsrv.StartSeeded(t)
+	synthetic := startBulkSynth(t, 20000)
 	for _, shot := range []struct {
 		name          string
+		srv           *testsrv.Server
 		width, height int64
-	}{{"screenshot-desktop.png", 1280, 800}, {"screenshot-phone.png", 375, 812}} {
+		hash          string
+	}{
+		{"screenshot-desktop.png", synthetic, 1400, 900, "#shade=incidents"},
+		{"screenshot-phone.png", seed, 375, 812, "#shade=incidents"},
+		{"screenshot-arabic.png", synthetic, 1400, 900, "#lang=ar&shade=fatalities&start=2020-01-01&end=2020-12-31"},
+	} {
 		// A browser each: a tab left in the background is not painted, and
 		// capturing a later one could wait for a frame that never comes.
 		tb := newTab(t, newBrowser(t))
 		// The layout keys on the viewport width; mobile emulation itself made
 		// Chromium's screenshot hang here, so it is not used.
-		tb.run(t, chromedp.EmulateViewport(shot.width, shot.height, chromedp.EmulateScale(1)))
-		tb.open(t, srv.URL+"/map/#shade=incidents")
+		tb.run(t, page.BringToFront(), chromedp.EmulateViewport(shot.width, shot.height, chromedp.EmulateScale(1)))
+		tb.open(t, shot.srv.URL+"/map/"+shot.hash)
 		var png []byte
-		tb.run(t, chromedp.Sleep(500*time.Millisecond), chromedp.CaptureScreenshot(&png))
+		tb.run(t, chromedp.Sleep(800*time.Millisecond), chromedp.CaptureScreenshot(&png))
 		if err := os.WriteFile(filepath.Join(dir, shot.name), png, 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -345,7 +345,9 @@ function drawLegend() {
     const row = el("span");
     const sw = el("i", "swatch");
     sw.style.background = colourOf(i, breaks.length);
-    row.append(sw, label);
+    const text = el("bdi", "", label); // "14–101" must not turn into "101–14" right to left
+    text.dir = "ltr";
+    row.append(sw, next === undefined ? label : text);
     box.append(row);
   });
 }

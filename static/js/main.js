@@ -68,7 +68,9 @@ async function load() {
       for (const f of got) killed += f.properties.fatalities || 0;
       countLine(got.length, killed, total);
       if (!fitted && !viewGiven && got.length) {
-        view.map.fitBounds(view.clusters.getBounds().pad(0.2), { maxZoom: 9, animate: false });
+        // From the features: the clusters fill in chunks, later.
+        const b = L.latLngBounds(got.map((f) => [f.geometry.coordinates[1], f.geometry.coordinates[0]]));
+        view.map.fitBounds(b.pad(0.2), { maxZoom: 9, animate: false });
       }
     }
     fitted = true;
