@@ -46,6 +46,10 @@ type Equal struct {
 type Term struct {
 	Text   string
 	Prefix bool
+	// Any are other spellings or names of the same thing: the term matches
+	// when Text or any of them does (an Arabic word's letter variants, the
+	// English name of an Arabic place name; see server's gazetteer).
+	Any []string
 }
 
 // ErrInvalid is wrapped by errors for requests the data model cannot answer,

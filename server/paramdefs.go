@@ -64,7 +64,8 @@ var itemsParamDefs = append([]paramDef{
 		"Projected literals (EPSG:3857, UTM) are tested in their own CRS, so their straight edges stay straight.",
 		Schema: map[string]any{"type": "string", "format": "uri", "enum": crs.URIs(), "default": CRS84}},
 	{Name: "q", Description: "Free-text search over notes, actors, location and source (every word must match; " +
-		`"quoted words" are a phrase; word* is a prefix).`,
+		`"quoted words" are a phrase; word* is a prefix). Arabic words match in any spelling of alef, ta marbuta ` +
+		`and alef maqsura, without short vowels or tatweel, and an Arabic place name also matches its English name (بغداد: Baghdad).`,
 		Schema: map[string]any{"type": "string"}},
 	{Name: "sortby", Description: "Order of the features: id or relevance (best full-text matches first, " +
 		"then id; needs q). Without sortby the order is by id, or with a bbox spatial (the Z-order of the " +

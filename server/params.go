@@ -167,6 +167,11 @@ func parseValues(vals url.Values, defaultLimit, maxLimit int) (itemsQuery, error
 		if f.Text, err = incident.ParseText(s); err != nil {
 			return q, badRequest(err.Error())
 		}
+		// Arabic words match however their letters are written, and Arabic
+		// place names also match their English names (issue 14).
+		if f.Text, err = expandArabic(f.Text); err != nil {
+			return q, err
+		}
 	}
 	if s, ok := one(vals, "sortby"); ok {
 		switch {

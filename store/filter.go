@@ -106,13 +106,22 @@ func placeholders(n int) string {
 
 // ftsQuery is the FTS5 query of full-text terms: each term quoted (so FTS5
 // operators, column names and punctuation are plain text), a prefix term
-// starred, all AND-ed.
+// starred, a term's alternatives OR-ed, all terms AND-ed.
 func ftsQuery(terms []incident.Term) string {
 	parts := make([]string, len(terms))
 	for i, t := range terms {
-		parts[i] = `"` + strings.ReplaceAll(t.Text, `"`, `""`) + `"`
-		if t.Prefix {
-			parts[i] += "*"
+		alts := make([]string, 0, 1+len(t.Any))
+		for _, s := range append([]string{t.Text}, t.Any...) {
+			q := `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+			if t.Prefix {
+				q += "*"
+			}
+			alts = append(alts, q)
+		}
+		parts[i] = alts[0]
+		if len(alts) > 1 {
+			// any spelling or name of the term
+			parts[i] = "(" + strings.Join(alts, " OR ") + ")"
 		}
 	}
 	return strings.Join(parts, " AND ")
