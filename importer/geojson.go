@@ -51,7 +51,31 @@ func readGeoJSON(r io.Reader, fn func(Row, *Problem) error) error {
 	if !sawFeatures {
 		return errors.New(`geojson: the FeatureCollection has no "features" array`)
 	}
-	return nil
+	// The closing brace: without this a file cut short after its last
+	// feature would pass for a complete one.
+	if _, err := dec.Token(); err != nil {
+		return fmt.Errorf("geojson: the FeatureCollection does not end with }: %w", err)
+	}
+	return endOfDocument(dec)
+}
+
+// endOfDocument refuses anything but white space after the top-level value: a
+// second FeatureCollection, a bare Feature or garbage would otherwise be
+// dropped without a word, and the import reported as complete.
+func endOfDocument(dec *json.Decoder) error {
+	at := dec.InputOffset()
+	tok, err := dec.Token()
+	switch {
+	case err == io.EOF:
+		return nil
+	case err != nil:
+		return fmt.Errorf("geojson: after the FeatureCollection (byte %d): %w; the file must hold one JSON value", at, err)
+	}
+	what := fmt.Sprintf("%v", tok)
+	if d, ok := tok.(json.Delim); ok && d == '{' {
+		what = "another object"
+	}
+	return fmt.Errorf("geojson: %s after the end of the FeatureCollection (byte %d); the file must hold one JSON value (for many, use GeoJSON text sequences)", what, at)
 }
 
 func readFeatureArray(dec *json.Decoder, fn func(Row, *Problem) error) error {

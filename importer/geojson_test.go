@@ -37,6 +37,7 @@ func TestReadFormats(t *testing.T) {
 		f    importer.Format
 	}{
 		{"collection", `{"name":"x","features":[` + feat1 + "," + featBad + "," + feat2 + `],"type":"FeatureCollection"}`, importer.FormatGeoJSON},
+		{"collection, white space after", `{"type":"FeatureCollection","features":[` + feat1 + "," + featBad + "," + feat2 + "]}\r\n \n\t", importer.FormatGeoJSON},
 		{"collection sniffed", ` {"type":"FeatureCollection","features":[` + feat1 + "," + featBad + "," + feat2 + `]}`, importer.FormatAuto},
 		{"rfc 8142", "\x1e" + feat1 + "\n\x1e" + featBad + "\n\x1e" + feat2 + "\n", importer.FormatGeoJSONSeq},
 		{"rfc 8142 sniffed", "\x1e" + feat1 + "\n\x1e" + featBad + "\n\x1e" + feat2 + "\n", importer.FormatAuto},

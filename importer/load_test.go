@@ -171,6 +171,13 @@ func TestFileErrors(t *testing.T) {
 		{"no id column", "event_date,event_type,latitude,longitude\n", "event_id_cnty"},
 		{"geojson not collection", `{"type":"Feature"}`, "FeatureCollection"},
 		{"broken geojson", `{"type":"FeatureCollection","features":[{"type":`, "feature 1"},
+		// Trailing data (issue 15): refused, not dropped, and the feature
+		// before it is not imported either.
+		{"second collection", `{"type":"FeatureCollection","features":[` + feat1 + `]}{"type":"FeatureCollection","features":[` + feat2 + `]}`, "another object after the end"},
+		{"bare feature after", `{"type":"FeatureCollection","features":[` + feat1 + "]}\n" + feat2, "another object after the end"},
+		{"garbage after", `{"type":"FeatureCollection","features":[` + feat1 + `]} garbage {`, "after the FeatureCollection"},
+		{"array after", `{"type":"FeatureCollection","features":[` + feat1 + `]}[]`, "[ after the end"},
+		{"cut after the features", `{"type":"FeatureCollection","features":[` + feat1 + `]`, "does not end with }"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := load(t, st, []byte(c.data), importer.Options{})

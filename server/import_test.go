@@ -97,3 +97,36 @@ func TestImportEndpoint(t *testing.T) {
 		t.Fatalf("%d incidents after refused imports, want 74", count())
 	}
 }
+
+// TestImportRefusesTrailingData: a FeatureCollection followed by anything but
+// white space was answered 200 with rows:1, the rest silently dropped. It is a
+// 400 naming what followed, and nothing is imported.
+func TestImportRefusesTrailingData(t *testing.T) {
+	s := testsrv.StartSeeded(t)
+	tok, err := s.Store.CreateToken(context.Background(), "importer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc := func(id string) string {
+		return `{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[44.4,33.3]},` +
+			`"properties":{"event_id":"` + id + `","event_date":"2021-05-01","event_type":"Riots"}}]}`
+	}
+	for name, body := range map[string]string{
+		"second collection": fc("T-1") + fc("T-2"),
+		"bare feature":      fc("T-1") + "\n" + `{"type":"Feature","geometry":null,"properties":{}}`,
+		"garbage":           fc("T-1") + " garbage {",
+	} {
+		status, out := postImport(t, s, tok, "", "application/geo+json", body)
+		if status != http.StatusBadRequest || out["code"] != "InvalidFile" ||
+			!strings.Contains(out["description"].(string), "after the") {
+			t.Errorf("%s: %d %v; want 400 InvalidFile saying what came after", name, status, out)
+		}
+	}
+	if n, err := s.Store.Count(context.Background(), store.Filter{}); err != nil || n != 13 {
+		t.Fatalf("%d incidents after refused imports (%v); want the 13 seed ones", n, err)
+	}
+	status, out := postImport(t, s, tok, "", "application/geo+json", fc("T-1")+"\n")
+	if status != http.StatusOK || out["inserted"] != float64(1) {
+		t.Fatalf("collection with a final newline: %d %v", status, out)
+	}
+}
