@@ -53,7 +53,7 @@ var aggregateParamDefs = append(append([]paramDef{}, aggregateOwnParamDefs...), 
 	var out []paramDef
 	for _, d := range itemsParamDefs {
 		switch d.Name {
-		case "limit", "offset", "sortby", "f":
+		case "limit", "offset", "sortby", "f", "crs": // groups have no geometry
 			continue
 		}
 		out = append(out, d)

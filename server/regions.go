@@ -22,14 +22,30 @@ var regionsParamDefs = append([]paramDef{
 	{Name: "datetime",
 		Description: "Count only incidents on this date or in this interval (start/end, either side may be '..').",
 		Schema:      map[string]any{"type": "string"}},
-}, pickParamDefs(itemsParamDefs, "bbox-crs", "limit", "offset", "f", "event_types", "sub_event_types", "event_type", "sub_event_type")...)
+}, append(pickParamDefs(itemsParamDefs, "bbox-crs", "limit", "offset", "f"), regionCountFilters()...)...)
 
 // regionsParams are the names regionsParamDefs allow.
 var regionsParams = paramNames(regionsParamDefs)
 
 // regionItemParams are what one region's page takes: the format and the
 // incident filters its counts follow.
-var regionItemParams = []string{"f", "datetime", "event_types", "sub_event_types", "event_type", "sub_event_type"}
+var regionItemParams = append([]string{"f", "datetime"}, paramNames(regionCountFilters())...)
+
+// regionCountFilters are the items filters the regions' counts follow, so a
+// choropleth counts exactly what the map shows: all of them but the bbox
+// (which here selects regions), datetime (described for counts above), and
+// paging, order, format and CRS, which are the regions' own or meaningless.
+func regionCountFilters() []paramDef {
+	var out []paramDef
+	for _, d := range itemsParamDefs {
+		switch d.Name {
+		case "bbox", "bbox-crs", "datetime", "limit", "offset", "f", "sortby", "crs":
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
+}
 
 // pickParamDefs returns the definitions in defs with these names, so that a
 // parameter the regions share with the incidents is documented once.
@@ -55,7 +71,7 @@ func (h *handlers) regionsCollection() collection {
 		ID:    "regions",
 		Title: "Regions of Iraq",
 		Description: "Iraq's governorates (Natural Earth 1:10m admin-1, public domain) with the number of incidents " +
-			"and fatalities in each, for the same datetime and event type filters as the incidents. region groups " +
+			"and fatalities in each, for the same filters as the incidents (all but bbox, which selects regions). region groups " +
 			"Erbil, Duhok and Sulaymaniyah as the Kurdistan Region; region_incidents counts the whole group.",
 		Extent:      h.regionsExtent,
 		Queryables:  regionQueryables,

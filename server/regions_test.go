@@ -121,7 +121,7 @@ func TestRegionsFatalitiesAndItem(t *testing.T) {
 		code   string
 	}{
 		{"/collections/regions/items/IQ-XX", 404, "NotFound"},
-		{"/collections/regions/items?region=Anbar", 400, "InvalidParameterValue"},
+		{"/collections/regions/items?colour=red", 400, "UnknownParameter"},
 		{"/collections/regions/items?datetime=2021-13-01", 400, "InvalidParameterValue"},
 		{"/collections/regions/items/IQ-AN?limit=3", 400, "InvalidParameterValue"},
 	} {
@@ -236,6 +236,48 @@ func TestRegionsArabicNames(t *testing.T) {
 		}
 		if want := map[string]string{"IQ-BG": "محافظة بغداد", "IQ-NI": "محافظة نينوى", "IQ-TS": "كركوك", "IQ-AN": "محافظة الأنبار"}[f.ID]; want != "" && ar != want {
 			t.Errorf("%s name_ar %q, want %q", f.ID, ar, want)
+		}
+	}
+}
+
+// TestRegionsFullFilterSet: the choropleth's counts follow every items
+// filter, so each governorate's count is the items count of its admin1.
+func TestRegionsFullFilterSet(t *testing.T) {
+	srv := testsrv.StartSeeded(t)
+	for _, q := range []string{"q=drone", "min_fatalities=1", "max_fatalities=0", "actors=" + url.QueryEscape("Unidentified armed group"),
+		"filter=" + url.QueryEscape("fatalities >= 2"), "event_types=" + url.QueryEscape("Explosions/Remote violence,Riots"),
+		"regions=Anbar,IQ-BG", "datetime=2021-01-01/2021-12-31&q=" + url.QueryEscape("بغداد"), "event_type=Riots", "location=Erbil"} {
+		var fc struct {
+			Features []struct {
+				Properties struct {
+					Name      string `json:"name"`
+					Incidents int64  `json:"incidents"`
+				} `json:"properties"`
+			} `json:"features"`
+		}
+		srv.GetJSON(t, "/collections/regions/items?limit=100&"+q, 200, &fc)
+		var sum int64
+		for _, f := range fc.Features {
+			p := f.Properties
+			sum += p.Incidents
+			if p.Incidents > 0 || p.Name == "Baghdad" || p.Name == "Anbar" {
+				if want := matched(t, srv, q+"&admin1="+url.QueryEscape(p.Name)); p.Incidents != want {
+					t.Errorf("%s: %s counts %d, items %d", q, p.Name, p.Incidents, want)
+				}
+			}
+		}
+		if want := matched(t, srv, q); sum != want {
+			t.Errorf("%s: the governorates count %d, items %d", q, sum, want)
+		}
+		// one region's page takes the same filters
+		var one struct {
+			Properties struct {
+				Incidents int64 `json:"incidents"`
+			} `json:"properties"`
+		}
+		srv.GetJSON(t, "/collections/regions/items/IQ-BG?"+q, 200, &one)
+		if want := matched(t, srv, q+"&admin1=Baghdad"); one.Properties.Incidents != want {
+			t.Errorf("%s: IQ-BG counts %d, items %d", q, one.Properties.Incidents, want)
 		}
 	}
 }
