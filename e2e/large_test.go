@@ -65,6 +65,23 @@ func TestMapPageLarge(t *testing.T) {
 	if b[0] > e[0] || b[1] > e[1] || b[2] < e[2] || b[3] < e[3] {
 		t.Fatalf("first view %v does not contain the data's extent %v", b, e)
 	}
+	// The timeline's bars equal the aggregate API; brushing a range changes
+	// the count to the items API's numberMatched for it, and the link.
+	h := checkHistogram(t, tb, srv, url.Values{})
+	i := barIndex(t, h, "2020-01-01")
+	tb.brush(t, i, i+2)
+	f := tb.form(t)
+	q, _ := url.ParseQuery(strings.TrimPrefix(f.Hash, "#"))
+	if f.Start != "2020-01-01" || f.End != "2020-03-31" || q.Get("start") != f.Start || q.Get("end") != f.End {
+		t.Fatalf("after brushing 2020-01..2020-03: form and link %+v", f)
+	}
+	want := numberMatched(t, srv, url.Values{"datetime": {"2020-01-01/2020-03-31"}})
+	if got := tb.eval(t, `document.getElementById("count").dataset.incidents`); got != fmt.Sprint(want) {
+		t.Fatalf("after brushing the page counts %v; numberMatched is %d", got, want)
+	}
+	checkHistogram(t, tb, srv, url.Values{})
+	tb.run(t, chromedp.Click("#reset"), waitReady())
+
 	// The list: "N in view" is the items API's numberMatched for the view's bbox.
 	zoomList := func(z int, lat, lon float64) listState {
 		t.Helper()
@@ -75,7 +92,7 @@ func TestMapPageLarge(t *testing.T) {
 	}
 	l := zoomList(9, 33.3, 44.4)
 	bbox := tb.eval(t, `window.incidentmap.bbox()`).(string)
-	want := numberMatched(t, srv, url.Values{"bbox": {bbox}})
+	want = numberMatched(t, srv, url.Values{"bbox": {bbox}})
 	if l.InView != want || want == 0 || l.Rows != min(want, 200) {
 		t.Fatalf("list at Baghdad zoom 9: %+v; the items API says %d in bbox %s", l, want, bbox)
 	}

@@ -27,7 +27,7 @@ export async function getJSON(url, signal) {
  * fewer fields get the defaults, and the formats are then read from /api.
  */
 export const config = {
-  tiles: "", attribution: "",
+  tiles: "", attribution: "", tilesHelp: "",
   formats: [], // [{f, label, mediaType}]
   limits: { maxItems: 50000, tileModeAbove: 5000 },
   basemap: { layers: [], attribution: "" },
@@ -43,6 +43,7 @@ export async function loadConfig() {
   const c = await getJSON(`${API}/map/config.json`).catch(() => ({}));
   if (c.tiles) config.tiles = c.tiles;
   if (c.attribution) config.attribution = c.attribution;
+  if (c.tilesHelp) config.tilesHelp = c.tilesHelp;
   if (c.limits) Object.assign(config.limits, c.limits);
   if (c.basemap && Array.isArray(c.basemap.layers)) config.basemap = c.basemap;
   if (Array.isArray(c.languages) && c.languages.length) config.languages = c.languages;

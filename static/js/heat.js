@@ -24,6 +24,7 @@ function palette() {
  * the map's view, redrawn after every move.
  */
 export const HeatLayer = L.Layer.extend({
+  initialize(options) { L.setOptions(this, options); },
   onAdd(map) {
     this._canvas = L.DomUtil.create("canvas", "heat-canvas leaflet-zoom-hide");
     this._canvas.setAttribute("aria-hidden", "true");

@@ -65,9 +65,7 @@ export function createMap() {
   if (!config.tiles) {
     // The control says how to get online tiles rather than hide the option.
     const list = control.getContainer().querySelector(".leaflet-control-layers-base");
-    const note = el("p", "layers-note", t("tilesOff"));
-    note.dataset.i18n = "tilesOff";
-    list.append(note);
+    list.append(el("p", "layers-note", t.lang === "en" && config.tilesHelp ? config.tilesHelp : t("tilesOff")));
   }
   L.control.scale({ imperial: false }).addTo(map);
   map.attributionControl.addAttribution(config.basemap.attribution || "Made with Natural Earth");

@@ -14,7 +14,10 @@ import { refreshFacets } from "./facets.js";
 import { refreshTimeline, initTimeline, togglePlay, drawBrush, timelineModel } from "./timeline.js";
 import { t, setLanguage, chooseLanguage } from "./i18n.js";
 
-const PAGE = 10000;
+// MAX_FEATURES caps what marker mode fetches; above tileModeAbove the page
+// draws tiles anyway, so it is only reached if the server says so.
+const MAX_FEATURES = 50000;
+const page = () => config.limits.maxItems || 10000; // the largest items page
 let loadAbort = null;
 let fitted = false; // the first view has been set (from the hash or the data)
 let viewGiven = false; // the permalink named the view: the data must not move it
@@ -51,11 +54,11 @@ async function load() {
       await showTiles(params, ctl.signal);
       countLine(matched, null);
     } else {
-      params.set("limit", String(PAGE));
+      params.set("limit", String(page()));
       let url = `${API}/collections/incidents/items?${params}`;
       const got = [];
       let total = 0;
-      while (url && got.length < config.limits.maxItems) {
+      while (url && got.length < MAX_FEATURES) {
         const fc = await getJSON(url, ctl.signal);
         total = fc.numberMatched ?? got.length + fc.features.length;
         got.push(...fc.features);
@@ -101,7 +104,7 @@ function countLine(n, killed, total) {
 
 // updateDownloads writes the download links: every match, and what is in
 // the map's view (the same filters plus the view's bbox). Export formats
-// stream everything; plain JSON pages are capped at PAGE.
+// stream everything; plain JSON pages are capped at the largest page.
 function updateDownloads() {
   const formats = config.formats.filter((x) => !["json", "html"].includes(x.f));
   const make = (boxId, prefix, extra) => {
@@ -110,11 +113,12 @@ function updateDownloads() {
       const q = filterParams(false);
       for (const [k, v] of Object.entries(extra)) q.set(k, v);
       q.set("f", x.f);
-      if (x.f === "json") q.set("limit", String(PAGE));
+      if (x.f === "json") q.set("limit", String(page()));
       const a = el("a", "", x.label || x.f.toUpperCase());
       a.id = `${prefix}-${x.f}`;
       a.href = `${API}/collections/incidents/items?${q}`;
-      a.download = `incidents${prefix === "dlv" ? "-view" : ""}.${{ geojson: "geojson", json: "geojson", csv: "csv", kml: "kml", gpkg: "gpkg", geojsonseq: "geojsons" }[x.f] || x.f}`;
+      const ext = x.ext || `.${{ json: "geojson", geojsonseq: "geojsons" }[x.f] || x.f}`;
+      a.download = `incidents${prefix === "dlv" ? "-view" : ""}${ext}`;
       return a;
     });
     box.replaceChildren(...links.flatMap((a, i) => (i ? [" ", a] : [a])));
