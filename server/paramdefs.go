@@ -77,8 +77,10 @@ var itemsParamDefs = append([]paramDef{
 		Schema: map[string]any{"type": "string", "format": "uri", "enum": crs.URIs(), "default": CRS84}},
 }, propertyParamDefs(incidentQueryables)...)
 
-// maxFilterLen bounds a CQL2 filter's length in bytes.
-const maxFilterLen = 8000
+// maxFilterLen bounds a CQL2 filter's length in bytes: room for the WKT of
+// any governorate outline at full precision (Erbil's is about 10 KB), within
+// the 16 KB the server reads of a request line and headers.
+const maxFilterLen = 16 << 10
 
 // propertyParamDefs are the equality parameters (name=value) of the
 // queryables but the geometry, as the Part 3 class

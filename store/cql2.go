@@ -81,10 +81,8 @@ type translator struct {
 
 func (t *translator) expr(b *strings.Builder, e cql2.Expr) error {
 	switch e := e.(type) {
-	case cql2.And:
-		return t.binary(b, e.L, " AND ", e.R)
-	case cql2.Or:
-		return t.binary(b, e.L, " OR ", e.R)
+	case cql2.And, cql2.Or:
+		return t.balanced(b, e)
 	case cql2.Not:
 		b.WriteString("NOT (")
 		if err := t.expr(b, e.X); err != nil {
@@ -185,17 +183,53 @@ func not(n bool) string {
 	return ""
 }
 
-func (t *translator) binary(b *strings.Builder, l cql2.Expr, op string, r cql2.Expr) error {
-	b.WriteString("(")
-	if err := t.expr(b, l); err != nil {
-		return err
+// balanced writes a chain of ANDs (or ORs) as a balanced tree of
+// parentheses: the parser nests "a OR b OR c …" to the left, and SQLite
+// refuses an expression nested deeper than 1,000, which a long list of
+// alternatives reaches; balanced, 10,000 terms nest 14 deep.
+func (t *translator) balanced(b *strings.Builder, e cql2.Expr) error {
+	_, isAnd := e.(cql2.And)
+	var terms []cql2.Expr
+	var flatten func(cql2.Expr)
+	flatten = func(x cql2.Expr) {
+		switch x := x.(type) {
+		case cql2.And:
+			if isAnd {
+				flatten(x.L)
+				flatten(x.R)
+				return
+			}
+		case cql2.Or:
+			if !isAnd {
+				flatten(x.L)
+				flatten(x.R)
+				return
+			}
+		}
+		terms = append(terms, x)
 	}
-	b.WriteString(op)
-	if err := t.expr(b, r); err != nil {
-		return err
+	flatten(e)
+	op := " OR "
+	if isAnd {
+		op = " AND "
 	}
-	b.WriteString(")")
-	return nil
+	var write func([]cql2.Expr) error
+	write = func(ts []cql2.Expr) error {
+		if len(ts) == 1 {
+			return t.expr(b, ts[0])
+		}
+		b.WriteString("(")
+		if err := write(ts[:len(ts)/2]); err != nil {
+			return err
+		}
+		b.WriteString(op)
+		if err := write(ts[len(ts)/2:]); err != nil {
+			return err
+		}
+		b.WriteString(")")
+		return nil
+	}
+	return write(terms)
 }
 
 // common is the type operands compare as: the first property's (or typed
