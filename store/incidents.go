@@ -200,10 +200,6 @@ func (f *sqlFilter) countQuery() (string, []any) {
 // what the page holds, not what the bbox holds. Either order is total, so
 // offsets page consistently.
 func (s *SQLite) Incidents(ctx context.Context, filter Filter, count bool) (*Cursor, error) {
-	f, err := compile(filter)
-	if err != nil {
-		return nil, err
-	}
 	tx, err := s.ro.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin read: %w", err)
@@ -213,6 +209,10 @@ func (s *SQLite) Incidents(ctx context.Context, filter Filter, count bool) (*Cur
 		c.unpin()
 		tx.Rollback()
 		return nil, err
+	}
+	f, err := compileIn(ctx, tx, filter)
+	if err != nil {
+		return fail(err)
 	}
 	if count {
 		if c.Matched, err = s.countIn(ctx, tx, &f); err != nil {
@@ -311,16 +311,16 @@ func (f *sqlFilter) pageQuery(walk bool) (q string, args []any, cell bool) {
 // test that guards against plans that sort a large result for a small page
 // reads it, and so can anyone asking why a filter is slow.
 func (s *SQLite) QueryPlan(ctx context.Context, filter Filter) (page, count []string, err error) {
-	f, err := compile(filter)
-	if err != nil {
-		return nil, nil, err
-	}
 	tx, err := s.ro.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("begin read: %w", err)
 	}
 	defer tx.Rollback()
 	defer s.geoms.pin(filter.Expr)()
+	f, err := compileIn(ctx, tx, filter)
+	if err != nil {
+		return nil, nil, err
+	}
 	matched, err := s.countIn(ctx, tx, &f)
 	if err != nil {
 		return nil, nil, err
@@ -363,16 +363,16 @@ func explain(ctx context.Context, tx *sql.Tx, q string, args []any) ([]string, e
 
 // Count returns how many incidents f matches (limit and offset ignored).
 func (s *SQLite) Count(ctx context.Context, filter Filter) (int64, error) {
-	f, err := compile(filter)
-	if err != nil {
-		return 0, err
-	}
 	tx, err := s.ro.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("begin read: %w", err)
 	}
 	defer tx.Rollback()
 	defer s.geoms.pin(filter.Expr)()
+	f, err := compileIn(ctx, tx, filter)
+	if err != nil {
+		return 0, err
+	}
 	return s.countIn(ctx, tx, &f)
 }
 

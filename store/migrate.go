@@ -215,6 +215,17 @@ var migrations = []string{
 	// 11: the governorates' Arabic names (issue 14), for the map's labels in
 	// Arabic; loadRegions fills them from the boundaries at start.
 	`ALTER TABLE regions ADD COLUMN name_ar TEXT NOT NULL DEFAULT '';`,
+	// 12: counting a type or a region with a fatality bound read every row of
+	// the type through its index, then the table row for its fatalities:
+	// Battles with 3 or more killed took 8 s to count at a million incidents
+	// on a busy machine, 28 ms from an index holding fatalities too. The two
+	// indexes gain it as a last column; equality on the first column and a
+	// date range still use them as before.
+	`DROP INDEX incidents_type_date;
+	CREATE INDEX incidents_type_stats ON incidents (event_type, event_date, fatalities);
+	DROP INDEX incidents_region_date;
+	CREATE INDEX incidents_region_stats ON incidents (region, event_date, fatalities);
+	ANALYZE incidents;`,
 }
 
 // migrationSteps are Go steps run after the SQL of a migration (by its

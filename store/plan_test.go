@@ -74,8 +74,8 @@ func TestBulkImportStatisticsPickTheIDWalk(t *testing.T) {
 	defer raw.Close()
 	var stat string
 	var types int64
-	if err := raw.QueryRowContext(ctx, "SELECT stat FROM sqlite_stat1 WHERE idx = 'incidents_type_date'").Scan(&stat); err != nil {
-		t.Fatalf("statistics of incidents_type_date: %v", err)
+	if err := raw.QueryRowContext(ctx, "SELECT stat FROM sqlite_stat1 WHERE idx = 'incidents_type_stats'").Scan(&stat); err != nil {
+		t.Fatalf("statistics of incidents_type_stats: %v", err)
 	}
 	if err := raw.QueryRowContext(ctx, "SELECT count(DISTINCT event_type) FROM incidents").Scan(&types); err != nil {
 		t.Fatal(err)
@@ -85,7 +85,7 @@ func TestBulkImportStatisticsPickTheIDWalk(t *testing.T) {
 		t.Fatalf("sqlite_stat1 %q: %v", stat, err)
 	}
 	if want := planRows / types; total != planRows || perType < want*9/10 || perType > want*11/10 {
-		t.Fatalf("sqlite_stat1 of incidents_type_date is %q: %d rows, %d per event type; want %d and about %d", stat, total, perType, planRows, want)
+		t.Fatalf("sqlite_stat1 of incidents_type_stats is %q: %d rows, %d per event type; want %d and about %d", stat, total, perType, planRows, want)
 	}
 
 	three := 3
@@ -95,7 +95,7 @@ func TestBulkImportStatisticsPickTheIDWalk(t *testing.T) {
 		t.Fatal(err)
 	}
 	joined := strings.Join(page, "\n")
-	if s := sortsRows(page); s != "" || strings.Contains(joined, "incidents_type_date") {
+	if s := sortsRows(page); s != "" || strings.Contains(joined, "incidents_type_stats") {
 		t.Fatalf("event_type=Battles AND fatalities>=3 ORDER BY id LIMIT 100 reads the type index and sorts:\n%s", joined)
 	}
 }
