@@ -157,14 +157,22 @@ func (h *handlers) buildTile(ctx context.Context, t maptile.Tile, f store.Filter
 		if err != nil {
 			return nil, fmt.Errorf("tile %d/%d/%d: %w", t.Z, t.X, t.Y, err)
 		}
+		// The grid's cells, merged until no two circles overlap (declutter).
+		marks := make([]mark, len(cells))
 		for i := range cells {
 			cl := &cells[i]
-			if cl.Single != nil {
-				feats = append(feats, pointFeature(cl.Single, pixel(cl.Single.Lon, cl.Single.Lat)))
+			wx, wy := geo.MercatorXY(cl.Lon, cl.Lat, n)
+			marks[i] = mark{x: (wx - float64(t.X)) * TileExtent, y: (wy - float64(t.Y)) * TileExtent,
+				n: cl.Count, fat: cl.Fatalities, single: cl.Single, key: cl.Key}
+		}
+		for _, m := range declutter(marks) {
+			if m.single != nil {
+				feats = append(feats, pointFeature(m.single, pixel(m.single.Lon, m.single.Lat)))
 				continue
 			}
-			feat := geojson.NewFeature(pixel(cl.Lon, cl.Lat))
-			feat.Properties = geojson.Properties{"count": cl.Count, "fatalities": cl.Fatalities, "cluster": true}
+			clamp := func(v float64) float64 { return math.Max(0, math.Min(TileExtent-1, math.Floor(v))) }
+			feat := geojson.NewFeature(orb.Point{clamp(m.x), clamp(m.y)})
+			feat.Properties = geojson.Properties{"count": m.n, "fatalities": m.fat, "cluster": true}
 			feats = append(feats, feat)
 		}
 	}
