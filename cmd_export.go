@@ -110,7 +110,7 @@ func exportGeoPackage(ctx context.Context, st *store.SQLite, filter store.Filter
 	}
 	defer os.RemoveAll(dir)
 	tmp := filepath.Join(dir, "out.gpkg")
-	n, err := st.WriteGeoPackage(ctx, tmp, filter)
+	n, err := export.GeoPackageOf(ctx, tmp, st, filter)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}

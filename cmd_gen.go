@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"incidentmap/incident"
-	"incidentmap/store"
 	"incidentmap/synth"
 )
 
@@ -88,7 +87,7 @@ func genLoad(ctx context.Context, path string, seed int64, n int, stdout io.Writ
 			}
 		})
 	}()
-	res, err := st.Import(ctx, false, func(w *store.ImportWriter) error {
+	res, err := st.Import(ctx, false, func(w incident.ImportWriter) error {
 		for b := range batches {
 			for i := range b {
 				if err := w.Put(&b[i], 0); err != nil {

@@ -12,7 +12,6 @@ import (
 
 	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
-	"incidentmap/store"
 	"incidentmap/synth"
 )
 
@@ -24,7 +23,7 @@ const largeN = 200000
 func startBulkSynth(t *testing.T, n int) *testsrv.Server {
 	t.Helper()
 	st := testsrv.Open(t)
-	_, err := st.Import(context.Background(), false, func(w *store.ImportWriter) error {
+	_, err := st.Import(context.Background(), false, func(w incident.ImportWriter) error {
 		return synth.Batches(1, n, 5000, func(b []incident.Incident) error {
 			for i := range b {
 				if err := w.Put(&b[i], 0); err != nil {

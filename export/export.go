@@ -1,7 +1,7 @@
 // Package export writes incidents in the formats GIS tools and spreadsheets
 // read — GeoJSON, GeoJSON text sequences, ACLED-column CSV and KML — row by
 // row to a writer, so an export of millions of rows needs no more memory than
-// one row. (GeoPackage, a SQLite file, is written by the store.)
+// one row; GeoPackage (a SQLite file) from a cursor into a file.
 package export
 
 import (
@@ -68,7 +68,7 @@ func (f Format) Ext() string {
 	return "." + string(f)
 }
 
-// Rows is a stream of incidents, such as a *store.Cursor.
+// Rows is a stream of incidents, such as a incident.Cursor.
 type Rows interface {
 	Next() bool
 	Incident() *incident.Incident

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"incidentmap/incident"
 	"incidentmap/store"
 )
 
@@ -16,7 +17,7 @@ const MaxProblems = 100
 // Store is what loading needs of the store.
 type Store interface {
 	// Import runs fn in one write transaction; see store.SQLite.Import.
-	Import(ctx context.Context, dryRun bool, fn func(w *store.ImportWriter) error) (store.ImportCounts, error)
+	Import(ctx context.Context, dryRun bool, fn func(w incident.ImportWriter) error) (incident.ImportCounts, error)
 }
 
 // Result is what a load did, or found wrong.
@@ -87,7 +88,7 @@ func Load(ctx context.Context, st Store, r io.Reader, opt Options) (*Result, err
 	if every <= 0 {
 		every = 10000
 	}
-	counts, err := st.Import(ctx, opt.DryRun, func(w *store.ImportWriter) error {
+	counts, err := st.Import(ctx, opt.DryRun, func(w incident.ImportWriter) error {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		chunks := make(chan []Row, 4)
@@ -140,7 +141,7 @@ func Load(ctx context.Context, st Store, r io.Reader, opt Options) (*Result, err
 // and sends the good rows in chunks until the first bad one: after it the
 // import is lost, and the rest is only checked. The error is the file's
 // (*FileError) or the context's.
-func readChecked(ctx context.Context, r io.Reader, opt Options, every int, w *store.ImportWriter, res *Result, chunks chan<- []Row) error {
+func readChecked(ctx context.Context, r io.Reader, opt Options, every int, w incident.ImportWriter, res *Result, chunks chan<- []Row) error {
 	chunk := make([]Row, 0, loadChunk)
 	send := func() error {
 		if len(chunk) == 0 {

@@ -53,7 +53,7 @@ func (h *handlers) exportItems(c *fiber.Ctx, f export.Format) error {
 			return fmt.Errorf("export: %w", err)
 		}
 		tmp := filepath.Join(dir, name)
-		if _, err := h.store.WriteGeoPackage(ctx, tmp, filter); err != nil {
+		if _, err := export.GeoPackageOf(ctx, tmp, h.store, filter); err != nil {
 			os.RemoveAll(dir)
 			return fmt.Errorf("export: %w", err)
 		}

@@ -14,7 +14,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"incidentmap/incident"
-	"incidentmap/store"
 )
 
 //go:embed templates/*.html
@@ -111,12 +110,12 @@ type itemsPage struct {
 }
 
 // streamItemsHTML streams the items page as HTML. It owns cancel and cur.
-func (h *handlers) streamItemsHTML(c *fiber.Ctx, cancel context.CancelFunc, cur *store.Cursor, q itemsQuery, links []Link) error {
+func (h *handlers) streamItemsHTML(c *fiber.Ctx, cancel context.CancelFunc, cur incident.Cursor, q itemsQuery, links []Link) error {
 	t := h.html.byName["items"]
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	log, path := h.log, strings.Clone(c.Path())
 	data := pageData{Base: h.baseURL(c), Title: "Security incidents", Links: links, Data: itemsPage{
-		Matched: cur.Matched, Limit: q.filter.Limit, Offset: q.filter.Offset,
+		Matched: cur.Matched(), Limit: q.filter.Limit, Offset: q.filter.Offset,
 		Features: func(yield func(*incident.Incident) bool) {
 			for cur.Next() {
 				if !yield(cur.Incident()) {

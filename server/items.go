@@ -43,11 +43,11 @@ func (h *handlers) items(c *fiber.Ctx) error {
 		return fmt.Errorf("items: %w", err)
 	}
 	path := utils.CopyString(c.Path())
-	links := h.itemsLinks(c, path, q, cur.Matched, format)
+	links := h.itemsLinks(c, path, q, cur.Matched(), format)
 	if format == formatHTML {
 		return h.streamItemsHTML(c, cancel, cur, q, links)
 	}
-	head, err := collectionHead(links, cur.Matched, q.crs)
+	head, err := collectionHead(links, cur.Matched(), q.crs)
 	if err != nil {
 		cancel()
 		cur.Close()

@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -14,60 +15,24 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/paulmach/orb"
 
-	"incidentmap/geo"
 	"incidentmap/incident"
 	"incidentmap/store"
 )
 
-// Store is what the server needs of the incident store.
+// Store is what the server needs of the incident store: the seam's small
+// interfaces (see package incident), which every engine implements, and the
+// aggregations of the map page.
 type Store interface {
-	// Incidents streams the incidents a filter selects; see store.SQLite.Incidents.
-	Incidents(ctx context.Context, f store.Filter, count bool) (*store.Cursor, error)
-	// Incident returns one incident or an error wrapping store.ErrNotFound.
-	Incident(ctx context.Context, id int64) (incident.Incident, error)
-	// Ping reports whether the database answers.
-	Ping(ctx context.Context) error
-	// Extent returns the space and time all incidents cover.
-	Extent(ctx context.Context) (store.Extent, error)
-	// Regions returns the regions a query selects with their incident counts.
-	Regions(ctx context.Context, q store.RegionQuery) ([]store.RegionStats, error)
-	// Region returns one region by ISO code or an error wrapping store.ErrNotFound.
-	Region(ctx context.Context, iso string, f store.Filter) (store.RegionStats, error)
-	// Aggregate counts incidents and sums fatalities per group; see store.SQLite.Aggregate.
-	Aggregate(ctx context.Context, f store.Filter, keys []store.GroupKey, limit int) (store.Aggregation, error)
-	// RegionsBound is the box around every region; ok is false when there are none.
-	RegionsBound(ctx context.Context) (b orb.Bound, ok bool, err error)
-	// DataVersion identifies the current state of the data, for ETags.
-	DataVersion(ctx context.Context) (store.DataVersion, error)
-	// Version is the database's schema version, for readiness.
-	Version(ctx context.Context) (int, error)
-	// FileSize is the database's size on disk in bytes, for metrics.
-	FileSize() int64
-
-	// The write API and live updates (issue 5).
+	incident.Reader
+	incident.Changes
+	incident.Writer
+	incident.Tiler
+	incident.Importer
+	incident.Admin
 	TokenChecker
-	// CreateIncident inserts an incident; see store.SQLite.CreateIncident.
-	CreateIncident(ctx context.Context, inc incident.Incident) (incident.Incident, error)
-	// UpdateIncident changes one in a transaction; see store.SQLite.UpdateIncident.
-	UpdateIncident(ctx context.Context, id int64, by string, change func(incident.Incident) (incident.Incident, error)) (incident.Incident, error)
-	// DeleteIncident deletes one, keeping it in the history; see store.SQLite.DeleteIncident.
-	DeleteIncident(ctx context.Context, id int64, by string, check func(incident.Incident) error) (incident.Incident, error)
-	// History lists an incident's earlier versions, newest first, or ErrNotFound.
-	History(ctx context.Context, id int64) ([]store.Version, error)
-	// Changes lists the change log after a seq, oldest first.
-	Changes(ctx context.Context, after int64, limit int) ([]store.Change, error)
-
-	// TilePoints and TileGrid read the incidents of one vector tile (issue 8).
-	TilePoints(ctx context.Context, f store.Filter, r geo.CellRange, limit int) ([]store.TilePoint, error)
-	TileGrid(ctx context.Context, f store.Filter, r geo.CellRange, shift uint) ([]store.TileCell, error)
-
-	// Exports (issue 5).
-	// WriteGeoPackage writes the incidents a filter selects to a new GeoPackage file.
-	WriteGeoPackage(ctx context.Context, path string, f store.Filter) (int, error)
-	// Import runs an all-or-nothing import transaction; see store.SQLite.Import.
-	Import(ctx context.Context, dryRun bool, fn func(w *store.ImportWriter) error) (store.ImportCounts, error)
+	// Aggregate counts incidents and sums fatalities per group; see store.SQLite.Aggregate.
+	Aggregate(ctx context.Context, f incident.Filter, keys []store.GroupKey, limit int) (store.Aggregation, error)
 }
 
 var _ Store = (*store.SQLite)(nil)
@@ -195,7 +160,11 @@ func New(cfg Config, st Store) (*fiber.App, error) {
 	now := time.Now()
 	h := &handlers{cfg: cfg, store: st, log: cfg.Logger, started: now.UTC().Truncate(time.Second),
 		startID: strconv.FormatInt(now.UnixNano(), 36)}
-	h.metrics = newMetrics(func() float64 { return float64(st.FileSize()) })
+	h.metrics = newMetrics(func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return float64(st.Size(ctx))
+	})
 	h.colls = h.collections()
 	h.auth = RequireToken(st, cfg.RequestTimeout)
 	var err error
@@ -294,13 +263,15 @@ func (h *handlers) ready(c *fiber.Ctx) error {
 		}
 		h.storageFull.Store(false)
 	}
-	v, err := h.store.Version(ctx)
+	r, err := h.store.Ready(ctx)
 	if err != nil {
-		h.log.Error("readiness: schema version", "err", err)
-		return notReady("the database schema version cannot be read")
+		h.log.Error("readiness", "err", err)
+		if errors.Is(err, incident.ErrNotReady) {
+			// The engine's own words, without the sentinel's or internals' text.
+			why, _, _ := strings.Cut(err.Error(), " (")
+			return notReady(strings.TrimSuffix(why, ": "+incident.ErrNotReady.Error()))
+		}
+		return notReady("the database cannot say whether it is ready")
 	}
-	if v != store.SchemaVersion() {
-		return notReady(fmt.Sprintf("database schema version %d, this build needs %d", v, store.SchemaVersion()))
-	}
-	return c.JSON(fiber.Map{"status": "ready", "schema_version": v})
+	return c.JSON(fiber.Map{"status": "ready", "engine": r.Engine, "schema_version": r.SchemaVersion})
 }

@@ -79,13 +79,6 @@ func tileCoord(c *fiber.Ctx) (maptile.Tile, error) {
 	return maptile.New(uint32(x), uint32(y), maptile.Zoom(z)), nil
 }
 
-// tileGridShift is how far a cell key shifts to its cluster cell in a tile
-// of zoom z: tileCell pixels of TileExtent make 2^6 cells a side, six zoom
-// levels below the tile's.
-func tileGridShift(z uint32) uint {
-	return uint(2 * (geo.CellZoom - min(z+6, geo.CellZoom)))
-}
-
 // tile answers a Mapbox Vector Tile with layer "incidents": single incidents
 // (id, event_date, event_type, fatalities) or, at low zoom and whenever the
 // tile would carry more than TileMaxPoints, grid clusters (count, fatalities
@@ -131,8 +124,6 @@ func tileKey(t maptile.Tile, raw url.Values, gzipped bool) string {
 
 // buildTile encodes tile t of the incidents f selects.
 func (h *handlers) buildTile(ctx context.Context, t maptile.Tile, f store.Filter, gzipped bool) ([]byte, error) {
-	z := uint32(t.Z)
-	keys := geo.TileCells(z, t.X, t.Y)
 	n := float64(uint64(1) << t.Z)
 	pixel := func(lon, lat float64) orb.Point {
 		// The same projection as the cell key, so a point lands in its tile.
@@ -144,7 +135,7 @@ func (h *handlers) buildTile(ctx context.Context, t maptile.Tile, f store.Filter
 	var points []store.TilePoint
 	var err error
 	if t.Z >= TileClusterBelowZoom {
-		if points, err = h.store.TilePoints(ctx, f, keys, TileMaxPoints+1); err != nil {
+		if points, err = h.store.TilePoints(ctx, f, t, TileMaxPoints+1); err != nil {
 			return nil, fmt.Errorf("tile %d/%d/%d: %w", t.Z, t.X, t.Y, err)
 		}
 	}
@@ -153,7 +144,7 @@ func (h *handlers) buildTile(ctx context.Context, t maptile.Tile, f store.Filter
 			feats = append(feats, pointFeature(&points[i], pixel(points[i].Lon, points[i].Lat)))
 		}
 	} else {
-		cells, err := h.store.TileGrid(ctx, f, keys, tileGridShift(z))
+		cells, err := h.store.TileGrid(ctx, f, t)
 		if err != nil {
 			return nil, fmt.Errorf("tile %d/%d/%d: %w", t.Z, t.X, t.Y, err)
 		}

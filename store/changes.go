@@ -6,14 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"incidentmap/incident"
 )
 
-// DataVersion identifies the state of the incidents: it grows with every
-// change, by anyone, and is 0 for a database that never held an incident.
-type DataVersion struct {
-	Seq int64     // highest change_log seq
-	At  time.Time // when that change was made (zero when Seq is 0)
-}
+// DataVersion is incident.DataVersion.
+type DataVersion = incident.DataVersion
 
 // DataVersion returns the current data version, for ETags, Last-Modified and
 // cache keys.
@@ -33,14 +31,8 @@ func (s *SQLite) DataVersion(ctx context.Context) (DataVersion, error) {
 	return v, nil
 }
 
-// Change is one entry of the change log.
-type Change struct {
-	Seq        int64
-	IncidentID int64
-	EventID    string
-	Op         string // created, updated or deleted
-	At         string // RFC 3339 with milliseconds, UTC
-}
+// Change is incident.Change.
+type Change = incident.Change
 
 // Changes returns up to limit changes with seq greater than after, oldest first.
 func (s *SQLite) Changes(ctx context.Context, after int64, limit int) ([]Change, error) {

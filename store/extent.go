@@ -6,15 +6,12 @@ import (
 	"fmt"
 
 	"github.com/paulmach/orb"
+
+	"incidentmap/incident"
 )
 
-// Extent is the space and time the incidents cover.
-type Extent struct {
-	Count     int64     // number of incidents; when 0 the other fields are zero
-	BBox      orb.Bound // smallest lon/lat box holding every point
-	FirstDate string    // earliest event_date, YYYY-MM-DD
-	LastDate  string    // latest event_date
-}
+// Extent is incident.Extent.
+type Extent = incident.Extent
 
 // Extent returns the extent of all incidents, for collection metadata. It
 // reads the whole table (0.17 s at a million rows), so it is cached per data

@@ -12,13 +12,8 @@ import (
 	"incidentmap/incident"
 )
 
-// ImportCounts says what an import did (or, dry or rejected, would have done).
-type ImportCounts struct {
-	Inserted  int `json:"inserted"`  // new event_ids
-	Updated   int `json:"updated"`   // existing event_ids whose fields or source timestamp changed
-	Unchanged int `json:"unchanged"` // existing event_ids with identical data
-	Older     int `json:"older"`     // skipped: the stored row has a newer source timestamp
-}
+// ImportCounts is incident.ImportCounts.
+type ImportCounts = incident.ImportCounts
 
 // importBatch is how many rows one upsert statement carries. Per statement,
 // SQLite opens a savepoint in which FTS5 flushes its pending terms and the
@@ -281,7 +276,7 @@ var ErrDryRun = errors.New("dry run: nothing written")
 // the end from the loaded rows (the full-text index, the change log), which
 // is many times faster than maintaining them row by row. Other connections
 // never see the table without them: a rollback restores them with the rest.
-func (s *SQLite) Import(ctx context.Context, dryRun bool, fn func(w *ImportWriter) error) (ImportCounts, error) {
+func (s *SQLite) Import(ctx context.Context, dryRun bool, fn func(w incident.ImportWriter) error) (ImportCounts, error) {
 	var counts ImportCounts
 	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
 		w := &ImportWriter{ctx: ctx, s: s, tx: tx, inBatch: map[string]bool{},

@@ -102,9 +102,7 @@ func (f *sqlFilter) conditions() ([]string, []any) {
 // Cursor walks the incidents of one query inside one read snapshot. Call Next
 // until it returns false, then Err, and always Close.
 type Cursor struct {
-	// Matched is the number of incidents the filter matches, ignoring limit and
-	// offset, from the same snapshot as the rows; -1 when it was not counted.
-	Matched int64
+	matched int64 // see Matched
 	tx      *sql.Tx
 	rows    *sql.Rows
 	cur     incident.Incident
@@ -138,6 +136,10 @@ func (c *Cursor) Next() bool {
 
 // Incident is the current row; it is overwritten by the next call to Next.
 func (c *Cursor) Incident() *incident.Incident { return &c.cur }
+
+// Matched is the number of incidents the filter matches, ignoring limit and
+// offset, from the same snapshot as the rows; -1 when it was not counted.
+func (c *Cursor) Matched() int64 { return c.matched }
 
 // Err is the first error met while iterating.
 func (c *Cursor) Err() error {
@@ -199,13 +201,13 @@ func (f *sqlFilter) countQuery() (string, []any) {
 // index's order (see spatialOrder), so that a page of a large bbox costs
 // what the page holds, not what the bbox holds. Either order is total, so
 // offsets page consistently.
-func (s *SQLite) Incidents(ctx context.Context, filter Filter, count bool) (*Cursor, error) {
+func (s *SQLite) Incidents(ctx context.Context, filter Filter, count bool) (incident.Cursor, error) {
 	tx, err := s.ro.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin read: %w", err)
 	}
-	c := &Cursor{Matched: -1, tx: tx, unpin: s.geoms.pin(filter.Expr)}
-	fail := func(err error) (*Cursor, error) {
+	c := &Cursor{matched: -1, tx: tx, unpin: s.geoms.pin(filter.Expr)}
+	fail := func(err error) (incident.Cursor, error) {
 		c.unpin()
 		tx.Rollback()
 		return nil, err
@@ -215,11 +217,11 @@ func (s *SQLite) Incidents(ctx context.Context, filter Filter, count bool) (*Cur
 		return fail(err)
 	}
 	if count {
-		if c.Matched, err = s.countIn(ctx, tx, &f); err != nil {
+		if c.matched, err = s.countIn(ctx, tx, &f); err != nil {
 			return fail(err)
 		}
 	}
-	walk, err := s.walkIDs(ctx, tx, &f, c.Matched)
+	walk, err := s.walkIDs(ctx, tx, &f, c.matched)
 	if err != nil {
 		return fail(err)
 	}
@@ -400,7 +402,8 @@ type UpsertResult struct {
 // event_id, as an import without source timestamps: every row is written or
 // none is. It sets the ID of each incident to its row's.
 func (s *SQLite) Upsert(ctx context.Context, incs []incident.Incident) (UpsertResult, error) {
-	counts, err := s.Import(ctx, false, func(w *ImportWriter) error {
+	counts, err := s.Import(ctx, false, func(iw incident.ImportWriter) error {
+		w := iw.(*ImportWriter)
 		for i := range incs {
 			if err := w.Put(&incs[i], 0); err != nil {
 				return fmt.Errorf("incident %d (%s): %w", i+1, incs[i].EventID, err)

@@ -30,7 +30,7 @@ func ids(t *testing.T, st *store.SQLite, f store.Filter) ([]int64, int64) {
 	if err := cur.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return out, cur.Matched
+	return out, cur.Matched()
 }
 
 func TestSeedByRegionAndIdempotent(t *testing.T) {

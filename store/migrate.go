@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"incidentmap/geo"
+
+	"incidentmap/incident"
 )
 
 // migrations are applied in order; migration i brings PRAGMA user_version to i+1.
@@ -321,6 +323,24 @@ func (s *SQLite) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// Ready returns nil when the database answers and its schema version is the
+// one this build migrates to, else an error wrapping incident.ErrNotReady.
+func (s *SQLite) Ready(ctx context.Context) (incident.Readiness, error) {
+	r := incident.Readiness{Engine: "sqlite"}
+	if err := s.Ping(ctx); err != nil {
+		return r, fmt.Errorf("the database does not answer (%v): %w", err, incident.ErrNotReady)
+	}
+	v, err := s.Version(ctx)
+	if err != nil {
+		return r, fmt.Errorf("the database schema version cannot be read (%v): %w", err, incident.ErrNotReady)
+	}
+	if v != SchemaVersion() {
+		return r, fmt.Errorf("database schema version %d, this build needs %d: %w", v, SchemaVersion(), incident.ErrNotReady)
+	}
+	r.SchemaVersion = v
+	return r, nil
 }
 
 // Version returns the database's schema version (PRAGMA user_version).

@@ -29,7 +29,7 @@ func planDB(t *testing.T, path string) *store.SQLite {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	_, err = st.Import(context.Background(), false, func(w *store.ImportWriter) error {
+	_, err = st.Import(context.Background(), false, func(w incident.ImportWriter) error {
 		return synth.Batches(1, planRows, 1000, func(incs []incident.Incident) error {
 			for i := range incs {
 				if err := w.Put(&incs[i], 0); err != nil {

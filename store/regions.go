@@ -74,29 +74,11 @@ func (s *SQLite) loadRegions(ctx context.Context) error {
 	})
 }
 
-// RegionStats is one region with the incidents counted in it.
-type RegionStats struct {
-	ISO        string
-	Name       string // governorate; incidents are counted by their admin1
-	NameSource string
-	NameAr     string // the governorate's Arabic name
-	Region     string // grouping (Kurdistan Region or the governorate)
-	Geometry   []byte // GeoJSON geometry
-	BBox       orb.Bound
-	Incidents  int64 // incidents whose admin1 is this governorate
-	Fatalities int64
-	// RegionIncidents and RegionFatalities count the whole grouping: for
-	// Erbil, all of the Kurdistan Region.
-	RegionIncidents  int64
-	RegionFatalities int64
-}
+// RegionStats is incident.RegionStats.
+type RegionStats = incident.RegionStats
 
-// RegionQuery selects regions and the incidents counted in them.
-type RegionQuery struct {
-	Incidents Filter     // which incidents count; its BBox, Limit and Offset are ignored
-	BBox      *orb.Bound // only regions whose bounding box meets this box
-	ISO       string     // only this region (any letter case)
-}
+// RegionQuery is incident.RegionQuery.
+type RegionQuery = incident.RegionQuery
 
 // Regions returns the regions q selects, ordered by ISO code, with their
 // incident counts from one snapshot. The list is bounded by the regions table

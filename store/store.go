@@ -119,6 +119,9 @@ func (s *SQLite) Ping(ctx context.Context) error {
 	return s.ro.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }
 
+// Size is FileSize, the incident.Admin way.
+func (s *SQLite) Size(context.Context) int64 { return s.FileSize() }
+
 // FileSize is the size in bytes of the database file and its WAL on disk.
 func (s *SQLite) FileSize() int64 {
 	var total int64
@@ -157,3 +160,6 @@ func (s *SQLite) FreeBytes() (int64, error) {
 	}
 	return int64(st.Bavail) * int64(st.Bsize), nil
 }
+
+// The SQLite engine implements the whole seam.
+var _ incident.Store = (*SQLite)(nil)

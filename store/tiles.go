@@ -8,26 +8,24 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/paulmach/orb/maptile"
+
 	"incidentmap/geo"
+
+	"incidentmap/incident"
 )
 
-// TilePoint is the little of an incident a map tile carries.
-type TilePoint struct {
-	ID         int64
-	Lon, Lat   float64
-	Fatalities int
-	EventDate  string
-	EventType  string
-}
+// TilePoint is incident.TilePoint.
+type TilePoint = incident.TilePoint
 
-// TileCell is one cell of a tile's cluster grid: how many incidents f
-// selects in it, their fatalities and centroid; for a cell of one incident,
-// that incident.
-type TileCell struct {
-	Key               int64 // the cell key shifted right by the grid's shift
-	Count, Fatalities int
-	Lon, Lat          float64    // the centroid
-	Single            *TilePoint // set when Count is 1
+// TileCell is incident.TileCell.
+type TileCell = incident.TileCell
+
+// tileGridShift is how far a cell key shifts right to name its cell of
+// the cluster grid of a tile of zoom z: incident.TileGridSize (64) cells a
+// side, those of zoom z+6, or single cells at CellZoom.
+func tileGridShift(z uint32) uint {
+	return uint(2 * (geo.CellZoom - min(z+6, geo.CellZoom)))
 }
 
 // tileConditions are f's conditions without a bbox: a tile's key range is
@@ -48,7 +46,8 @@ func tileConditions(filter Filter) (string, []any, error) {
 // TilePoints returns up to limit incidents f selects inside the key range r
 // (one Web Mercator tile, geo.TileCells), in key order, from the columns a
 // tile needs. A full result means there may be more.
-func (s *SQLite) TilePoints(ctx context.Context, f Filter, r geo.CellRange, limit int) ([]TilePoint, error) {
+func (s *SQLite) TilePoints(ctx context.Context, f Filter, t maptile.Tile, limit int) ([]TilePoint, error) {
+	r := geo.TileCells(uint32(t.Z), t.X, t.Y)
 	defer s.geoms.pin(f.Expr)()
 	cond, args, err := tileConditions(f)
 	if err != nil {
@@ -93,7 +92,9 @@ func readTilePoints(rows *sql.Rows, err error) ([]TilePoint, error) {
 // tile's incidents first (2.5× slower for a tile of 800,000), and streaming
 // them into Go costlier still. Only incidents alone in their cell are read
 // whole.
-func (s *SQLite) TileGrid(ctx context.Context, f Filter, r geo.CellRange, shift uint) ([]TileCell, error) {
+func (s *SQLite) TileGrid(ctx context.Context, f Filter, t maptile.Tile) ([]TileCell, error) {
+	r := geo.TileCells(uint32(t.Z), t.X, t.Y)
+	shift := tileGridShift(uint32(t.Z))
 	tx, err := s.ro.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("tile grid: %w", err)

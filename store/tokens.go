@@ -9,19 +9,16 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"incidentmap/incident"
 )
 
 // TokenPrefix starts every write API token, so that a token pasted into a log,
 // a chat or a repository is recognisable (and secret scanners can match it).
 const TokenPrefix = "imk_"
 
-// Token describes a write API token; the secret itself is never stored.
-type Token struct {
-	ID        int64
-	Name      string
-	CreatedAt string // RFC 3339, UTC
-	RevokedAt string // "" while the token is valid
-}
+// Token is incident.Token.
+type Token = incident.Token
 
 // hashToken is the stored form of a token. A plain SHA-256 is right here:
 // tokens carry 256 random bits, so there is nothing for a slow hash to protect.

@@ -11,20 +11,8 @@ import (
 	"incidentmap/incident"
 )
 
-// ConflictError says that an incident with EventID exists already (as ID); it
-// wraps ErrConflict.
-type ConflictError struct {
-	EventID string
-	ID      int64
-}
-
-// Error implements error.
-func (e *ConflictError) Error() string {
-	return fmt.Sprintf("event_id %q is taken by incident %d", e.EventID, e.ID)
-}
-
-// Unwrap makes errors.Is(err, ErrConflict) true.
-func (e *ConflictError) Unwrap() error { return ErrConflict }
+// ConflictError is incident.ConflictError.
+type ConflictError = incident.ConflictError
 
 // prepare normalizes, assigns the region and validates an incident about to be
 // written by the write API or an import.
@@ -212,14 +200,8 @@ func (s *SQLite) DeleteIncident(ctx context.Context, id int64, by string, check 
 	return cur, err
 }
 
-// Version is one earlier version of an incident in the history.
-type Version struct {
-	Seq       int64
-	Op        string // what ended this version: updated or deleted
-	Feature   []byte // the version as a GeoJSON Feature
-	ChangedBy string // the token name of the write API; "" for imports and other writers
-	ChangedAt string // RFC 3339 with milliseconds, UTC
-}
+// Version is incident.Version.
+type Version = incident.Version
 
 // History returns the earlier versions of incident id, newest first. An id
 // that neither exists nor has a history is ErrNotFound.

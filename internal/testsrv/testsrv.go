@@ -75,7 +75,7 @@ func OpenSeeded(t testing.TB) *store.SQLite {
 func OpenSynthetic(t testing.TB, n int) *store.SQLite {
 	t.Helper()
 	st := Open(t)
-	_, err := st.Import(context.Background(), false, func(w *store.ImportWriter) error {
+	_, err := st.Import(context.Background(), false, func(w incident.ImportWriter) error {
 		return synth.Batches(1, n, 1000, func(incs []incident.Incident) error {
 			for i := range incs {
 				if err := w.Put(&incs[i], 0); err != nil {

@@ -1,4 +1,4 @@
-package store
+package export
 
 import (
 	"context"
@@ -7,6 +7,10 @@ import (
 	"fmt"
 	"math"
 	"os"
+
+	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver: a GeoPackage is a SQLite file
+
+	"incidentmap/incident"
 )
 
 // gpkgSchema is an OGC GeoPackage 1.3 with one point feature table, its
@@ -103,11 +107,12 @@ func GPKGPoint(lon, lat float64) []byte {
 	return b
 }
 
-// WriteGeoPackage writes the incidents f selects into a new GeoPackage file
-// at path (which must not exist) and returns how many it wrote. The rows come
-// from one read snapshot and stream into one transaction on the new file; on
-// failure the partial file is removed.
-func (s *SQLite) WriteGeoPackage(ctx context.Context, path string, f Filter) (n int, err error) {
+// WriteGeoPackage writes the incidents of cur into a new GeoPackage file at
+// path (which must not exist) and returns how many it wrote. The rows stream
+// from the cursor (one read snapshot of whichever engine) into one
+// transaction on the new file; on failure the partial file is removed. The
+// caller closes cur.
+func WriteGeoPackage(ctx context.Context, path string, cur incident.Cursor) (n int, err error) {
 	if _, err := os.Stat(path); err == nil {
 		return 0, fmt.Errorf("geopackage %s: the file exists already", path)
 	}
@@ -127,11 +132,6 @@ func (s *SQLite) WriteGeoPackage(ctx context.Context, path string, f Filter) (n 
 	if _, err := out.ExecContext(ctx, gpkgSchema); err != nil {
 		return 0, fmt.Errorf("geopackage schema: %w", err)
 	}
-	cur, err := s.Incidents(ctx, f, false)
-	if err != nil {
-		return 0, err
-	}
-	defer cur.Close()
 	tx, err := out.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("geopackage: %w", err)
@@ -180,4 +180,15 @@ func (s *SQLite) WriteGeoPackage(ctx context.Context, path string, f Filter) (n 
 		return n, fmt.Errorf("geopackage triggers: %w", err)
 	}
 	return n, nil
+}
+
+// GeoPackageOf writes the incidents f selects in r to a new GeoPackage file
+// at path, as WriteGeoPackage.
+func GeoPackageOf(ctx context.Context, path string, r incident.Reader, f incident.Filter) (int, error) {
+	cur, err := r.Incidents(ctx, f, false)
+	if err != nil {
+		return 0, err
+	}
+	defer cur.Close()
+	return WriteGeoPackage(ctx, path, cur)
 }
