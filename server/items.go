@@ -207,6 +207,11 @@ func (h *handlers) item(c *fiber.Ctx) error {
 	// The feature's own strong tag replaces the data version's weak one, so a
 	// client can send it back in If-Match on a write (issue 5).
 	tag := featureETag(&inc)
+	if out != crs.CRS84 {
+		// Another CRS is another representation: its own tag, so that a
+		// client's CRS84 copy never validates it (writes take CRS84's).
+		tag = strings.TrimSuffix(tag, `"`) + "-epsg" + strconv.Itoa(out.EPSG) + `"`
+	}
 	c.Set(fiber.HeaderETag, tag)
 	if etagMatches(c.Get(fiber.HeaderIfNoneMatch), tag) {
 		return c.SendStatus(http.StatusNotModified)
