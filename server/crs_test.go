@@ -116,6 +116,21 @@ func TestCRSParameters(t *testing.T) {
 		}
 	})
 
+	t.Run("a feature's ETag differs per CRS", func(t *testing.T) {
+		tags := map[string]bool{}
+		for _, q := range []string{"", "?crs=EPSG:32638", "?crs=EPSG:3857"} {
+			resp, err := http.Get(srv.URL + "/collections/incidents/items/3" + q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			tags[resp.Header.Get("ETag")] = true
+		}
+		if len(tags) != 3 {
+			t.Fatalf("ETags %v; want one per CRS", tags)
+		}
+	})
+
 	t.Run("one feature in EPSG:4326 is latitude first", func(t *testing.T) {
 		var f feature
 		srv.GetJSON(t, "/collections/incidents/items/3?crs="+url.QueryEscape(uri4326), 200, &f)
