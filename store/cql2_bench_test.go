@@ -51,6 +51,8 @@ func BenchmarkCQL2Polygon(b *testing.B) {
 	})
 	b.Run("unbounded", func(b *testing.B) {
 		never := cql2.Compare{Op: "<", L: cql2.Property{Name: "id"}, R: cql2.NumberLit{V: 0, Int: true}}
-		run(b, func(i int) store.Filter { return store.Filter{Expr: cql2.And{L: cql2.Or{L: poly, R: never}, R: floor(i)}} })
+		run(b, func(i int) store.Filter {
+			return store.Filter{Expr: cql2.And{L: cql2.Or{L: poly, R: never}, R: floor(i)}}
+		})
 	})
 }
