@@ -56,10 +56,14 @@ func cmdRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	case err == nil:
 		defer release()
 	}
-	if err := store.Restore(ctx, *from, *db); err != nil {
+	kept, err := store.Restore(ctx, *from, *db)
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "restore: %s → %s\n", *from, *db)
+	if kept != "" {
+		fmt.Fprintf(stdout, "restore: the replaced database is kept as %s\n", kept)
+	}
 	return nil
 }
 

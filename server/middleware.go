@@ -52,6 +52,7 @@ func (h *handlers) useMiddleware(app *fiber.App) {
 		app.Use(h.rateLimiter(h.cfg.WriteRateLimit, func(c *fiber.Ctx) bool { return !isRead(c.Method()) }))
 	}
 	app.Use(h.bodyLimit)
+	app.Use(h.refuseWritesIfReplaced)
 	if h.cfg.Compress {
 		app.Use(compress.New(compress.Config{
 			Level: compress.LevelBestSpeed,
@@ -222,4 +223,23 @@ func etagMatches(header, etag string) bool {
 		}
 	}
 	return false
+}
+
+// refuseWritesIfReplaced answers writes with 503 once the database file has
+// been replaced under the server (restore --force): they would go to the old
+// file, which the next start does not open. A write that passed this check
+// just before the swap lands in the old file, which restore keeps as
+// DB.before-restore-<time>, so it is not lost.
+func (h *handlers) refuseWritesIfReplaced(c *fiber.Ctx) error {
+	if isRead(c.Method()) {
+		return c.Next()
+	}
+	if rc, ok := h.store.(replacedChecker); ok {
+		if err := rc.Replaced(); err != nil {
+			h.log.Error("write refused: database file replaced", "err", err)
+			return &Error{Status: http.StatusServiceUnavailable, Code: CodeNotReady,
+				Description: "the database file was replaced under the server (a restore?); writes are refused until it is restarted"}
+		}
+	}
+	return c.Next()
 }

@@ -144,6 +144,12 @@ type handlers struct {
 // a server that met a full disk reports ready: a few transactions' worth.
 const readyMinFree = 4 << 20
 
+// replacedChecker is what a file-backed store can say of its file being
+// replaced under it (see store.SQLite.Replaced).
+type replacedChecker interface {
+	Replaced() error
+}
+
 // freeSpacer is what a store on a local file system can say of its room.
 type freeSpacer interface {
 	FreeBytes() (int64, error)
@@ -254,6 +260,12 @@ func (h *handlers) ready(c *fiber.Ctx) error {
 	if err := h.store.Ping(ctx); err != nil {
 		h.log.Error("readiness: database does not answer", "err", err)
 		return notReady("the database does not answer")
+	}
+	if rc, ok := h.store.(replacedChecker); ok {
+		if err := rc.Replaced(); err != nil {
+			h.log.Error("readiness: database file replaced", "err", err)
+			return notReady("the database file was replaced under the server (a restore?); restart it to serve the new one")
+		}
 	}
 	if h.storageFull.Load() {
 		if fs, ok := h.store.(freeSpacer); ok {

@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
+	"time"
 )
 
 // Backup writes a consistent copy of the database to dest while readers and
@@ -132,51 +134,104 @@ func syncFile(path string) error {
 }
 
 // Restore replaces the database file dest with a copy of src after checking
-// that src is sound and not newer than this build's schema. The copy is made
-// beside dest and renamed over it, so dest is either the old or the new
-// database, never half of each. The caller makes sure no process has dest open.
-func Restore(ctx context.Context, src, dest string) error {
+// that src is sound, is an incidentmap database (its tables are there) and
+// is not newer than this build's schema. The copy is made beside dest, given
+// dest's permissions (and owner, where allowed), and renamed over it, so dest
+// is either the old or the new database, never half of each. The replaced
+// database is kept, not deleted: its file (hard-linked, so the inode a
+// running process may still write to is the kept one) and its WAL and shared
+// memory files move to dest.before-restore-<UTC time>, whose path Restore
+// returns ("" when there was no dest). The caller makes sure no process
+// serves dest, or that one that does notices (see SQLite.Replaced).
+func Restore(ctx context.Context, src, dest string) (kept string, err error) {
 	problems, err := CheckFile(ctx, src)
 	if err != nil {
-		return fmt.Errorf("restore: read %s: %w", src, err)
+		return "", fmt.Errorf("restore: read %s: %w", src, err)
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("restore: %s fails its checks: %v", src, problems)
+		return "", fmt.Errorf("restore: %s fails its checks: %v", src, problems)
 	}
-	v, err := FileSchemaVersion(ctx, src)
-	if err != nil {
-		return fmt.Errorf("restore: %s: %w", src, err)
-	}
-	if v > SchemaVersion() {
-		return fmt.Errorf("restore: %s has schema version %d, newer than this program's %d", src, v, SchemaVersion())
+	if err := checkIsOurs(ctx, src); err != nil {
+		return "", fmt.Errorf("restore: %w", err)
 	}
 	dir := filepath.Dir(dest)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("restore: %w", err)
+		return "", fmt.Errorf("restore: %w", err)
 	}
 	tmp, err := os.CreateTemp(dir, filepath.Base(dest)+".*.restore")
 	if err != nil {
-		return fmt.Errorf("restore: %w", err)
+		return "", fmt.Errorf("restore: %w", err)
 	}
 	defer os.Remove(tmp.Name())
 	in, err := os.Open(src)
 	if err != nil {
 		tmp.Close()
-		return fmt.Errorf("restore: %w", err)
+		return "", fmt.Errorf("restore: %w", err)
 	}
 	_, err = io.Copy(tmp, in)
 	in.Close()
-	if err = errors.Join(err, tmp.Sync(), tmp.Close()); err != nil {
-		return fmt.Errorf("restore: copy %s: %w", src, err)
-	}
-	// The old WAL belongs to the old file; applied to the new one it would corrupt it.
-	for _, side := range []string{dest + "-wal", dest + "-shm"} {
-		if err := os.Remove(side); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("restore: %w", err)
+	old, statErr := os.Stat(dest)
+	if statErr == nil {
+		err = errors.Join(err, tmp.Chmod(old.Mode().Perm()))
+		if st, ok := old.Sys().(*syscall.Stat_t); ok {
+			tmp.Chown(int(st.Uid), int(st.Gid)) // only root may; others keep their own
 		}
 	}
+	if err = errors.Join(err, tmp.Sync(), tmp.Close()); err != nil {
+		return "", fmt.Errorf("restore: copy %s: %w", src, err)
+	}
+	if statErr == nil && old.Size() > 0 { // an empty file (made by the lock) holds nothing to keep
+		kept = dest + ".before-restore-" + time.Now().UTC().Format("20060102T150405.000Z")
+		if err := os.Link(dest, kept); err != nil {
+			return "", fmt.Errorf("restore: keep the replaced database: %w", err)
+		}
+		// The WAL belongs to the old file (it may hold its last commits): it
+		// goes with it. Applied to the new file it would corrupt it.
+		for _, side := range []string{"-wal", "-shm"} {
+			if err := os.Rename(dest+side, kept+side); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return "", fmt.Errorf("restore: keep the replaced database's %s: %w", side, err)
+			}
+		}
+	} else if !errors.Is(statErr, os.ErrNotExist) {
+		return "", fmt.Errorf("restore: %w", statErr)
+	}
 	if err := os.Rename(tmp.Name(), dest); err != nil {
-		return fmt.Errorf("restore: %w", err)
+		return "", fmt.Errorf("restore: %w", err)
+	}
+	return kept, nil
+}
+
+// ourTables are tables every incidentmap schema has; a file without them is
+// some other SQLite database.
+var ourTables = []string{"incidents", "change_log", "regions", "tokens", "history"}
+
+// checkIsOurs refuses a SQLite file that is not an incidentmap database of a
+// schema version this build knows.
+func checkIsOurs(ctx context.Context, path string) error {
+	v, err := FileSchemaVersion(ctx, path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if v > SchemaVersion() {
+		return fmt.Errorf("%s has schema version %d, newer than this program's %d", path, v, SchemaVersion())
+	}
+	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro&_query_only=true")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var missing []string
+	for _, t := range ourTables {
+		var n int
+		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", t).Scan(&n); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if n == 0 {
+			missing = append(missing, t)
+		}
+	}
+	if v < 1 || len(missing) > 0 {
+		return fmt.Errorf("%s is not an incidentmap database (schema version %d, missing tables %v)", path, v, missing)
 	}
 	return nil
 }

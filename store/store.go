@@ -31,6 +31,7 @@ type SQLite struct {
 	db          *sql.DB // the writer
 	ro          *sql.DB // the readers
 	path        string
+	fileID      fileID                      // the database file Open opened, to notice it being replaced
 	regions     *geo.Regions                // boundaries for assigning admin1; nil: no assignment
 	counts      versionCache[int64]         // numberMatched per query
 	extents     versionCache[Extent]        // the extent of all incidents
@@ -83,6 +84,13 @@ func Open(ctx context.Context, path string, opts ...Option) (*SQLite, error) {
 		return nil, err
 	}
 	s.ro = s.openDB(dsn(path, "deferred", true))
+	id, err := statID(path)
+	if err != nil {
+		s.ro.Close()
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s.fileID = id
 	s.ro.SetMaxOpenConns(8)
 	s.ro.SetMaxIdleConns(8)
 	return s, nil
@@ -163,3 +171,36 @@ func (s *SQLite) FreeBytes() (int64, error) {
 
 // The SQLite engine implements the whole seam.
 var _ incident.Store = (*SQLite)(nil)
+
+// fileID is a file's identity: its device and inode.
+type fileID struct{ dev, ino uint64 }
+
+func statID(path string) (fileID, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fileID{}, err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fileID{}, nil
+	}
+	return fileID{dev: uint64(st.Dev), ino: st.Ino}, nil
+}
+
+// ErrReplaced says the database file at the store's path is no longer the
+// one the store opened (a restore renamed another over it, or it was
+// deleted): the writer would write to a file nobody will open again.
+var ErrReplaced = errors.New("the database file was replaced since it was opened; restart to serve the new one")
+
+// Replaced returns an error wrapping ErrReplaced when the file at the
+// store's path is not the one Open opened, and nil while it is.
+func (s *SQLite) Replaced() error {
+	id, err := statID(s.path)
+	if err != nil {
+		return fmt.Errorf("%s: %w (%v)", s.path, ErrReplaced, err)
+	}
+	if id != s.fileID {
+		return fmt.Errorf("%s: %w", s.path, ErrReplaced)
+	}
+	return nil
+}
