@@ -9,6 +9,11 @@ import (
 	"time"
 )
 
+// aggregateCacheSize bounds the aggregation queries whose grouped rows are
+// kept per data version: the timeline's and the charts' of a few filter
+// states, at most some megabytes each.
+const aggregateCacheSize = 64
+
 // GroupKey is a property incidents can be grouped by in an aggregation.
 type GroupKey string
 
@@ -129,12 +134,16 @@ func (s *SQLite) Aggregate(ctx context.Context, f Filter, keys []GroupKey, limit
 	}
 	defer s.geoms.pin(f.Expr)()
 	query, args := aggregateQuery(&sf, keys)
-	all, err := cached(ctx, s, &s.aggregates, fmt.Sprint(query, args, keys), func(tx *sql.Tx) (Aggregation, error) {
-		return aggregateRows(ctx, tx, query, args, keys)
+	// The grouped rows are cached by their query, so the timeline's day,
+	// week, month and year (each with or without event_type) and the counts
+	// per type, all one query (see groupColumns), cost one scan between them.
+	raw, err := cached(ctx, s, &s.aggregates, fmt.Sprint(query, args), func(tx *sql.Tx) ([]rawGroup, error) {
+		return aggregateRows(ctx, tx, query, args, len(groupColumns(keys)))
 	})
 	if err != nil {
 		return Aggregation{}, err
 	}
+	all := rollUp(raw, groupColumns(keys), keys)
 	return all.top(limit), nil
 }
 
@@ -194,66 +203,74 @@ func groupColumns(keys []GroupKey) []string {
 	return need
 }
 
-// aggregateRows runs an aggregation query and adds its rows up into the
-// groups of keys, in Aggregate's order.
-func aggregateRows(ctx context.Context, tx *sql.Tx, query string, args []any, keys []GroupKey) (Aggregation, error) {
-	cols := groupColumns(keys)
+// rawGroup is one row of an aggregation query: the grouped columns' values,
+// count and fatalities.
+type rawGroup struct {
+	vals   []string
+	n, fat int64
+}
+
+// aggregateRows runs an aggregation query of ncols grouped columns.
+func aggregateRows(ctx context.Context, tx *sql.Tx, query string, args []any, ncols int) ([]rawGroup, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("aggregate: %w", err)
+	}
+	defer rows.Close()
+	var out []rawGroup
+	dest := make([]any, ncols+2)
+	for rows.Next() {
+		g := rawGroup{vals: make([]string, ncols)}
+		for i := range g.vals {
+			dest[i] = &g.vals[i]
+		}
+		dest[ncols], dest[ncols+1] = &g.n, &g.fat
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("aggregate: %w", err)
+		}
+		out = append(out, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("aggregate: %w", err)
+	}
+	return out, nil
+}
+
+// rollUp adds the rows of a query grouped by cols up into the groups of
+// keys, in Aggregate's order.
+func rollUp(raw []rawGroup, cols []string, keys []GroupKey) Aggregation {
 	// pos[i] is where key i's column sits in a row.
 	pos := make([]int, len(keys))
 	for i, k := range keys {
 		pos[i] = slices.Index(cols, k.column())
 	}
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return Aggregation{}, fmt.Errorf("aggregate: %w", err)
-	}
-	defer rows.Close()
 	agg := Aggregation{Keys: keys}
 	index := map[string]int{} // joined keys → position in agg.Groups
-	vals := make([]string, len(cols))
-	dest := make([]any, len(cols)+2)
-	for i := range vals {
-		dest[i] = &vals[i]
-	}
-	var n, fat int64
-	dest[len(cols)], dest[len(cols)+1] = &n, &fat
+	vals := make([]string, len(keys))
 	var id strings.Builder
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return Aggregation{}, fmt.Errorf("aggregate: %w", err)
-		}
+	for _, r := range raw {
 		id.Reset()
 		for i, k := range keys {
-			v := vals[pos[i]]
+			vals[i] = r.vals[pos[i]]
 			if k.Time() {
-				v = k.bucket(v)
+				vals[i] = k.bucket(vals[i])
 			}
-			id.WriteString(v)
+			id.WriteString(vals[i])
 			id.WriteByte(0)
 		}
-		agg.Count += n
-		agg.Fatalities += fat
+		agg.Count += r.n
+		agg.Fatalities += r.fat
 		if g, ok := index[id.String()]; ok {
-			agg.Groups[g].Count += n
-			agg.Groups[g].Fatalities += fat
+			agg.Groups[g].Count += r.n
+			agg.Groups[g].Fatalities += r.fat
 			continue
 		}
-		g := Group{Keys: make([]string, len(keys)), Count: n, Fatalities: fat}
-		for i, k := range keys {
-			g.Keys[i] = vals[pos[i]]
-			if k.Time() {
-				g.Keys[i] = k.bucket(g.Keys[i])
-			}
-		}
 		index[id.String()] = len(agg.Groups)
-		agg.Groups = append(agg.Groups, g)
-	}
-	if err := rows.Err(); err != nil {
-		return Aggregation{}, fmt.Errorf("aggregate: %w", err)
+		agg.Groups = append(agg.Groups, Group{Keys: slices.Clone(vals), Count: r.n, Fatalities: r.fat})
 	}
 	agg.GroupsMatched = len(agg.Groups)
 	agg.sort()
-	return agg, nil
+	return agg
 }
 
 // sort orders the groups as Aggregate documents.

@@ -36,7 +36,7 @@ type SQLite struct {
 	counts      versionCache[int64]         // numberMatched per query
 	extents     versionCache[Extent]        // the extent of all incidents
 	regionStats versionCache[[]RegionStats] // counts per region per query
-	aggregates  versionCache[Aggregation]   // groups per aggregation query
+	aggregates  versionCache[[]rawGroup]    // grouped rows per aggregation query
 	geoms       geometries                  // geometry literals of running CQL2 filters
 }
 
@@ -59,6 +59,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*SQLite, error) {
 		}
 	}
 	s := &SQLite{path: path}
+	// A grouped result can hold a hundred thousand rows (days × sub-event types).
+	s.aggregates.limit = aggregateCacheSize
 	db := s.openDB(dsn(path, "immediate", false))
 	s.db = db
 	db.SetMaxOpenConns(1)

@@ -19,6 +19,7 @@ type versionCache[V any] struct {
 	mu      sync.Mutex
 	version int64
 	byKey   map[string]V
+	limit   int // values kept for one data version; 0 is versionCacheSize
 }
 
 func (c *versionCache[V]) get(version int64, key string) (V, bool) {
@@ -38,7 +39,11 @@ func (c *versionCache[V]) put(version int64, key string, v V) {
 	if version < c.version {
 		return // a reader of an older snapshot finished late
 	}
-	if c.version != version || c.byKey == nil || len(c.byKey) >= versionCacheSize {
+	limit := c.limit
+	if limit <= 0 {
+		limit = versionCacheSize
+	}
+	if c.version != version || c.byKey == nil || len(c.byKey) >= limit {
 		c.version, c.byKey = version, map[string]V{}
 	}
 	c.byKey[key] = v
