@@ -228,6 +228,15 @@ var migrations = []string{
 	DROP INDEX incidents_region_date;
 	CREATE INDEX incidents_region_stats ON incidents (region, event_date, fatalities);
 	ANALYZE incidents;`,
+	// 13: the map's top actors (issue 14: counts per actor1 and actor2 over a
+	// million incidents) sorted every row for a GROUP BY, 3–5 s on a busy
+	// machine; indexes holding the actor and the fatalities give the groups
+	// in order from the index alone, and serve actors=A,B (actor1 or actor2)
+	// as two index lookups instead of a scan.
+	`CREATE INDEX incidents_actor1 ON incidents (actor1, fatalities);
+	CREATE INDEX incidents_actor2 ON incidents (actor2, fatalities);
+	ANALYZE incidents_actor1;
+	ANALYZE incidents_actor2;`,
 }
 
 // migrationSteps are Go steps run after the SQL of a migration (by its
