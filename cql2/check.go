@@ -86,9 +86,6 @@ func (c checker) expr(e Expr) error {
 		if typ != String {
 			return &Error{e.X.Position(), "LIKE compares text, not " + typ.String()}
 		}
-		if !isPattern(e.Pattern) {
-			return &Error{e.Pattern.Position(), "the LIKE pattern must be a quoted text (or CASEI/ACCENTI of one)"}
-		}
 		return nil
 	case In:
 		_, err := c.common(append([]Operand{e.X}, e.List...)...)
@@ -118,12 +115,15 @@ func (c checker) expr(e Expr) error {
 	return &Error{0, fmt.Sprintf("unsupported expression %T", e)}
 }
 
-func isPattern(o Operand) bool {
+// IsPatternLiteral reports whether a LIKE pattern is a literal (a quoted
+// text, or CASEI/ACCENTI of one), which an engine may compile once; any
+// other text operand (a property, say) is a pattern evaluated per feature.
+func IsPatternLiteral(o Operand) bool {
 	switch o := o.(type) {
 	case StringLit:
 		return true
 	case Func:
-		return (o.Name == "CASEI" || o.Name == "ACCENTI") && len(o.Args) == 1 && isPattern(o.Args[0])
+		return (o.Name == "CASEI" || o.Name == "ACCENTI") && len(o.Args) == 1 && IsPatternLiteral(o.Args[0])
 	}
 	return false
 }

@@ -127,7 +127,6 @@ func TestErrorsNamePosition(t *testing.T) {
 		{"n BETWEEN 1 OR 2", 13, "AND"},
 		{"n IN (1 2)", 9, "',' or ')'"},
 		{"name LIKE n", 11, "not a valid text"},
-		{"name LIKE name", 11, "quoted text"},
 		{"S_INTERSECTS(geom, POINT(1))", 27, "a number"},
 		{"S_INTERSECTS(geom, POLYGON((0 0, 1 0, 1 1, 0 1)))", 28, "end where it starts"},
 		{"S_INTERSECTS(geom, BBOX(1,2,3))", 20, "4 or 6"},

@@ -110,6 +110,15 @@ func (t *translator) expr(b *strings.Builder, e cql2.Expr) error {
 		if err != nil {
 			return err
 		}
+		if !cql2.IsPatternLiteral(e.Pattern) {
+			// A pattern from a property: translated per row (im_like).
+			pat, err := t.operand(e.Pattern, cql2.String)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(b, "%sim_like(%s, %s)", map[bool]string{true: "NOT "}[e.Negated], x, pat)
+			return nil
+		}
 		pat, fold := likePattern(e.Pattern)
 		// SQLite's LIKE ignores ASCII case; CQL2's does not, so the pattern
 		// becomes a GLOB, case-sensitive. CASEI/ACCENTI fold both sides.

@@ -189,6 +189,8 @@ func TestCQL2AnnexExamples(t *testing.T) {
 		{name: "example83", text: `S_EQUALS(MULTIPOINT ((180.0 -0.5), (179.0 -47.121701), (180.0 -0.0), (33.470475 -0.99999), (179.0 -15.333062)), "geometry")`, want: []int64{}},
 		{name: "example84", text: `S_EQUALS(GEOMETRYCOLLECTION (POINT (1.9 2.00001), POINT (0.0 -2.00001), MULTILINESTRING ((-2.00001 -0.0, -77.292642 -0.5, -87.515626 -0.0, -180.0 12.502773, 21.204842 -1.5, -21.878857 -90.0)), POINT (1.9 0.5), LINESTRING (179.0 1.179148, -148.192487 -65.007816, 0.5 0.333333)), "geometry")`, err: "GEOMETRYCOLLECTION is not supported"},
 		{name: "example85", text: `"value" = ((((-1 * "foo") * 2.0) + ("bar" / 6.1234)) - ("x" ^ 2.0))`, want: []int64{}},
+		{name: "property-property LIKE", text: `"owner" LIKE "material"`, want: []int64{}},
+		{name: "property-property LIKE, pattern from a property", text: `"owner" LIKE "material" OR "name" LIKE CASEI("name")`, want: []int64{1, 2, 3, 4}},
 		{name: "example85 variant", text: `"value" = ((((-1 * "foo") * 2.0) + ("bar" / 6.1234)) - ("x" ^ 2.0)) + 24`, want: []int64{1}},
 	}
 	for _, tc := range cases {
@@ -241,5 +243,37 @@ func TestCQL2AnnexExamples(t *testing.T) {
 				t.Fatalf("ids %v; want %v\n%s %s", got, tc.want, sql, fmt.Sprint(args))
 			}
 		})
+	}
+}
+
+// TestLikeFunction: im_like, the LIKE of patterns that are not literals,
+// agrees with the GLOB translation of literal patterns.
+func TestLikeFunction(t *testing.T) {
+	cases := []struct {
+		s, pattern string
+		want       bool
+	}{
+		{"Erbil airport", "Erbil%", true},
+		{"erbil airport", "Erbil%", false},
+		{"Erbil", "Er_il", true},
+		{"Erbil", "Er_l", false},
+		{"50% off", "50\\% off", true},
+		{"50x off", "50\\% off", false},
+		{"a*b", "a*b", true},
+		{"axb", "a*b", false},
+		{"a[b", "a[b", true},
+		{"", "%", true},
+		{"abc", "%b%", true},
+		{"abc", "%d%", false},
+		{"aaab", "%a_b", true},
+		{"Οδος", "Ο%ς", true},
+	}
+	for _, tc := range cases {
+		if got := like(tc.s, tc.pattern); got != tc.want {
+			t.Errorf("im_like(%q, %q) = %v; want %v", tc.s, tc.pattern, got, tc.want)
+		}
+	}
+	if like(nil, "%") != nil {
+		t.Error("im_like(NULL, '%') is not NULL")
 	}
 }

@@ -136,6 +136,7 @@ func (s *SQLite) openDB(dsn string) *sql.DB {
 			{"im_accenti", accentFold},
 			{"im_pow", pow},
 			{"im_secs", seconds},
+			{"im_like", like},
 		} {
 			if err := conn.RegisterFunc(f.name, f.impl, true); err != nil {
 				return fmt.Errorf("register SQL function %s: %w", f.name, err)
@@ -190,4 +191,53 @@ func seconds(v any) any {
 		return nil
 	}
 	return secs(t)
+}
+
+// like is the SQL function im_like(text, pattern): CQL2's LIKE (case-
+// sensitive; % any run, _ one character, \ escapes) for a pattern that is not
+// a literal; NULL when either is NULL.
+func like(text, pattern any) any {
+	s, ok1 := text.(string)
+	p, ok2 := pattern.(string)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	return globMatch(likeToGlob(p), s)
+}
+
+// globMatch reports whether s matches a pattern as likeToGlob writes it:
+// * any run, ? one character, [c] the character c.
+func globMatch(pat, s string) bool {
+	p, str := []rune(pat), []rune(s)
+	// Iterative matching with one backtrack point for the last *.
+	pi, si, star, mark := 0, 0, -1, 0
+	for si < len(str) {
+		switch {
+		case pi < len(p) && p[pi] == '*':
+			star, mark = pi, si
+			pi++
+			continue
+		case pi < len(p) && p[pi] == '?':
+			pi++
+			si++
+			continue
+		case pi+2 < len(p) && p[pi] == '[' && p[pi+2] == ']' && p[pi+1] == str[si]:
+			pi += 3
+			si++
+			continue
+		case pi < len(p) && p[pi] != '[' && p[pi] == str[si]:
+			pi++
+			si++
+			continue
+		}
+		if star < 0 {
+			return false
+		}
+		pi, mark = star+1, mark+1
+		si = mark
+	}
+	for pi < len(p) && p[pi] == '*' {
+		pi++
+	}
+	return pi == len(p)
 }
