@@ -137,7 +137,9 @@ func writeGeoJSONSeq(w *bufio.Writer, rows Rows) (int, error) {
 	return n, nil
 }
 
-// writeCSV writes importer.ACLEDColumns. Columns incidentmap does not keep
+// writeCSV writes importer.ACLEDColumns. Text that a spreadsheet would take
+// for a formula (=HYPERLINK(…), +cmd|…, @SUM…, -2+3…) gets a leading
+// apostrophe (importer.EscapeCSVText), which import removes again. Columns incidentmap does not keep
 // stay empty; year comes from the date; timestamp stays empty so that
 // re-importing an export never counts as a newer source version; "region" is ACLED's world region,
 // not incidentmap's grouping (which import derives from admin1 again).
@@ -152,6 +154,9 @@ func writeCSV(w *bufio.Writer, rows Rows) (int, error) {
 		inc := rows.Incident()
 		for i, col := range importer.ACLEDColumns {
 			rec[i] = csvField(inc, col)
+			if importer.IsCSVTextColumn(col) {
+				rec[i] = importer.EscapeCSVText(rec[i])
+			}
 		}
 		if err := cw.Write(rec); err != nil {
 			return n, err

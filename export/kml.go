@@ -3,6 +3,7 @@ package export
 import (
 	"bufio"
 	"encoding/xml"
+	"html"
 	"strconv"
 
 	"incidentmap/geo"
@@ -42,13 +43,29 @@ func xmlText(w *bufio.Writer, s string) {
 	xml.EscapeText(w, []byte(s))
 }
 
+// htmlText appends s as text inside an element that KML viewers render as
+// HTML: Google Earth shows a placemark's name and description in a balloon
+// that is a small web page, so notes holding "<img src=x onerror=…>" or
+// "<a href=javascript:…>" would be live markup there. Escaped once for HTML
+// and once for XML, the viewer shows the characters as typed. (CDATA would not
+// help: its content is HTML to the viewer all the same.) The exact values are
+// in ExtendedData, as plain XML text, for GIS tools.
+func htmlText(w *bufio.Writer, s string) {
+	xmlText(w, html.EscapeString(s))
+}
+
+// kmlBalloon is the balloon every placemark uses: its name and description,
+// both escaped by htmlText. Without it Google Earth may add a table of the
+// ExtendedData values, which it renders as HTML too.
+const kmlBalloon = `<Style id="incident"><BalloonStyle><text><![CDATA[<b>$[name]</b><br/>$[description]]]></text></BalloonStyle></Style>`
+
 // writeKML writes a KML document: one Placemark per incident, named by its
 // event type and place, with every attribute as typed SchemaData in
 // ExtendedData and the date as a TimeStamp (Google Earth's time slider).
 func writeKML(w *bufio.Writer, rows Rows) (int, error) {
 	w.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
 		`<kml xmlns="http://www.opengis.net/kml/2.2"><Document><name>incidents</name>` + "\n" +
-		`<Schema name="incidents" id="incidents">`)
+		kmlBalloon + "\n" + `<Schema name="incidents" id="incidents">`)
 	for _, f := range kmlFields {
 		w.WriteString(`<SimpleField name="` + f.name + `" type="` + f.typ + `"/>`)
 	}
@@ -62,12 +79,12 @@ func writeKML(w *bufio.Writer, rows Rows) (int, error) {
 		if inc.Location != "" {
 			name += " — " + inc.Location
 		}
-		xmlText(w, name)
+		htmlText(w, name)
 		w.WriteString("</name><description>")
-		xmlText(w, inc.Notes)
+		htmlText(w, inc.Notes)
 		w.WriteString("</description><TimeStamp><when>")
 		xmlText(w, inc.EventDate)
-		w.WriteString(`</when></TimeStamp><ExtendedData><SchemaData schemaUrl="#incidents">`)
+		w.WriteString(`</when></TimeStamp><styleUrl>#incident</styleUrl><ExtendedData><SchemaData schemaUrl="#incidents">`)
 		for _, f := range kmlFields {
 			w.WriteString(`<SimpleData name="` + f.name + `">`)
 			xmlText(w, f.value(inc))

@@ -110,6 +110,10 @@ func readACLED(r io.Reader, fn func(Row, *Problem) error) error {
 func acledRow(rec []string, col map[string]int) (Row, error) {
 	get := func(name string) string {
 		if i, ok := col[name]; ok {
+			if csvTextColumns[name] {
+				// Text that an export kept from being a formula ("'=…").
+				return UnescapeCSVText(rec[i])
+			}
 			return rec[i]
 		}
 		return ""

@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"incidentmap/geo"
+	"incidentmap/importer"
 	"incidentmap/store"
 )
 
@@ -267,11 +268,8 @@ func aggregateCSV(a *store.Aggregation) ([]byte, error) {
 }
 
 // csvText keeps a text value from being read as a formula by a spreadsheet
-// (an actor named "=HYPERLINK(…)"): one that starts with = + - @ or a tab or
-// carriage return gets a leading apostrophe, as OWASP advises.
+// (an actor named "=HYPERLINK(…)"), by the same rule as the items CSV
+// (importer.EscapeCSVText: a leading apostrophe, as OWASP advises).
 func csvText(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
+	return importer.EscapeCSVText(s)
 }
