@@ -29,6 +29,7 @@ type Filter struct {
 	Text          []Term     // full text: every term must match (see ParseText); nil for none
 	ByRelevance   bool       // with Text: best matches first, then by id
 	ByID          bool       // order by id even with a bbox
+	Sort          []SortKey  // order by these fields, then id (in the last key's direction); overrides ByID and the spatial order
 	Limit         int        // 0 means all
 	Offset        int
 }
@@ -39,6 +40,13 @@ type Filter struct {
 type Equal struct {
 	Field string
 	Value any
+}
+
+// SortKey is one key of an order: a field of the field table (see IsField)
+// and its direction.
+type SortKey struct {
+	Field string
+	Desc  bool
 }
 
 // Term is one full-text term: a word, or the words of a "quoted phrase" in

@@ -53,8 +53,7 @@ var aggregateOwnParamDefs = []paramDef{
 var aggregateParamDefs = append(append([]paramDef{}, aggregateOwnParamDefs...), func() []paramDef {
 	var out []paramDef
 	for _, d := range itemsParamDefs {
-		switch d.Name {
-		case "limit", "offset", "sortby", "f", "crs": // groups have no geometry
+		if contains(pageParams, d.Name) || d.Name == "crs" { // groups have no geometry
 			continue
 		}
 		out = append(out, d)

@@ -72,6 +72,7 @@ func (h *handlers) registerOGC(app *fiber.App) {
 		return h.collectionDoc(c, col)
 	}))
 	app.Get("/collections/:collectionId/queryables", h.collectionHandler(h.queryables))
+	app.Get(sortablesPath, h.sortablesDoc)
 	app.Get("/collections/:collectionId/items", h.collectionHandler(func(c *fiber.Ctx, col *collection) error {
 		return col.Items(c)
 	}))
@@ -138,6 +139,10 @@ func (h *handlers) describe(ctx context.Context, base string, col *collection) (
 			{Href: self + "/items?f=html", Rel: "items", Type: MediaHTML, Title: col.Title + " as HTML"},
 			{Href: self + "/queryables", Rel: "http://www.opengis.net/def/rel/ogc/1.0/queryables", Type: MediaSchemaJSON, Title: "properties filters may name"},
 		},
+	}
+	if col.ID == writable {
+		out.Links = append(out.Links, Link{Href: base + sortablesPath, Rel: "http://www.opengis.net/def/rel/ogc/1.0/sortables",
+			Type: MediaSchemaJSON, Title: "properties sortby may name"})
 	}
 	if col.Extent == nil {
 		return out, nil

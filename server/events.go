@@ -55,8 +55,7 @@ func (l *liveHub) notify() {
 var eventsParams = func() []string {
 	var out []string
 	for _, p := range itemsParams {
-		switch p {
-		case "limit", "offset", "sortby", "f":
+		if contains(pageParams, p) {
 			continue
 		}
 		out = append(out, p)

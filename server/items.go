@@ -22,12 +22,15 @@ import (
 // links, known before the first row), the features one by one, and the tail.
 // Memory does not grow with the page size.
 func (h *handlers) items(c *fiber.Ctx) error {
-	if ef, ok := exportFormatOf(c); ok {
-		return h.exportItems(c, ef)
-	}
 	q, err := h.parseItemsQuery(c)
 	if err != nil {
 		return err
+	}
+	if ef, ok := exportFormatOf(c); ok {
+		if q.props != nil || q.skipGeometry {
+			return badRequest("properties and skipGeometry shape the GeoJSON pages; a download holds every property")
+		}
+		return h.exportItems(c, ef)
 	}
 	format, err := negotiate(c)
 	if err != nil {
@@ -57,6 +60,7 @@ func (h *handlers) items(c *fiber.Ctx) error {
 	setContentCRS(c, q.crs)
 	out := q.crs
 	log, metrics := h.log, h.metrics
+	props, skipGeometry := q.props, q.skipGeometry
 	// The stream writer runs after this handler returns, so it must not touch c.
 	c.Context().SetBodyStreamWriter(func(sw *bufio.Writer) {
 		defer cancel()
@@ -74,7 +78,7 @@ func (h *handlers) items(c *fiber.Ctx) error {
 			if n > 0 {
 				buf = append(buf, ',')
 			}
-			buf = geo.AppendFeature(buf, inCRS(cur.Incident(), out))
+			buf = geo.AppendFeatureSelect(buf, inCRS(cur.Incident(), out), props, skipGeometry)
 			if _, err := w.Write(buf); err != nil {
 				log.Info("client stopped reading", "path", path, "err", err)
 				return

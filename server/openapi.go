@@ -47,6 +47,8 @@ func (h *handlers) operations() []operation {
 				Params: fOnly, Media: []string{MediaSchemaJSON, MediaHTML}},
 		)
 	}
+	ops = append(ops, operation{Path: sortablesPath, ID: "getSortables_incidents",
+		Summary: "Incidents: the properties sortby may name (JSON Schema).", Params: fOnly, Media: []string{MediaSchemaJSON, MediaHTML}})
 	ops = append(ops, operation{Path: aggregatePath, ID: "getAggregate_incidents",
 		Summary: "Incidents counted and fatalities summed per group (day, week, month, year, event_type, sub_event_type, " +
 			"region, admin1, actor1, actor2), for the same filters as the items: " +

@@ -1,6 +1,9 @@
 package server
 
-import "incidentmap/crs"
+import (
+	"incidentmap/crs"
+	"incidentmap/geo"
+)
 
 // paramDef is one query parameter: its name is what the parser allows, and the
 // rest is what the OpenAPI document says of it.
@@ -67,10 +70,17 @@ var itemsParamDefs = append([]paramDef{
 		`"quoted words" are a phrase; word* is a prefix). Arabic words match in any spelling of alef, ta marbuta ` +
 		`and alef maqsura, without short vowels or tatweel, and an Arabic place name also matches its English name (بغداد: Baghdad).`,
 		Schema: map[string]any{"type": "string"}},
-	{Name: "sortby", Description: "Order of the features: id or relevance (best full-text matches first, " +
-		"then id; needs q). Without sortby the order is by id, or with a bbox spatial (the Z-order of the " +
-		"points, then id), which pages a large bbox fast; every order is stable for paging.",
-		Schema: map[string]any{"type": "string", "enum": []string{"id", "relevance"}}},
+	{Name: "sortby", List: true, Description: "Order of the features: one or more sortable properties (see " +
+		"/collections/incidents/sortables), comma-separated, each with an optional + (ascending, the default) or - " +
+		"(descending): sortby=-fatalities,event_date. Ties are broken by id (in the last key's direction), so paging " +
+		"is total. Or relevance: best full-text matches first, then id (needs q). Without sortby the order is by id, " +
+		"or with a bbox spatial (the Z-order of the points, then id), which pages a large bbox fast.",
+		Schema: map[string]any{"type": "array", "items": map[string]any{"type": "string", "pattern": "^[+-]?[a-z_0-9]+$"}}},
+	{Name: "properties", List: true, Description: "Only these properties in each feature, in this order " +
+		"(comma-separated; empty for none); the id is always there. GeoJSON pages only.",
+		Schema: map[string]any{"type": "array", "items": map[string]any{"type": "string", "enum": geo.PropertyNames}}},
+	{Name: "skipGeometry", Description: "true: each feature's geometry is null (smaller pages for tables). GeoJSON pages only.",
+		Schema: map[string]any{"type": "boolean", "default": false}},
 	{Name: "crs", Description: "CRS of the coordinates of the GeoJSON response (OGC API Features Part 2): any of bbox-crs's " +
 		"list. The response says which in its Content-Crs header (and a coordRefSys member); EPSG:4326 puts latitude first. " +
 		"Pages (f=json) and single features take it; the HTML page and the downloads are CRS84 and refuse another.",

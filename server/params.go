@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"incidentmap/crs"
+	"incidentmap/geo"
 	"incidentmap/incident"
 )
 
@@ -27,9 +28,11 @@ var itemsParams = paramNames(itemsParamDefs)
 
 // itemsQuery is a parsed, validated items request.
 type itemsQuery struct {
-	filter incident.Filter
-	crs    *crs.CRS   // of the coordinates of the response (the crs parameter)
-	raw    url.Values // the parameters as given, copied out of fiber's buffers, for links
+	filter       incident.Filter
+	crs          *crs.CRS   // of the coordinates of the response (the crs parameter)
+	props        []string   // properties= : only these, in this order; nil for all
+	skipGeometry bool       // skipGeometry=true: "geometry": null
+	raw          url.Values // the parameters as given, copied out of fiber's buffers, for links
 }
 
 // queryValues copies the query string into url.Values, refusing parameters not
@@ -174,15 +177,30 @@ func parseValues(vals url.Values, defaultLimit, maxLimit int) (itemsQuery, error
 		}
 	}
 	if s, ok := one(vals, "sortby"); ok {
-		switch {
-		case s == "id":
-			f.ByID = true
-		case s == "relevance" && len(f.Text) > 0:
-			f.ByRelevance = true
-		case s == "relevance":
-			return q, badRequest("sortby=relevance needs a q to rank by")
+		if err := parseSortBy(s, f); err != nil {
+			return q, err
+		}
+	}
+	if s, ok := one(vals, "properties"); ok {
+		q.props = []string{} // given empty: no properties at all
+		if s != "" {
+			for _, name := range strings.Split(s, ",") {
+				if !geo.IsProperty(name) {
+					return q, badRequest(fmt.Sprintf("properties: %q is not a property; they are: %s", name, strings.Join(geo.PropertyNames, ", ")))
+				}
+				if !contains(q.props, name) {
+					q.props = append(q.props, name)
+				}
+			}
+		}
+	}
+	if s, ok := one(vals, "skipGeometry"); ok {
+		switch s {
+		case "true":
+			q.skipGeometry = true
+		case "false":
 		default:
-			return q, badRequest(fmt.Sprintf("sortby %q is not offered; use id or relevance", s))
+			return q, badRequest(fmt.Sprintf("skipGeometry %q must be true or false", s))
 		}
 	}
 	if err := parseFilter(vals, f); err != nil {
@@ -235,4 +253,67 @@ func splitList(name, s string) ([]string, error) {
 		}
 	}
 	return parts, nil
+}
+
+// pageParams shape a page of items (paging, order, format, property
+// selection) rather than select incidents: endpoints that take the items
+// filters but return no page (tiles, events, aggregates) leave them out.
+var pageParams = []string{"limit", "offset", "sortby", "f", "properties", "skipGeometry"}
+
+// sortables are the queryables sortby may name; free text (notes) is left
+// out: an order by it serves no one and sorts long strings.
+var sortables = func() []queryable {
+	var out []queryable
+	for _, q := range incidentQueryables {
+		if q.Column != "" && q.Name != "notes" {
+			out = append(out, q)
+		}
+	}
+	return out
+}()
+
+// parseSortBy reads sortby: relevance (with q), or one or more sortable
+// names separated by commas, each with an optional + (ascending, the
+// default; a + left unescaped in a URL arrives as a space) or - (descending).
+// The store breaks ties by id, so every order pages totally.
+func parseSortBy(s string, f *incident.Filter) error {
+	if s == "relevance" {
+		if len(f.Text) == 0 {
+			return badRequest("sortby=relevance needs a q to rank by")
+		}
+		f.ByRelevance = true
+		return nil
+	}
+	seen := map[string]bool{}
+	for _, key := range strings.Split(s, ",") {
+		desc := false
+		switch {
+		case strings.HasPrefix(key, "-"):
+			desc, key = true, key[1:]
+		case strings.HasPrefix(key, "+"), strings.HasPrefix(key, " "):
+			key = key[1:]
+		}
+		ok := false
+		for _, q := range sortables {
+			ok = ok || q.Name == key
+		}
+		if !ok || !incident.IsField(key) {
+			names := make([]string, len(sortables))
+			for i, q := range sortables {
+				names[i] = q.Name
+			}
+			return badRequest(fmt.Sprintf("sortby %q: %q is not sortable; use relevance (with q) or a comma-separated list of "+
+				"these, each with an optional - for descending: %s (see /collections/incidents/sortables)", s, key, strings.Join(names, ", ")))
+		}
+		if seen[key] {
+			return badRequest(fmt.Sprintf("sortby %q names %s twice", s, key))
+		}
+		seen[key] = true
+		f.Sort = append(f.Sort, incident.SortKey{Field: key, Desc: desc})
+	}
+	if len(f.Sort) == 1 && f.Sort[0] == (incident.SortKey{Field: "id"}) {
+		// The order the store has a fast path for (spatial pages in id order).
+		f.Sort, f.ByID = nil, true
+	}
+	return nil
 }

@@ -64,7 +64,8 @@ func (h *handlers) queryables(c *fiber.Ctx, col *collection) error {
 		}
 		return h.renderHTML(c, "queryables", col.Title+": queryables", links, struct {
 			Collection *collection
-		}{col})
+			Sortables  bool
+		}{col, false})
 	}
 	return sendJSON(c, MediaSchemaJSON, doc)
 }

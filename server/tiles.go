@@ -44,7 +44,10 @@ var tileParams = func() []string {
 	var out []string
 	for _, p := range itemsParams {
 		switch p {
-		case "bbox", "bbox-crs", "limit", "offset", "sortby", "f":
+		case "bbox", "bbox-crs":
+			continue
+		}
+		if contains(pageParams, p) {
 			continue
 		}
 		out = append(out, p)

@@ -122,6 +122,11 @@ func compileNames(f Filter, names *regionNames) (sqlFilter, error) {
 			add("i.id IN ("+placeholders(len(f.IDs))+")", a...)
 		}
 	}
+	for _, k := range f.Sort {
+		if !IsField(k.Field) {
+			return q, fmt.Errorf("%q is not a property to sort by: %w", k.Field, incident.ErrInvalid)
+		}
+	}
 	if len(f.Text) > 0 {
 		q.fts = ftsQuery(f.Text) // a condition of its own: see conditions
 	}
@@ -210,6 +215,32 @@ func distinctValues(ctx context.Context, q queryer, col string) ([]string, error
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// orderBy is the ORDER BY list of keys (checked by compile): each key's
+// column and direction, then the id in the last key's direction unless a key
+// is the id already, so that the order is total (offset pages never skip or
+// repeat a row) and an index on the last key, which holds the id after it,
+// can serve it whole.
+func orderBy(keys []incident.SortKey) string {
+	var out []string
+	desc, byID := false, false
+	for _, k := range keys {
+		dir := ""
+		if k.Desc {
+			dir = " DESC"
+		}
+		out = append(out, cqlColumns[k.Field].SQL+dir)
+		desc, byID = k.Desc, byID || k.Field == "id"
+	}
+	if !byID {
+		if desc {
+			out = append(out, "i.id DESC")
+		} else {
+			out = append(out, "i.id")
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // placeholders is "?,?,…" for n values.

@@ -253,7 +253,7 @@ const idWalkFactor = 4
 // match is read anyway), a limit, or in spatial or relevance order, SQLite
 // decides.
 func (s *SQLite) walkIDs(ctx context.Context, tx *sql.Tx, f *sqlFilter, matched int64) (bool, error) {
-	if matched <= 0 || f.Limit <= 0 || (f.bound != nil && !f.ByID) || (len(f.Text) > 0 && f.ByRelevance) {
+	if matched <= 0 || f.Limit <= 0 || (f.bound != nil && !f.ByID) || (len(f.Text) > 0 && f.ByRelevance) || len(f.Sort) > 0 {
 		return false, nil
 	}
 	var span int64
@@ -282,6 +282,10 @@ func (f *sqlFilter) pageQuery(walk bool) (q string, args []any, cell bool) {
 			JOIN (SELECT rowid AS fid, rank AS fts_rank FROM incidents_fts WHERE incidents_fts MATCH ?) m ON m.fid = i.id` +
 			w + " ORDER BY m.fts_rank, i.id"
 		args = append([]any{f.fts}, a...)
+	case len(f.Sort) > 0:
+		var where string
+		where, args = f.where()
+		q = "SELECT " + incidentColumns + " FROM incidents i" + where + " ORDER BY " + orderBy(f.Sort)
 	case f.bound != nil && !f.ByID:
 		q, args = f.rangeUnion(incidentColumns + ", i.cell")
 		q += spatialOrder
