@@ -129,7 +129,9 @@ export async function fillRegionOptions() {
 
 /** regionLabel is a region's or governorate's name in the page's language. */
 export function regionLabel(name) {
-  if (!regionsFC) return name;
-  const f = regionsFC.features.find((x) => x.properties.name === name || x.properties.region === name);
-  return (f && t.lang === "ar" && f.properties.name === name && f.properties.name_ar) || (t.lang === "ar" && name === "Kurdistan Region" ? "إقليم كردستان" : name);
+  if (t.lang !== "ar") return name;
+  if (name === "Kurdistan Region") return "إقليم كردستان";
+  const f = regionsFC && regionsFC.features.find((x) => x.properties.name === name);
+  // Natural Earth writes "محافظة …" (governorate of …): the name alone reads better in lists.
+  return (f && f.properties.name_ar && f.properties.name_ar.replace(/^محافظة\s+/, "")) || name;
 }

@@ -1,7 +1,7 @@
 // heat.js: a heatmap layer of its own (no plugin): each point adds a blurred
 // disc of density to an alpha canvas, which a colour ramp then paints.
 
-const RADIUS = 18; // CSS pixels of a point's influence
+const RADIUS = 24; // CSS pixels of a point's influence
 
 // A 256-entry palette from transparent blue through yellow to dark red.
 function palette() {
@@ -59,7 +59,7 @@ export const HeatLayer = L.Layer.extend({
     }
     for (const [x, y, w] of drawn) {
       const g = ctx.createRadialGradient(x, y, 0, x, y, RADIUS);
-      g.addColorStop(0, `rgba(0,0,0,${Math.min(1, 0.25 + 0.75 * (w / (max || 1)))})`);
+      g.addColorStop(0, `rgba(0,0,0,${Math.min(1, 0.15 + 0.85 * Math.sqrt(w / (max || 1)))})`);
       g.addColorStop(1, "rgba(0,0,0,0)");
       ctx.fillStyle = g;
       ctx.fillRect(x - RADIUS, y - RADIUS, 2 * RADIUS, 2 * RADIUS);

@@ -52,7 +52,10 @@ export function createMap() {
     basemap.addTo(map);
   }
   view.regions = L.geoJSON(null, { style: regionStyle, onEachFeature: onEachRegion }).addTo(map);
-  view.clusters = L.markerClusterGroup({ maxClusterRadius: 40, showCoverageOnHover: false, chunkedLoading: true });
+  // Not chunkedLoading: its timers keep adding markers after the layer is
+  // cleared or removed (a new filter, tile mode), which throws; at most
+  // tileModeAbove markers are added at once.
+  view.clusters = L.markerClusterGroup({ maxClusterRadius: 40, showCoverageOnHover: false });
   view.incidents = L.layerGroup().addTo(map);
   view.heat = new HeatLayer({ pane: "heat", points: heatPoints });
   view.labels.addTo(map);

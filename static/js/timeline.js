@@ -92,8 +92,7 @@ export function initTimeline(brush) {
   let drag = null;
   const dateAt = (e) => {
     const r = host.getBoundingClientRect();
-    let x = (e.clientX - r.left) / r.width;
-    if (document.documentElement.dir === "rtl") x = 1 - x;
+    const x = (e.clientX - r.left) / r.width;
     const i = Math.max(0, Math.min(model.buckets.length - 1, Math.floor(x * model.buckets.length)));
     return model.buckets[i] && model.buckets[i].start;
   };
@@ -135,7 +134,8 @@ function draw() {
   svg.setAttribute("aria-label", `${t("timeline")}: ${fmt(total)} · ${model.from} – ${model.to}`);
   const max = Math.max(1, ...model.buckets.map((b) => b.count));
   const bw = w / Math.max(n, 1);
-  const rtl = document.documentElement.dir === "rtl";
+  // Time runs left to right in both languages (the histogram is dir=ltr),
+  // as on most date axes of Arabic charts.
   const types = [...allTypes, ...new Set(model.groups.map((g) => g.event_type).filter((x) => !allTypes.includes(x)))];
   const bars = document.createElementNS(SVGNS, "g");
   bars.setAttribute("class", "bars");
@@ -144,7 +144,7 @@ function draw() {
     g.setAttribute("class", "bar");
     g.dataset.start = b.start;
     g.dataset.count = String(b.count);
-    const x = rtl ? w - (i + 1) * bw : i * bw;
+    const x = i * bw;
     let y = H;
     for (const ty of types) {
       const c = b.types[ty];
@@ -173,10 +173,10 @@ function draw() {
   const every = Math.max(1, Math.ceil(n / Math.max(1, Math.floor(w / 70))));
   for (let i = 0; i < n; i += every) {
     const tx = document.createElementNS(SVGNS, "text");
-    const x = rtl ? w - i * bw - 2 : i * bw + 2;
+    const x = i * bw + 2;
     tx.setAttribute("x", x.toFixed(1));
     tx.setAttribute("y", String(H + AXIS - 3));
-    tx.setAttribute("text-anchor", rtl ? "end" : "start");
+    tx.setAttribute("text-anchor", "start");
     tx.textContent = model.bucket === "month" ? model.buckets[i].start.slice(0, 7) : model.buckets[i].start;
     axis.append(tx);
   }
@@ -206,8 +206,7 @@ export function drawBrush(start, end) {
   });
   if (end && model.buckets[0].start > end) i1 = -1;
   if (i1 < i0) { rect.setAttribute("width", "0"); host.dataset.brush = `${start}/${end}`; return; }
-  const rtl = document.documentElement.dir === "rtl";
-  const x = rtl ? w - (i1 + 1) * bw : i0 * bw;
+  const x = i0 * bw;
   rect.setAttribute("x", x.toFixed(2));
   rect.setAttribute("width", ((i1 - i0 + 1) * bw).toFixed(2));
   host.dataset.brush = `${start}/${end}`;
