@@ -23,5 +23,5 @@ func serveProductionFlags(fs *flag.FlagSet, cfg *server.Config) {
 	fs.StringVar(&cfg.Tiles, "tiles", cfg.Tiles, "raster tile URL template for the map page, e.g. https://tile.example.org/{z}/{x}/{y}.png (default: none, the page works offline)")
 	fs.StringVar(&cfg.TilesAttribution, "tiles-attribution", cfg.TilesAttribution, "attribution text the tile provider requires")
 	fs.BoolVar(&cfg.Compress, "compress", cfg.Compress, "compress responses (gzip, brotli) when the client accepts it")
-	fs.BoolVar(&cfg.WarmTiles, "warm-tiles", cfg.WarmTiles, "build the vector tiles of zoom 0 to 6 over all incidents at start, so the map's first view is served from memory")
+	fs.BoolVar(&cfg.WarmTiles, "warm-tiles", cfg.WarmTiles, "build the vector tiles of zoom 0 to 6 and the page's first aggregations (timeline, counts per type, region and actor) over all incidents at start, so the map's first view is served from memory")
 }

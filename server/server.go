@@ -60,7 +60,7 @@ type Config struct {
 
 	EventsPoll       time.Duration // how often event streams look for changes made by other processes
 	EventsHeartbeat  time.Duration // how often an idle event stream sends a comment to keep proxies from closing it
-	WarmTiles        bool          // build the low-zoom vector tiles of all incidents at start (see warmTiles)
+	WarmTiles        bool          // build the low-zoom vector tiles and the page's aggregations of all incidents at start (see warmTiles, warmAggregates)
 	Tiles            string        // URL template of a raster tile layer for the map page ({z}/{x}/{y}); empty: none
 	TilesAttribution string        // attribution the tile provider requires
 }
@@ -230,6 +230,7 @@ func New(cfg Config, st Store) (*fiber.App, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			h.warmTiles(ctx)
+			h.warmAggregates(ctx)
 		}()
 	}
 	return app, nil

@@ -143,7 +143,16 @@ func (s *SQLite) Aggregate(ctx context.Context, f Filter, keys []GroupKey, limit
 	if err != nil {
 		return Aggregation{}, err
 	}
-	all := rollUp(raw, groupColumns(keys), keys)
+	// The groups asked for are kept too, so asking again costs a lookup.
+	// Both caches are of one data version; a raw result read from the cache
+	// belongs to the same version as the snapshot cachedIn just saw.
+	rolledKey := fmt.Sprint(query, args, keys)
+	all, err := cached(ctx, s, &s.rolled, rolledKey, func(*sql.Tx) (Aggregation, error) {
+		return rollUp(raw, groupColumns(keys), keys), nil
+	})
+	if err != nil {
+		return Aggregation{}, err
+	}
 	return all.top(limit), nil
 }
 
@@ -195,8 +204,13 @@ func groupColumns(keys []GroupKey) []string {
 				n = i + 1
 			}
 		}
+		// Never narrower than two columns: the timeline's buckets alone and
+		// with event_type, or admin1 and region, then share one query (and
+		// its cached rows) at little cost, since the second column has few
+		// values per value of the first.
+		n = max(n, min(2, len(idx)))
 		prefix := idx[:n]
-		if n > 0 && !slices.ContainsFunc(need, func(c string) bool { return !slices.Contains(prefix, c) }) {
+		if !slices.ContainsFunc(need, func(c string) bool { return !slices.Contains(prefix, c) }) {
 			return prefix
 		}
 	}
@@ -247,13 +261,22 @@ func rollUp(raw []rawGroup, cols []string, keys []GroupKey) Aggregation {
 	agg := Aggregation{Keys: keys}
 	index := map[string]int{} // joined keys → position in agg.Groups
 	vals := make([]string, len(keys))
+	buckets := make([]map[string]string, len(keys)) // date → bucket, per time key
 	var id strings.Builder
 	for _, r := range raw {
 		id.Reset()
 		for i, k := range keys {
 			vals[i] = r.vals[pos[i]]
-			if k.Time() {
-				vals[i] = k.bucket(vals[i])
+			if k.Time() && k != GroupDay {
+				if buckets[i] == nil {
+					buckets[i] = map[string]string{}
+				}
+				b, ok := buckets[i][vals[i]]
+				if !ok {
+					b = k.bucket(vals[i])
+					buckets[i][vals[i]] = b
+				}
+				vals[i] = b
 			}
 			id.WriteString(vals[i])
 			id.WriteByte(0)

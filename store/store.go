@@ -37,6 +37,7 @@ type SQLite struct {
 	extents     versionCache[Extent]        // the extent of all incidents
 	regionStats versionCache[[]RegionStats] // counts per region per query
 	aggregates  versionCache[[]rawGroup]    // grouped rows per aggregation query
+	rolled      versionCache[Aggregation]   // the groups asked for, per query and keys
 	geoms       geometries                  // geometry literals of running CQL2 filters
 }
 
@@ -60,7 +61,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*SQLite, error) {
 	}
 	s := &SQLite{path: path}
 	// A grouped result can hold a hundred thousand rows (days × sub-event types).
-	s.aggregates.limit = aggregateCacheSize
+	s.aggregates.limit, s.rolled.limit = aggregateCacheSize, aggregateCacheSize
 	db := s.openDB(dsn(path, "immediate", false))
 	s.db = db
 	db.SetMaxOpenConns(1)
