@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"incidentmap/export"
+	"incidentmap/incident"
 	"incidentmap/server"
 	"incidentmap/store"
 )
@@ -49,7 +50,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return &usageError{"export: " + errorDescription(err)}
 	}
-	st, err := openStore(ctx, *db)
+	st, err := openEngine(ctx, *db)
 	if err != nil {
 		return err
 	}
@@ -94,7 +95,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // its own; to a regular out that file is made beside it and renamed into
 // place, to anything else (a FIFO, /dev/null) it is made in the temporary
 // folder and copied through.
-func exportGeoPackage(ctx context.Context, st *store.SQLite, filter store.Filter, out string, stderr io.Writer) error {
+func exportGeoPackage(ctx context.Context, st incident.Reader, filter store.Filter, out string, stderr io.Writer) error {
 	file, err := createOut(out)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)

@@ -44,7 +44,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if fi, err := in.Stat(); err == nil {
 		size = fi.Size()
 	}
-	st, err := openStore(ctx, *db)
+	st, err := openEngine(ctx, *db)
 	if err != nil {
 		return err
 	}

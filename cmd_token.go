@@ -42,7 +42,7 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if name != nil && *name == "" {
 		return &usageError{fmt.Sprintf("token %s: --name is required", sub)}
 	}
-	st, err := openStore(ctx, *db)
+	st, err := openEngine(ctx, *db)
 	if err != nil {
 		return err
 	}

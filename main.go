@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -27,6 +28,9 @@ import (
 	"time"
 
 	"incidentmap/geo"
+
+	"incidentmap/incident"
+	"incidentmap/postgis"
 	"incidentmap/seed"
 	"incidentmap/server"
 	"incidentmap/store"
@@ -162,7 +166,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 
 // dbFlag declares the --db flag every command that opens the store has.
 func dbFlag(fs *flag.FlagSet) *string {
-	return fs.String("db", "data/incidents.db", "SQLite database file (created if missing)")
+	return fs.String("db", "data/incidents.db", "SQLite database file (created if missing), or a postgres:// URL for the PostGIS engine")
 }
 
 func cmdSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -171,7 +175,7 @@ func cmdSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	st, err := openStore(ctx, *db)
+	st, err := openEngine(ctx, *db)
 	if err != nil {
 		return err
 	}
@@ -184,16 +188,24 @@ func cmdSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return nil
 }
 
-// loadSeed upserts the embedded seed incidents.
-func loadSeed(ctx context.Context, st *store.SQLite) (store.UpsertResult, error) {
+// loadSeed upserts the embedded seed incidents in one import.
+func loadSeed(ctx context.Context, st incident.Importer) (incident.ImportCounts, error) {
 	incs, err := geo.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
 	if err != nil {
-		return store.UpsertResult{}, fmt.Errorf("seed data: %w", err)
+		return incident.ImportCounts{}, fmt.Errorf("seed data: %w", err)
 	}
-	res, err := st.Upsert(ctx, incs)
+	res, err := st.Import(ctx, false, func(w incident.ImportWriter) error {
+		for i := range incs {
+			if err := w.Put(&incs[i], 0); err != nil {
+				return fmt.Errorf("incident %d (%s): %w", i+1, incs[i].EventID, err)
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return res, fmt.Errorf("seed: %w", err)
 	}
+	res.Unchanged += res.Older // a stored row with a source timestamp is newer than the seed's
 	return res, nil
 }
 
@@ -227,17 +239,20 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	release, err := lockDatabase(*db)
-	if err != nil {
-		return err
+	if !postgis.IsURL(*db) {
+		// One server per SQLite file; a PostGIS database takes many.
+		release, err := lockDatabase(*db)
+		if err != nil {
+			return err
+		}
+		defer release()
 	}
-	defer release()
-	st, err := openStore(ctx, *db)
+	st, err := openEngine(ctx, *db)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	n, err := st.Count(ctx, store.Filter{})
+	n, err := st.Count(ctx, incident.Filter{})
 	if err != nil {
 		return err
 	}
@@ -247,7 +262,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		n = int64(res.Inserted)
-		log.Info("seeded empty database", "db", *db, "incidents", n)
+		log.Info("seeded empty database", "db", redactDB(*db), "incidents", n)
 	}
 	app, err := server.New(cfg, st)
 	if err != nil {
@@ -255,14 +270,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- app.Listen(*addr) }()
-	if *backupInterval > 0 {
+	if sq, ok := st.(*store.SQLite); ok && *backupInterval > 0 {
 		dest := *backupTo
 		if dest == "" {
 			dest = *db + ".backup"
 		}
-		go backupEvery(ctx, st, *backupInterval, dest, log)
+		go backupEvery(ctx, sq, *backupInterval, dest, log)
 	}
-	fmt.Fprintf(stdout, "incidentmap %s serving %d incidents from %s on %s\n", version, n, *db, displayURL(*addr))
+	fmt.Fprintf(stdout, "incidentmap %s serving %d incidents from %s on %s\n", version, n, redactDB(*db), displayURL(*addr))
 	select {
 	case err := <-errc:
 		return fmt.Errorf("listen on %s: %w", *addr, err)
@@ -273,6 +288,18 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// redactDB is --db as it may be shown: a URL without its password.
+func redactDB(db string) string {
+	if !postgis.IsURL(db) {
+		return db
+	}
+	u, err := url.Parse(db)
+	if err != nil {
+		return "a postgres:// URL"
+	}
+	return u.Redacted()
 }
 
 // displayURL turns a listen address into a URL a person can open.

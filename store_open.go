@@ -5,17 +5,49 @@ import (
 	"fmt"
 
 	"incidentmap/geo"
+	"incidentmap/incident"
+	"incidentmap/postgis"
 	"incidentmap/seed"
+	"incidentmap/server"
 	"incidentmap/store"
 )
 
-// openStore opens the database with the embedded governorate boundaries, so
-// that the regions table is loaded and every write assigns admin1 from the
-// point when the source gives none. Every command that opens the store uses it.
+// openStore opens the SQLite database with the embedded governorate
+// boundaries, so that the regions table is loaded and every write assigns
+// admin1 from the point when the source gives none. Commands that only make
+// sense for a file (backup, restore, check) use it.
 func openStore(ctx context.Context, path string) (*store.SQLite, error) {
 	rs, err := geo.ParseRegions(seed.RegionsGeoJSON)
 	if err != nil {
 		return nil, fmt.Errorf("embedded region boundaries: %w", err)
 	}
 	return store.Open(ctx, path, store.WithRegions(rs))
+}
+
+// engine is what the commands that work on either engine need.
+type engine interface {
+	server.Store
+	Count(ctx context.Context, f incident.Filter) (int64, error)
+	CreateToken(ctx context.Context, name string) (string, error)
+	Tokens(ctx context.Context) ([]incident.Token, error)
+	RevokeToken(ctx context.Context, name string) error
+	Close() error
+}
+
+var (
+	_ engine = (*store.SQLite)(nil)
+	_ engine = (*postgis.PostGIS)(nil)
+)
+
+// openEngine opens the store --db names: a postgres:// URL is the PostGIS
+// engine, anything else a SQLite file. Both get the governorate boundaries.
+func openEngine(ctx context.Context, db string) (engine, error) {
+	if !postgis.IsURL(db) {
+		return openStore(ctx, db)
+	}
+	rs, err := geo.ParseRegions(seed.RegionsGeoJSON)
+	if err != nil {
+		return nil, fmt.Errorf("embedded region boundaries: %w", err)
+	}
+	return postgis.Open(ctx, db, postgis.WithRegions(rs))
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real programs the tests drive: GDAL's ogrinfo/ogr2ogr (the GIS
-# client), OWSLib (the Python OGC client), and Chromium (the browser). Debian
+# client), OWSLib (the Python OGC client), Chromium (the browser), and
+# PostgreSQL 15 with PostGIS 3 (the scale-out engine's tests start a
+# throw-away cluster with its initdb and pg_ctl). Debian
 # packages; skipped when present. Python modules are looked for in Debian's
 # own python3 (a pyenv or virtualenv python3 does not see dist-packages).
 set -euo pipefail
@@ -9,6 +11,8 @@ need=()
 command -v ogrinfo >/dev/null 2>&1 || need+=(gdal-bin)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
+# The PostGIS extension files are what the cluster needs besides the server.
+ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || need+=(postgresql-15-postgis-3)
 py=/usr/bin/python3
 [ -x "$py" ] || py=python3
 "$py" -c 'import owslib.ogcapi.features' >/dev/null 2>&1 || need+=(python3-owslib)

@@ -342,6 +342,10 @@ func (a *Aggregation) sort() {
 	})
 }
 
+// Top is a with only the groups of the limit combinations of non-time key
+// values that have most incidents; see Aggregate.
+func (a Aggregation) Top(limit int) Aggregation { return a.top(limit) }
+
 // top is a with only the groups of the limit combinations of non-time key
 // values that have most incidents (ties by value); a itself is not changed,
 // since the cache shares it.
@@ -395,4 +399,39 @@ func (a Aggregation) top(limit int) Aggregation {
 		}
 	}
 	return out
+}
+
+// Rows is what AddUp reads: database/sql's rows and pgx's both fit.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// GroupColumns are the incidents columns an aggregation by keys groups by,
+// in the order AddUp reads them (then count and the sum of fatalities).
+func GroupColumns(keys []GroupKey) []string { return groupColumns(keys) }
+
+// AddUp rolls rows of GroupColumns(keys), count and fatalities up into the
+// groups of keys, in Aggregate's order: every engine's aggregation ends here,
+// so they bucket and order alike. Apply a limit with Top.
+func AddUp(rows Rows, keys []GroupKey) (Aggregation, error) {
+	cols := groupColumns(keys)
+	var raw []rawGroup
+	dest := make([]any, len(cols)+2)
+	for rows.Next() {
+		g := rawGroup{vals: make([]string, len(cols))}
+		for i := range g.vals {
+			dest[i] = &g.vals[i]
+		}
+		dest[len(cols)], dest[len(cols)+1] = &g.n, &g.fat
+		if err := rows.Scan(dest...); err != nil {
+			return Aggregation{}, fmt.Errorf("aggregate: %w", err)
+		}
+		raw = append(raw, g)
+	}
+	if err := rows.Err(); err != nil {
+		return Aggregation{}, fmt.Errorf("aggregate: %w", err)
+	}
+	return rollUp(raw, cols, keys), nil
 }

@@ -568,3 +568,8 @@ func boundOf(f Filter) *orb.Bound {
 	}
 	return &cb
 }
+
+// Bound is the box every match of f lies in (nil when nothing bounds the
+// points): pages of a bounded filter come in spatial order, cell key first
+// (see Incidents). Exported so that every engine orders pages by one rule.
+func Bound(f Filter) *orb.Bound { return boundOf(f) }

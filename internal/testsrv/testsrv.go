@@ -102,6 +102,15 @@ func Start(t testing.TB, st *store.SQLite, cfg *server.Config) *Server {
 // for tests that need a handler the product does not have (one that panics).
 func StartWith(t testing.TB, st *store.SQLite, cfg *server.Config, extra func(*fiber.App)) *Server {
 	t.Helper()
+	srv := StartEngine(t, st, cfg, extra)
+	srv.Store = st
+	return srv
+}
+
+// StartEngine starts the server over any engine (SQLite or PostGIS); the
+// returned Server's Store is nil.
+func StartEngine(t testing.TB, st server.Store, cfg *server.Config, extra func(*fiber.App)) *Server {
+	t.Helper()
 	c := server.DefaultConfig()
 	if cfg != nil {
 		c = *cfg
@@ -123,7 +132,7 @@ func StartWith(t testing.TB, st *store.SQLite, cfg *server.Config, extra func(*f
 	}
 	go app.Listener(ln)
 	t.Cleanup(func() { app.ShutdownWithTimeout(5 * time.Second) })
-	return &Server{URL: "http://" + ln.Addr().String(), Store: st, App: app}
+	return &Server{URL: "http://" + ln.Addr().String(), App: app}
 }
 
 // StartSeeded is Start on OpenSeeded with the default configuration.

@@ -1,0 +1,327 @@
+package postgis_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/maptile"
+
+	"incidentmap/cql2"
+	"incidentmap/geo"
+	"incidentmap/incident"
+	"incidentmap/internal/pgtest"
+	"incidentmap/internal/testsrv"
+	"incidentmap/postgis"
+	"incidentmap/seed"
+	"incidentmap/server"
+	"incidentmap/store"
+	"incidentmap/synth"
+)
+
+// engine is one store under the conformance table.
+type engine struct {
+	name string
+	st   server.Store
+}
+
+// openPostGIS opens the PostGIS engine on a new database of the test cluster.
+func openPostGIS(t testing.TB) *postgis.PostGIS {
+	t.Helper()
+	p, err := postgis.Open(context.Background(), pgtest.DB(t), postgis.WithRegions(testsrv.Regions(t)))
+	if err != nil {
+		t.Fatalf("open postgis: %v", err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// seeded opens both engines with the seed and the same synthetic incidents,
+// loaded by the same import.
+func seeded(t *testing.T, synthetic int) []engine {
+	t.Helper()
+	ctx := context.Background()
+	incs, err := geo.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := func(st interface {
+		Import(context.Context, bool, func(incident.ImportWriter) error) (incident.ImportCounts, error)
+	}) {
+		t.Helper()
+		if _, err := st.Import(ctx, false, func(w incident.ImportWriter) error {
+			for i := range incs {
+				inc := incs[i]
+				if err := w.Put(&inc, 0); err != nil {
+					return err
+				}
+			}
+			return synth.Batches(7, synthetic, 1000, func(b []incident.Incident) error {
+				for i := range b {
+					if err := w.Put(&b[i], 0); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}); err != nil {
+			t.Fatalf("load: %v", err)
+		}
+	}
+	sq := testsrv.Open(t)
+	load(sq)
+	pg := openPostGIS(t)
+	load(pg)
+	return []engine{{"sqlite", sq}, {"postgis", pg}}
+}
+
+// page is what a query gives: the ids in order and the count.
+type page struct {
+	IDs     []int64
+	Matched int64
+}
+
+func run(t *testing.T, st server.Store, f incident.Filter) (page, error) {
+	t.Helper()
+	cur, err := st.Incidents(context.Background(), f, true)
+	if err != nil {
+		return page{}, err
+	}
+	defer cur.Close()
+	p := page{Matched: cur.Matched()}
+	for cur.Next() {
+		p.IDs = append(p.IDs, cur.Incident().ID)
+	}
+	return p, cur.Err()
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func mustCQL(t *testing.T, s string) cql2.Expr {
+	t.Helper()
+	e, err := cql2.Parse(s)
+	if err != nil {
+		t.Fatalf("%s: %v", s, err)
+	}
+	return e
+}
+
+func terms(t *testing.T, q string) []incident.Term {
+	t.Helper()
+	ts, err := incident.ParseText(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
+}
+
+// TestConformanceQueries runs one table of filters against both engines:
+// the same ids in the same order and the same numberMatched.
+func TestConformanceQueries(t *testing.T) {
+	engines := seeded(t, 3000)
+	box := orb.Bound{Min: orb.Point{43.0, 33.0}, Max: orb.Point{44.8, 36.5}}
+	cases := []struct {
+		name string
+		f    incident.Filter
+	}{
+		{"all", incident.Filter{}},
+		{"first page", incident.Filter{Limit: 100}},
+		{"third page", incident.Filter{Limit: 100, Offset: 200}},
+		{"bbox spatial order", incident.Filter{BBox: &box, Limit: 500}},
+		{"bbox page 2", incident.Filter{BBox: &box, Limit: 100, Offset: 100}},
+		{"bbox by id", incident.Filter{BBox: &box, ByID: true, Limit: 300}},
+		{"antimeridian box", incident.Filter{BBox: &orb.Bound{Min: orb.Point{170, -10}, Max: orb.Point{-170, 10}}}},
+		{"datetime", incident.Filter{Interval: mustInterval(t, "2021-01-01/2021-06-30")}},
+		{"open start", incident.Filter{Interval: mustInterval(t, "../2020-12-31"), Limit: 50}},
+		{"event types", incident.Filter{EventTypes: []string{"Battles", "Riots"}, Limit: 400}},
+		{"sub event types", incident.Filter{SubEventTypes: []string{"Air/drone strike"}}},
+		{"region name", incident.Filter{Regions: []string{"anbar"}}},
+		{"region iso", incident.Filter{Regions: []string{"IQ-BG", "Kurdistan Region"}}},
+		{"actors", incident.Filter{Actors: []string{"Kataib Hezbollah"}}},
+		{"fatalities range", incident.Filter{MinFatalities: ptr(2), MaxFatalities: ptr(5)}},
+		{"equals", incident.Filter{Equals: []incident.Equal{{Field: "geo_precision", Value: int64(2)}, {Field: "time_precision", Value: int64(1)}}}},
+		{"equals text", incident.Filter{Equals: []incident.Equal{{Field: "source", Value: "synthetic"}}, Limit: 10}},
+		{"ids", incident.Filter{IDs: []int64{3, 1, 2999, 77777}}},
+		{"no ids", incident.Filter{IDs: []int64{}}},
+		{"q word", incident.Filter{Text: terms(t, "Erbil")}},
+		{"q accents and case", incident.Filter{Text: terms(t, "erbil AIRPORT")}},
+		{"q phrase", incident.Filter{Text: terms(t, `"rockets hit the base"`)}},
+		{"q prefix", incident.Filter{Text: terms(t, "drone*")}},
+		{"q operators are words", incident.Filter{Text: terms(t, "AND OR NOT NEAR")}},
+		{"cql2 compare", incident.Filter{Expr: mustCQL(t, "fatalities >= 3 AND event_type <> 'Riots'")}},
+		{"cql2 like", incident.Filter{Expr: mustCQL(t, "location LIKE 'Ba%'")}},
+		{"cql2 in between", incident.Filter{Expr: mustCQL(t, "admin1 IN ('Anbar', 'Erbil') AND fatalities BETWEEN 1 AND 4")}},
+		{"cql2 or not", incident.Filter{Expr: mustCQL(t, "NOT (region = 'Baghdad') OR geo_precision = 3"), Limit: 300}},
+		{"cql2 is null", incident.Filter{Expr: mustCQL(t, "actor2 IS NULL")}},
+		{"cql2 dates", incident.Filter{Expr: mustCQL(t, "event_date >= DATE('2021-03-01') AND event_date < DATE('2021-04-01')")}},
+		{"cql2 s_intersects", incident.Filter{Expr: mustCQL(t, "S_INTERSECTS(geometry, BBOX(42, 33, 43, 34))"), Limit: 200}},
+		{"cql2 polygon", incident.Filter{Expr: mustCQL(t, "S_WITHIN(geometry, POLYGON((43 33, 45 33, 45 35, 43 35, 43 33)))"), ByID: true}},
+		{"everything", incident.Filter{BBox: &box, Interval: mustInterval(t, "2020-01-01/2021-12-31"),
+			EventTypes: []string{"Battles", "Explosions/Remote violence"}, MinFatalities: ptr(1),
+			Expr: mustCQL(t, "geo_precision <= 2"), Limit: 50, Offset: 10}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			want, err := run(t, engines[0].st, tc.f)
+			if err != nil {
+				t.Fatalf("sqlite: %v", err)
+			}
+			got, err := run(t, engines[1].st, tc.f)
+			if err != nil {
+				t.Fatalf("postgis: %v", err)
+			}
+			if got.Matched != want.Matched || !slices.Equal(got.IDs, want.IDs) {
+				t.Fatalf("postgis matched %d ids %v\nsqlite  matched %d ids %v", got.Matched, head(got.IDs), want.Matched, head(want.IDs))
+			}
+		})
+	}
+	// A property no engine knows is the caller's fault on both.
+	for _, e := range engines {
+		_, err := run(t, e.st, incident.Filter{Equals: []incident.Equal{{Field: "nope", Value: "x"}}})
+		if !errors.Is(err, incident.ErrInvalid) {
+			t.Errorf("%s: unknown property: %v; want ErrInvalid", e.name, err)
+		}
+	}
+}
+
+func head(ids []int64) []int64 {
+	if len(ids) > 20 {
+		return ids[:20]
+	}
+	return ids
+}
+
+func mustInterval(t *testing.T, s string) incident.Interval {
+	t.Helper()
+	iv, err := incident.ParseInterval(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return iv
+}
+
+// TestConformanceStore compares the rest of the read side: incidents by id,
+// extent, regions, tiles and aggregations.
+func TestConformanceStore(t *testing.T) {
+	ctx := context.Background()
+	engines := seeded(t, 3000)
+	same := func(t *testing.T, what string, get func(st server.Store) (any, error)) {
+		t.Helper()
+		var want any
+		for i, e := range engines {
+			got, err := get(e.st)
+			if err != nil {
+				t.Fatalf("%s %s: %v", e.name, what, err)
+			}
+			if i == 0 {
+				want = got
+				continue
+			}
+			wj, _ := json.Marshal(want)
+			gj, _ := json.Marshal(got)
+			// An empty list is an empty list, whether nil or not.
+			wj, gj = []byte(strings.ReplaceAll(string(wj), "[]", "null")), []byte(strings.ReplaceAll(string(gj), "[]", "null"))
+			if string(wj) != string(gj) {
+				t.Errorf("%s: postgis\n%s\nsqlite\n%s", what, trim(gj), trim(wj))
+			}
+		}
+	}
+	for _, id := range []int64{1, 7, 13, 500, 3013} {
+		same(t, fmt.Sprint("incident ", id), func(st server.Store) (any, error) {
+			inc, err := st.Incident(ctx, id)
+			inc.UpdatedAt = "" // set by each engine at its own write
+			return inc, err
+		})
+	}
+	same(t, "missing incident", func(st server.Store) (any, error) {
+		_, err := st.Incident(ctx, 99999)
+		return errors.Is(err, incident.ErrNotFound), nil
+	})
+	same(t, "extent", func(st server.Store) (any, error) { return st.Extent(ctx) })
+	same(t, "regions", func(st server.Store) (any, error) {
+		return st.Regions(ctx, incident.RegionQuery{Incidents: incident.Filter{EventTypes: []string{"Battles"}}})
+	})
+	same(t, "region", func(st server.Store) (any, error) { return st.Region(ctx, "iq-an", incident.Filter{}) })
+	same(t, "regions bound", func(st server.Store) (any, error) {
+		b, ok, err := st.RegionsBound(ctx)
+		return []any{b, ok}, err
+	})
+	for _, tile := range []maptile.Tile{maptile.New(0, 0, 0), maptile.New(39, 25, 6), maptile.New(317, 203, 9), maptile.New(2540, 1630, 12)} {
+		same(t, fmt.Sprintf("tile points %v", tile), func(st server.Store) (any, error) {
+			return st.TilePoints(ctx, incident.Filter{}, tile, 500)
+		})
+		same(t, fmt.Sprintf("tile grid %v", tile), func(st server.Store) (any, error) {
+			cells, err := st.TileGrid(ctx, incident.Filter{MinFatalities: ptr(1)}, tile)
+			for i := range cells {
+				// Centroids are averages: equal to the last bits only if both
+				// engines add in the same order.
+				cells[i].Lon, cells[i].Lat = round(cells[i].Lon), round(cells[i].Lat)
+			}
+			return cells, err
+		})
+	}
+	for _, keys := range [][]store.GroupKey{{"month"}, {"event_type"}, {"week", "region"}, {"admin1", "actor1"}} {
+		same(t, fmt.Sprint("aggregate ", keys), func(st server.Store) (any, error) {
+			return st.Aggregate(ctx, incident.Filter{MinFatalities: ptr(1)}, keys, 5)
+		})
+	}
+}
+
+func round(v float64) float64 { return float64(int64(v*1e9+0.5)) / 1e9 }
+
+func trim(b []byte) string {
+	if len(b) > 600 {
+		return string(b[:600]) + "…"
+	}
+	return string(b)
+}
+
+// volatile are the parts of a response that differ between two runs of one
+// engine: times, request ids, the cache state.
+var volatile = regexp.MustCompile(`"(updated_at|timeStamp)":"[^"]*"|"updated_at">[^<]*<`)
+
+// TestConformanceHTTP serves both engines and asks both the same requests:
+// the bodies must be the same but for timestamps.
+func TestConformanceHTTP(t *testing.T) {
+	engines := seeded(t, 500)
+	var urls []string
+	for _, e := range engines {
+		urls = append(urls, testsrv.StartEngine(t, e.st, nil, nil).URL)
+	}
+	paths := []string{
+		"/collections/incidents/items?limit=50",
+		"/collections/incidents/items?bbox=43,33,44.8,36.5&limit=20&offset=20",
+		"/collections/incidents/items?datetime=2021-01-01/2021-12-31&event_types=Battles,Riots",
+		"/collections/incidents/items?regions=IQ-AN,Kurdistan%20Region&min_fatalities=1",
+		"/collections/incidents/items?q=" + url.QueryEscape(`"Ain al-Asad"`),
+		"/collections/incidents/items?filter=" + url.QueryEscape("fatalities > 2 AND S_INTERSECTS(geometry, BBOX(42,32,45,37))"),
+		"/collections/incidents/items/3",
+		"/collections/incidents/items/999999",
+		"/collections/incidents/items?f=csv&event_type=Battles",
+		"/collections/incidents/items?f=geojsonseq&limit=30",
+		"/collections/incidents/items?f=kml&regions=Baghdad",
+		"/collections/incidents",
+		"/collections/regions/items",
+		"/collections/incidents/aggregate?group_by=month,event_type",
+	}
+	for _, p := range paths {
+		var bodies [2]string
+		var codes [2]int
+		for i, u := range urls {
+			srv := &testsrv.Server{URL: u}
+			code, _, body := srv.Get(t, p)
+			b := strings.ReplaceAll(string(body), u, "BASE")
+			codes[i], bodies[i] = code, volatile.ReplaceAllString(b, "")
+		}
+		if codes[0] != codes[1] || bodies[0] != bodies[1] {
+			t.Errorf("%s: sqlite %d %s\npostgis %d %s", p, codes[0], trim([]byte(bodies[0])), codes[1], trim([]byte(bodies[1])))
+		}
+	}
+}

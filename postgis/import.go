@@ -1,0 +1,193 @@
+package postgis
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"incidentmap/geo"
+	"incidentmap/incident"
+)
+
+// copyBatch is how many rows the import writer buffers before it copies
+// them into the staging table.
+const copyBatch = 10000
+
+// stagingColumns are the columns COPY writes to the staging table.
+var stagingColumns = []string{"ord", "event_id", "event_date", "time_precision", "event_type", "sub_event_type",
+	"actor1", "actor2", "admin1", "admin2", "location", "region", "geo_precision", "fatalities",
+	"source", "source_url", "notes", "tags", "lon", "lat", "ts", "cell"}
+
+// importWriter streams checked rows into a temporary staging table with
+// COPY, inside the import's one transaction.
+type importWriter struct {
+	ctx  context.Context
+	tx   pgx.Tx
+	rows [][]any
+	ord  int64
+}
+
+// Check normalizes and validates inc (a *incident.FieldError). Region
+// assignment for rows without admin1 is one spatial join over the staging
+// table when the import ends.
+func (w *importWriter) Check(inc *incident.Incident) error {
+	inc.Normalize()
+	return inc.Validate()
+}
+
+// Put checks inc and stages it with the source's timestamp ts.
+func (w *importWriter) Put(inc *incident.Incident, ts int64) error {
+	if err := w.Check(inc); err != nil {
+		return err
+	}
+	return w.PutChecked(inc, ts)
+}
+
+// PutChecked stages a row Check has accepted.
+func (w *importWriter) PutChecked(inc *incident.Incident, ts int64) error {
+	w.ord++
+	w.rows = append(w.rows, []any{w.ord, inc.EventID, inc.EventDate, int32(inc.TimePrecision), inc.EventType,
+		inc.SubEventType, inc.Actor1, inc.Actor2, inc.Admin1, inc.Admin2, inc.Location, inc.Region,
+		int32(inc.GeoPrecision), int32(inc.Fatalities), inc.Source, inc.SourceURL, inc.Notes, inc.Tags,
+		inc.Lon, inc.Lat, ts, geo.Cell(inc.Lon, inc.Lat)})
+	if len(w.rows) >= copyBatch {
+		return w.flush()
+	}
+	return nil
+}
+
+func (w *importWriter) flush() error {
+	if len(w.rows) == 0 {
+		return nil
+	}
+	if _, err := w.tx.CopyFrom(w.ctx, pgx.Identifier{"staging"}, stagingColumns, pgx.CopyFromRows(w.rows)); err != nil {
+		return fmt.Errorf("import: copy: %w", err)
+	}
+	w.rows = w.rows[:0]
+	return nil
+}
+
+// dataColumns are the stored fields an import compares and writes.
+const dataColumns = `event_date, time_precision, event_type, sub_event_type, actor1, actor2, admin1, admin2,
+	location, region, geo_precision, fatalities, source, source_url, notes, tags, lon, lat`
+
+// qualified is dataColumns, each prefixed with a table alias.
+func qualified(alias string) string {
+	parts := strings.Split(dataColumns, ",")
+	for i, c := range parts {
+		parts[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Import runs fn with a writer that stages rows by COPY, then, in the same
+// transaction, assigns regions by a spatial join, and upserts by event_id:
+// new event_ids are inserted with new ids in the order first seen; stored
+// ones are updated only from a source timestamp at least as new and only
+// when a field differs, so a second import of a file changes nothing. All
+// or nothing: an error (or dryRun) rolls everything back.
+func (p *PostGIS) Import(ctx context.Context, dryRun bool, fn func(w incident.ImportWriter) error) (incident.ImportCounts, error) {
+	var counts incident.ImportCounts
+	tx, err := p.pool.Begin(ctx)
+	if err != nil {
+		return counts, fmt.Errorf("import: begin: %w", err)
+	}
+	defer tx.Rollback(context.Background())
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE staging (
+		ord bigint NOT NULL, event_id text NOT NULL, event_date text NOT NULL, time_precision integer NOT NULL,
+		event_type text NOT NULL, sub_event_type text NOT NULL, actor1 text NOT NULL, actor2 text NOT NULL,
+		admin1 text NOT NULL, admin2 text NOT NULL, location text NOT NULL, region text NOT NULL,
+		geo_precision integer NOT NULL, fatalities integer NOT NULL, source text NOT NULL, source_url text NOT NULL,
+		notes text NOT NULL, tags text NOT NULL, lon double precision NOT NULL, lat double precision NOT NULL,
+		ts bigint NOT NULL, cell bigint NOT NULL) ON COMMIT DROP`); err != nil {
+		return counts, fmt.Errorf("import: staging: %w", err)
+	}
+	w := &importWriter{ctx: ctx, tx: tx}
+	if err := fn(w); err != nil {
+		return counts, err
+	}
+	if err := w.flush(); err != nil {
+		return counts, err
+	}
+	// Region assignment by spatial join, for rows whose source named no admin1.
+	if _, err := tx.Exec(ctx, `UPDATE staging s SET admin1 = r.name, region = r.region
+		FROM regions r WHERE s.admin1 = '' AND ST_Covers(r.geom, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326))`); err != nil {
+		return counts, fmt.Errorf("import: assign regions: %w", err)
+	}
+	// One row per event_id: the newest source version, the last given of
+	// equals; first is where the event_id was first seen (the new id's order).
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE merged ON COMMIT DROP AS
+		SELECT DISTINCT ON (event_id) s.*, min(ord) OVER (PARTITION BY event_id) AS first,
+			count(*) OVER (PARTITION BY event_id) AS copies
+		FROM staging s ORDER BY event_id, ts DESC, ord DESC`); err != nil {
+		return counts, fmt.Errorf("import: merge: %w", err)
+	}
+	var extra int64
+	if err := tx.QueryRow(ctx, `SELECT
+		count(*) FILTER (WHERE i.id IS NULL),
+		count(*) FILTER (WHERE i.id IS NOT NULL AND m.ts < i.source_timestamp),
+		count(*) FILTER (WHERE i.id IS NOT NULL AND m.ts >= i.source_timestamp
+			AND (`+qualified("i")+`, i.source_timestamp) IS NOT DISTINCT FROM (`+qualified("m")+`, m.ts)),
+		count(*) FILTER (WHERE i.id IS NOT NULL AND m.ts >= i.source_timestamp
+			AND (`+qualified("i")+`, i.source_timestamp) IS DISTINCT FROM (`+qualified("m")+`, m.ts)),
+		coalesce(sum(m.copies - 1), 0)
+		FROM merged m LEFT JOIN incidents i ON i.event_id = m.event_id`).Scan(
+		&counts.Inserted, &counts.Older, &counts.Unchanged, &counts.Updated, &extra); err != nil {
+		return counts, fmt.Errorf("import: count: %w", err)
+	}
+	// A repeated event_id within the file updates what its first occurrence wrote.
+	counts.Updated += int(extra)
+	if dryRun {
+		return counts, nil
+	}
+	now := time.Now().UTC().Format(time.RFC3339)
+	if _, err := tx.Exec(ctx, `UPDATE incidents i SET
+		event_date = m.event_date, time_precision = m.time_precision, event_type = m.event_type,
+		sub_event_type = m.sub_event_type, actor1 = m.actor1, actor2 = m.actor2, admin1 = m.admin1, admin2 = m.admin2,
+		location = m.location, region = m.region, geo_precision = m.geo_precision, fatalities = m.fatalities,
+		source = m.source, source_url = m.source_url, notes = m.notes, tags = m.tags, lon = m.lon, lat = m.lat,
+		cell = m.cell, source_timestamp = m.ts, updated_at = $1
+		FROM merged m WHERE i.event_id = m.event_id AND m.ts >= i.source_timestamp
+			AND (`+qualified("i")+`, i.source_timestamp) IS DISTINCT FROM (`+qualified("m")+`, m.ts)`, now); err != nil {
+		return counts, fmt.Errorf("import: update: %w", err)
+	}
+	base, err := nextIncidentID(ctx, tx)
+	if err != nil {
+		return counts, err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO incidents (id, event_id, `+dataColumns+`, cell, source_timestamp, updated_at)
+		SELECT $1 - 1 + row_number() OVER (ORDER BY m.first), m.event_id, `+qualified("m")+`, m.cell, m.ts, $2
+		FROM merged m WHERE NOT EXISTS (SELECT 1 FROM incidents i WHERE i.event_id = m.event_id)
+		ORDER BY m.first`, base, now); err != nil {
+		return counts, fmt.Errorf("import: insert: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return counts, fmt.Errorf("import: commit: %w", err)
+	}
+	return counts, nil
+}
+
+// Upsert writes incidents in one import without source timestamps and sets
+// the ID of each to its row's.
+func (p *PostGIS) Upsert(ctx context.Context, incs []incident.Incident) (incident.ImportCounts, error) {
+	counts, err := p.Import(ctx, false, func(w incident.ImportWriter) error {
+		for i := range incs {
+			if err := w.Put(&incs[i], 0); err != nil {
+				return fmt.Errorf("incident %d (%s): %w", i+1, incs[i].EventID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return counts, err
+	}
+	for i := range incs {
+		if err := p.pool.QueryRow(ctx, "SELECT id FROM incidents WHERE event_id = $1", incs[i].EventID).Scan(&incs[i].ID); err != nil {
+			return counts, fmt.Errorf("incident %d (%s): %w", i+1, incs[i].EventID, err)
+		}
+	}
+	return counts, nil
+}

@@ -1,0 +1,310 @@
+// Package postgis is the incident store on PostgreSQL with PostGIS: the
+// engine for several incidentmap servers in front of one shared database.
+// It implements the seam of package incident as the SQLite engine (package
+// store) does, with the same columns, checks, ids and order, so the two
+// answer alike; what differs is how: a GiST-indexed geometry, regions as
+// polygons assigned by a spatial join, triggers for history and change log,
+// a tsvector for full text, COPY for imports, and LISTEN/NOTIFY so that every
+// server learns of every write.
+package postgis
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/paulmach/orb"
+
+	"incidentmap/geo"
+	"incidentmap/incident"
+)
+
+// PostGIS is the incident store on one PostgreSQL database with PostGIS.
+type PostGIS struct {
+	pool    *pgxpool.Pool
+	regions *geo.Regions // boundaries loaded into the regions table at Open; nil: keep the table's
+}
+
+// Option changes how Open sets up the store.
+type Option func(*PostGIS)
+
+// WithRegions gives the store boundaries: Open loads them into the regions
+// table, where the spatial join of every write finds an incident's admin1.
+func WithRegions(rs *geo.Regions) Option {
+	return func(p *PostGIS) { p.regions = rs }
+}
+
+// IsURL reports whether a --db value names a PostgreSQL database
+// (postgres:// or postgresql://) rather than a SQLite file.
+func IsURL(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// Open connects to the database at url, applies pending migrations and
+// loads the regions.
+func Open(ctx context.Context, url string, opts ...Option) (*PostGIS, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgis: %w", err)
+	}
+	if cfg.MaxConns < 8 {
+		cfg.MaxConns = 8
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgis: %w", err)
+	}
+	p := &PostGIS{pool: pool}
+	for _, o := range opts {
+		o(p)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgis: connect: %w", err)
+	}
+	if err := p.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if err := p.loadRegions(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// Close closes the pool.
+func (p *PostGIS) Close() error {
+	p.pool.Close()
+	return nil
+}
+
+// Ping reports whether the database answers.
+func (p *PostGIS) Ping(ctx context.Context) error {
+	return p.pool.Ping(ctx)
+}
+
+// Ready says the engine and schema version when the database answers with
+// the schema this build migrates to, else an error wrapping
+// incident.ErrNotReady.
+func (p *PostGIS) Ready(ctx context.Context) (incident.Readiness, error) {
+	r := incident.Readiness{Engine: "postgis"}
+	v, err := p.Version(ctx)
+	if err != nil {
+		return r, fmt.Errorf("the database does not answer (%v): %w", err, incident.ErrNotReady)
+	}
+	if v != SchemaVersion() {
+		return r, fmt.Errorf("database schema version %d, this build needs %d: %w", v, SchemaVersion(), incident.ErrNotReady)
+	}
+	r.SchemaVersion = v
+	return r, nil
+}
+
+// Size is the database's size in bytes (pg_database_size); -1 when it
+// cannot be read.
+func (p *PostGIS) Size(ctx context.Context) int64 {
+	var n int64
+	if err := p.pool.QueryRow(ctx, "SELECT pg_database_size(current_database())").Scan(&n); err != nil {
+		return -1
+	}
+	return n
+}
+
+// loadRegions writes the boundaries into the regions table, as polygons.
+func (p *PostGIS) loadRegions(ctx context.Context) error {
+	if p.regions == nil {
+		return nil
+	}
+	return pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+		var keep []string
+		for _, r := range p.regions.All() {
+			keep = append(keep, r.ISO)
+			if _, err := tx.Exec(ctx, `INSERT INTO regions
+				(iso, name, name_source, name_ar, region, geometry, geom, min_lon, min_lat, max_lon, max_lat)
+				VALUES ($1, $2, $3, $4, $5, $6, ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($6), 4326)), $7, $8, $9, $10)
+				ON CONFLICT (iso) DO UPDATE SET name = excluded.name, name_source = excluded.name_source,
+					name_ar = excluded.name_ar, region = excluded.region, geometry = excluded.geometry,
+					geom = excluded.geom, min_lon = excluded.min_lon, min_lat = excluded.min_lat,
+					max_lon = excluded.max_lon, max_lat = excluded.max_lat
+				WHERE regions.geometry IS DISTINCT FROM excluded.geometry OR regions.name IS DISTINCT FROM excluded.name
+					OR regions.name_ar IS DISTINCT FROM excluded.name_ar OR regions.region IS DISTINCT FROM excluded.region
+					OR regions.name_source IS DISTINCT FROM excluded.name_source`,
+				r.ISO, r.Name, r.NameSource, r.NameAr, r.Region, string(r.GeometryJSON),
+				r.Bound.Min[0], r.Bound.Min[1], r.Bound.Max[0], r.Bound.Max[1]); err != nil {
+				return fmt.Errorf("load region %s: %w", r.ISO, err)
+			}
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM regions WHERE NOT (iso = ANY($1))", keep); err != nil {
+			return fmt.Errorf("load regions: %w", err)
+		}
+		return nil
+	})
+}
+
+// DataVersion is the highest change log seq and when it was made: from the
+// database, so every server on it agrees.
+func (p *PostGIS) DataVersion(ctx context.Context) (incident.DataVersion, error) {
+	var v incident.DataVersion
+	var at string
+	err := p.pool.QueryRow(ctx, "SELECT seq, at FROM change_log ORDER BY seq DESC LIMIT 1").Scan(&v.Seq, &at)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return v, nil
+	}
+	if err != nil {
+		return v, fmt.Errorf("data version: %w", err)
+	}
+	if v.At, err = time.Parse("2006-01-02T15:04:05.999Z", at); err != nil {
+		return v, fmt.Errorf("data version time %q: %w", at, err)
+	}
+	return v, nil
+}
+
+// Changes returns up to limit changes with seq greater than after, oldest first.
+func (p *PostGIS) Changes(ctx context.Context, after int64, limit int) ([]incident.Change, error) {
+	rows, err := p.pool.Query(ctx,
+		"SELECT seq, incident_id, event_id, op, at FROM change_log WHERE seq > $1 ORDER BY seq LIMIT $2", after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("changes after %d: %w", after, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (incident.Change, error) {
+		var c incident.Change
+		err := r.Scan(&c.Seq, &c.IncidentID, &c.EventID, &c.Op, &c.At)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("changes after %d: %w", after, err)
+	}
+	return out, nil
+}
+
+// History returns the earlier versions of incident id, newest first; an id
+// that neither exists nor has a history is ErrNotFound.
+func (p *PostGIS) History(ctx context.Context, id int64) ([]incident.Version, error) {
+	rows, err := p.pool.Query(ctx, `SELECT seq, op, feature::text, changed_by, changed_at FROM history
+		WHERE incident_id = $1 ORDER BY seq DESC`, id)
+	if err != nil {
+		return nil, fmt.Errorf("history %d: %w", id, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (incident.Version, error) {
+		var v incident.Version
+		var feature string
+		err := r.Scan(&v.Seq, &v.Op, &feature, &v.ChangedBy, &v.ChangedAt)
+		v.Feature = []byte(feature)
+		return v, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("history %d: %w", id, err)
+	}
+	if len(out) == 0 {
+		var one int
+		err := p.pool.QueryRow(ctx, "SELECT 1 FROM incidents WHERE id = $1", id).Scan(&one)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, fmt.Errorf("incident %d: %w", id, incident.ErrNotFound)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("history %d: %w", id, err)
+		}
+	}
+	return out, nil
+}
+
+// TokenPrefix starts every token secret, as the SQLite engine's.
+const TokenPrefix = "imk_"
+
+func hashToken(secret string) []byte {
+	sum := sha256.Sum256([]byte(secret))
+	return sum[:]
+}
+
+// CreateToken makes a new random token named name and returns its secret;
+// only the hash is stored. A name in use by a valid token is ErrConflict.
+func (p *PostGIS) CreateToken(ctx context.Context, name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 100 {
+		return "", fmt.Errorf("token name %q must be 1 to 100 characters", name)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("token: random bytes: %w", err)
+	}
+	secret := TokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
+	tag, err := p.pool.Exec(ctx, `INSERT INTO tokens (name, hash) VALUES ($1, $2) ON CONFLICT DO NOTHING`, name, hashToken(secret))
+	if err != nil {
+		return "", fmt.Errorf("store token %q: %w", name, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return "", fmt.Errorf("token %q exists; revoke it first or choose another name: %w", name, incident.ErrConflict)
+	}
+	return secret, nil
+}
+
+// Tokens lists every token, valid and revoked, oldest first.
+func (p *PostGIS) Tokens(ctx context.Context) ([]incident.Token, error) {
+	rows, err := p.pool.Query(ctx, "SELECT id, name, created_at, coalesce(revoked_at, '') FROM tokens ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (incident.Token, error) {
+		var t incident.Token
+		err := r.Scan(&t.ID, &t.Name, &t.CreatedAt, &t.RevokedAt)
+		return t, err
+	})
+}
+
+// RevokeToken revokes the valid token named name, or returns ErrNotFound.
+func (p *PostGIS) RevokeToken(ctx context.Context, name string) error {
+	tag, err := p.pool.Exec(ctx, `UPDATE tokens SET revoked_at = to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+		WHERE name = $1 AND revoked_at IS NULL`, name)
+	if err != nil {
+		return fmt.Errorf("revoke token %q: %w", name, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("no valid token named %q: %w", name, incident.ErrNotFound)
+	}
+	return nil
+}
+
+// TokenName returns the name of the valid token secret, or ErrNotFound.
+func (p *PostGIS) TokenName(ctx context.Context, secret string) (string, error) {
+	var name string
+	err := p.pool.QueryRow(ctx, "SELECT name FROM tokens WHERE hash = $1 AND revoked_at IS NULL", hashToken(secret)).Scan(&name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("token: %w", incident.ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("token lookup: %w", err)
+	}
+	return name, nil
+}
+
+// HasTokens reports whether at least one valid token exists.
+func (p *PostGIS) HasTokens(ctx context.Context) (bool, error) {
+	var n int
+	if err := p.pool.QueryRow(ctx, "SELECT count(*) FROM tokens WHERE revoked_at IS NULL").Scan(&n); err != nil {
+		return false, fmt.Errorf("count tokens: %w", err)
+	}
+	return n > 0, nil
+}
+
+// RegionsBound is the box around every region; ok is false when there are none.
+func (p *PostGIS) RegionsBound(ctx context.Context) (b orb.Bound, ok bool, err error) {
+	var minLon, minLat, maxLon, maxLat *float64
+	if err := p.pool.QueryRow(ctx, "SELECT min(min_lon), min(min_lat), max(max_lon), max(max_lat) FROM regions").
+		Scan(&minLon, &minLat, &maxLon, &maxLat); err != nil {
+		return b, false, fmt.Errorf("regions bound: %w", err)
+	}
+	if minLon == nil {
+		return b, false, nil
+	}
+	return orb.Bound{Min: orb.Point{*minLon, *minLat}, Max: orb.Point{*maxLon, *maxLat}}, true, nil
+}
+
+// The PostGIS engine implements the whole seam.
+var _ incident.Store = (*PostGIS)(nil)

@@ -1,0 +1,215 @@
+package postgis
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// migrations are applied in order, each in its own transaction, and recorded
+// in schema_migrations; migration i is version i+1. Append new ones at the
+// end and never edit one that has shipped. The schema holds the same columns
+// and checks as the SQLite engine's, plus what PostGIS does natively: a
+// geometry column with a GiST index, regions as polygons, a tsvector.
+var migrations = []string{
+	// 1: incidents, regions, change log, history, tokens, full text.
+	`CREATE EXTENSION IF NOT EXISTS postgis;
+	CREATE EXTENSION IF NOT EXISTS unaccent;
+	-- unaccent() is STABLE (its dictionary could change); fixing the
+	-- dictionary makes it safe for a generated column and an index.
+	CREATE FUNCTION im_unaccent(text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+		AS $$ SELECT public.unaccent('public.unaccent'::regdictionary, $1) $$;
+	-- The words of a text as the SQLite engine's FTS5 tokenizer (unicode61,
+	-- diacritics removed) sees them: punctuation separates words, so
+	-- "Air/drone" and "al-Asad" are two words each, not a path or a
+	-- hyphenated word as PostgreSQL's parser would read them.
+	CREATE FUNCTION im_words(text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+		AS $$ SELECT regexp_replace(im_unaccent($1), '[[:punct:][:space:]]+', ' ', 'g') $$;
+	-- AND of the tsqueries of a q's terms.
+	CREATE AGGREGATE tsquery_and_agg(tsquery) (SFUNC = tsquery_and, STYPE = tsquery);
+	CREATE FUNCTION im_now() RETURNS text LANGUAGE sql STABLE
+		AS $$ SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') $$;
+	CREATE TABLE incidents (
+		id               bigint PRIMARY KEY,
+		event_id         text    NOT NULL UNIQUE CHECK (length(event_id) BETWEEN 1 AND 100),
+		event_date       text    NOT NULL CHECK (event_date ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'),
+		time_precision   integer NOT NULL DEFAULT 1 CHECK (time_precision BETWEEN 1 AND 3),
+		event_type       text    NOT NULL CHECK (event_type <> ''),
+		sub_event_type   text    NOT NULL DEFAULT '',
+		actor1           text    NOT NULL DEFAULT '',
+		actor2           text    NOT NULL DEFAULT '',
+		admin1           text    NOT NULL DEFAULT '',
+		admin2           text    NOT NULL DEFAULT '',
+		location         text    NOT NULL DEFAULT '',
+		region           text    NOT NULL DEFAULT '',
+		geo_precision    integer NOT NULL DEFAULT 1 CHECK (geo_precision BETWEEN 1 AND 3),
+		fatalities       integer NOT NULL DEFAULT 0 CHECK (fatalities >= 0),
+		source           text    NOT NULL DEFAULT '',
+		source_url       text    NOT NULL DEFAULT '',
+		notes            text    NOT NULL DEFAULT '',
+		tags             text    NOT NULL DEFAULT '',
+		lon              double precision NOT NULL CHECK (lon BETWEEN -180 AND 180),
+		lat              double precision NOT NULL CHECK (lat BETWEEN -90 AND 90),
+		source_timestamp bigint  NOT NULL DEFAULT 0,
+		updated_at       text    NOT NULL,
+		-- cell is the Morton code of the Web Mercator cell (geo.Cell), as in
+		-- the SQLite engine: the spatial order of pages and the tiles' grid.
+		cell             bigint  NOT NULL,
+		geom geometry(Point, 4326) GENERATED ALWAYS AS (ST_SetSRID(ST_MakePoint(lon, lat), 4326)) STORED,
+		fts  tsvector GENERATED ALWAYS AS (to_tsvector('simple', im_words(
+			notes || ' ' || actor1 || ' ' || actor2 || ' ' || location || ' ' || source))) STORED
+	);
+	CREATE INDEX incidents_geom ON incidents USING gist (geom);
+	CREATE INDEX incidents_fts ON incidents USING gin (fts);
+	CREATE INDEX incidents_cell ON incidents (cell, lon, lat, event_date, fatalities, id);
+	CREATE INDEX incidents_date ON incidents (event_date);
+	CREATE INDEX incidents_type_date ON incidents (event_type, event_date);
+	CREATE INDEX incidents_admin1 ON incidents (lower(admin1));
+	CREATE INDEX incidents_region ON incidents (lower(region));
+
+	CREATE TABLE regions (
+		iso         text PRIMARY KEY CHECK (iso <> ''),
+		name        text NOT NULL UNIQUE CHECK (name <> ''),
+		name_source text NOT NULL DEFAULT '',
+		name_ar     text NOT NULL DEFAULT '',
+		region      text NOT NULL,
+		geometry    text NOT NULL,
+		geom        geometry(MultiPolygon, 4326) NOT NULL,
+		min_lon double precision NOT NULL, min_lat double precision NOT NULL,
+		max_lon double precision NOT NULL, max_lat double precision NOT NULL
+	);
+	CREATE INDEX regions_geom ON regions USING gist (geom);
+
+	CREATE TABLE change_log (
+		seq         bigserial PRIMARY KEY,
+		incident_id bigint NOT NULL,
+		event_id    text   NOT NULL,
+		op          text   NOT NULL CHECK (op IN ('created', 'updated', 'deleted')),
+		at          text   NOT NULL DEFAULT im_now()
+	);
+	CREATE INDEX change_log_incident ON change_log (incident_id);
+
+	CREATE TABLE history (
+		seq         bigserial PRIMARY KEY,
+		incident_id bigint NOT NULL,
+		event_id    text   NOT NULL,
+		op          text   NOT NULL CHECK (op IN ('updated', 'deleted')),
+		feature     json   NOT NULL,
+		changed_by  text   NOT NULL DEFAULT '',
+		changed_at  text   NOT NULL DEFAULT im_now()
+	);
+	CREATE INDEX history_incident ON history (incident_id, seq);
+
+	CREATE TABLE tokens (
+		id         bigserial PRIMARY KEY,
+		name       text  NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+		hash       bytea NOT NULL UNIQUE CHECK (length(hash) = 32),
+		created_at text  NOT NULL DEFAULT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+		revoked_at text
+	);
+	CREATE UNIQUE INDEX tokens_active_name ON tokens (name) WHERE revoked_at IS NULL;
+
+	-- Region assignment by spatial join: an incident whose source gave no
+	-- admin1 gets the governorate whose polygon covers its point.
+	CREATE FUNCTION incidents_assign_region() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		IF NEW.admin1 = '' THEN
+			SELECT r.name, r.region INTO NEW.admin1, NEW.region FROM regions r
+			WHERE ST_Covers(r.geom, ST_SetSRID(ST_MakePoint(NEW.lon, NEW.lat), 4326))
+			ORDER BY r.iso LIMIT 1;
+			NEW.admin1 := coalesce(NEW.admin1, '');
+			NEW.region := coalesce(NEW.region, '');
+		END IF;
+		RETURN NEW;
+	END $$;
+	CREATE TRIGGER incidents_assign_region BEFORE INSERT OR UPDATE ON incidents
+		FOR EACH ROW EXECUTE FUNCTION incidents_assign_region();
+
+	-- The previous version of an incident as a GeoJSON Feature, as the
+	-- history keeps it.
+	CREATE FUNCTION incident_feature(i incidents) RETURNS json LANGUAGE sql IMMUTABLE AS $$
+		SELECT json_build_object('type', 'Feature', 'id', i.id,
+			'geometry', json_build_object('type', 'Point', 'coordinates', json_build_array(i.lon, i.lat)),
+			'properties', json_build_object(
+				'event_id', i.event_id, 'event_date', i.event_date, 'time_precision', i.time_precision,
+				'event_type', i.event_type, 'sub_event_type', i.sub_event_type, 'actor1', i.actor1,
+				'actor2', i.actor2, 'admin1', i.admin1, 'admin2', i.admin2, 'location', i.location,
+				'region', i.region, 'geo_precision', i.geo_precision, 'fatalities', i.fatalities,
+				'source', i.source, 'source_url', i.source_url, 'notes', i.notes, 'tags', i.tags,
+				'updated_at', i.updated_at)) $$;
+
+	-- The change log and the history, whoever writes (any server, an import,
+	-- psql): the data version of every server on this database comes from
+	-- here, and a statement's changes wake every server (NOTIFY).
+	CREATE FUNCTION incidents_log() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		IF TG_OP = 'INSERT' THEN
+			INSERT INTO change_log (incident_id, event_id, op) VALUES (NEW.id, NEW.event_id, 'created');
+		ELSIF TG_OP = 'UPDATE' THEN
+			INSERT INTO history (incident_id, event_id, op, feature) VALUES (OLD.id, OLD.event_id, 'updated', incident_feature(OLD));
+			INSERT INTO change_log (incident_id, event_id, op) VALUES (NEW.id, NEW.event_id, 'updated');
+		ELSE
+			INSERT INTO history (incident_id, event_id, op, feature) VALUES (OLD.id, OLD.event_id, 'deleted', incident_feature(OLD));
+			INSERT INTO change_log (incident_id, event_id, op) VALUES (OLD.id, OLD.event_id, 'deleted');
+		END IF;
+		RETURN NULL;
+	END $$;
+	CREATE TRIGGER incidents_log AFTER INSERT OR UPDATE OR DELETE ON incidents
+		FOR EACH ROW EXECUTE FUNCTION incidents_log();
+	CREATE FUNCTION incidents_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		PERFORM pg_notify('incidentmap_changes', '');
+		RETURN NULL;
+	END $$;
+	CREATE TRIGGER incidents_notify AFTER INSERT OR UPDATE OR DELETE ON incidents
+		FOR EACH STATEMENT EXECUTE FUNCTION incidents_notify();`,
+}
+
+// SchemaVersion is the version the migrations bring a database to.
+func SchemaVersion() int { return len(migrations) }
+
+// migrate applies the pending migrations. An advisory lock serialises
+// servers starting together on one database.
+func (p *PostGIS) migrate(ctx context.Context) error {
+	conn, err := p.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(7370101)"); err != nil {
+		return fmt.Errorf("migrate: lock: %w", err)
+	}
+	defer conn.Exec(context.Background(), "SELECT pg_advisory_unlock(7370101)")
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	var have int
+	if err := conn.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&have); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if have > len(migrations) {
+		return fmt.Errorf("database schema version %d is newer than this build's %d", have, len(migrations))
+	}
+	for v := have + 1; v <= len(migrations); v++ {
+		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, migrations[v-1]); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", v)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migration %d: %w", v, err)
+		}
+	}
+	return nil
+}
+
+// Version returns the database's schema version.
+func (p *PostGIS) Version(ctx context.Context) (int, error) {
+	var v int
+	err := p.pool.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&v)
+	return v, err
+}

@@ -1,0 +1,204 @@
+package postgis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"incidentmap/geo"
+	"incidentmap/incident"
+)
+
+// assignRegion gives inc, when its source named no admin1, the governorate
+// whose polygon covers its point (a spatial join in PostGIS), then validates.
+func assignRegion(ctx context.Context, q queryRower, inc *incident.Incident) error {
+	inc.Normalize()
+	if inc.Admin1 == "" {
+		var name, region string
+		err := q.QueryRow(ctx, `SELECT name, region FROM regions
+			WHERE ST_Covers(geom, ST_SetSRID(ST_MakePoint($1, $2), 4326)) ORDER BY iso LIMIT 1`, inc.Lon, inc.Lat).Scan(&name, &region)
+		switch {
+		case err == nil:
+			inc.Admin1, inc.Region = name, region
+		case !errors.Is(err, pgx.ErrNoRows):
+			return fmt.Errorf("assign region: %w", err)
+		}
+	}
+	return inc.Validate()
+}
+
+// writeTx runs fn in one read-committed write transaction; the row locks
+// (SELECT … FOR UPDATE) and the unique event_id keep concurrent servers
+// from writing over each other.
+func (p *PostGIS) writeTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, p.pool, fn)
+}
+
+func eventIDOwner(ctx context.Context, tx pgx.Tx, eventID string, self int64) (int64, error) {
+	var id int64
+	err := tx.QueryRow(ctx, "SELECT id FROM incidents WHERE event_id = $1 AND id <> $2", eventID, self).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("event_id %q: %w", eventID, err)
+	}
+	return id, nil
+}
+
+// lockIDs serialises the choice of new ids among servers: the next id is
+// above every id in use and every id the change log has seen, as in the
+// SQLite engine, so a deleted incident's id is never given to another.
+func nextIncidentID(ctx context.Context, tx pgx.Tx) (int64, error) {
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(7370102)"); err != nil {
+		return 0, fmt.Errorf("new incident id: %w", err)
+	}
+	var id int64
+	if err := tx.QueryRow(ctx, `SELECT greatest(coalesce((SELECT max(id) FROM incidents), 0),
+		coalesce((SELECT max(incident_id) FROM change_log), 0)) + 1`).Scan(&id); err != nil {
+		return 0, fmt.Errorf("new incident id: %w", err)
+	}
+	return id, nil
+}
+
+// attribute names the writer on the history rows the statement's triggers
+// just added for incident id.
+func attribute(ctx context.Context, tx pgx.Tx, id, mark int64, by string) error {
+	if _, err := tx.Exec(ctx, "UPDATE history SET changed_by = $1 WHERE incident_id = $2 AND seq > $3", by, id, mark); err != nil {
+		return fmt.Errorf("history: %w", err)
+	}
+	return nil
+}
+
+func historyMark(ctx context.Context, tx pgx.Tx, id int64) (int64, error) {
+	var seq int64
+	if err := tx.QueryRow(ctx, "SELECT coalesce(max(seq), 0) FROM history WHERE incident_id = $1", id).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("history: %w", err)
+	}
+	return seq, nil
+}
+
+// CreateIncident inserts a new incident with a new id and returns it as
+// stored: a *incident.FieldError for a bad field, a *incident.ConflictError
+// for an event_id taken.
+func (p *PostGIS) CreateIncident(ctx context.Context, inc incident.Incident) (incident.Incident, error) {
+	var out incident.Incident
+	err := p.writeTx(ctx, func(tx pgx.Tx) error {
+		if err := assignRegion(ctx, tx, &inc); err != nil {
+			return err
+		}
+		id, err := nextIncidentID(ctx, tx)
+		if err != nil {
+			return err
+		}
+		owner, err := eventIDOwner(ctx, tx, inc.EventID, 0)
+		if err != nil {
+			return err
+		}
+		if owner != 0 {
+			return &incident.ConflictError{EventID: inc.EventID, ID: owner}
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO incidents (id, event_id, event_date, time_precision, event_type,
+			sub_event_type, actor1, actor2, admin1, admin2, location, region, geo_precision, fatalities,
+			source, source_url, notes, tags, lon, lat, updated_at, cell)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)`,
+			id, inc.EventID, inc.EventDate, inc.TimePrecision, inc.EventType, inc.SubEventType, inc.Actor1,
+			inc.Actor2, inc.Admin1, inc.Admin2, inc.Location, inc.Region, inc.GeoPrecision, inc.Fatalities,
+			inc.Source, inc.SourceURL, inc.Notes, inc.Tags, inc.Lon, inc.Lat, time.Now().UTC().Format(time.RFC3339),
+			geo.Cell(inc.Lon, inc.Lat)); err != nil {
+			return fmt.Errorf("insert incident %s: %w", inc.EventID, err)
+		}
+		out, err = incidentIn(ctx, tx, id)
+		return err
+	})
+	return out, err
+}
+
+// UpdateIncident replaces incident id by what change makes of its current
+// version, the row locked meanwhile (so an ETag change checks cannot go
+// stale); nothing is written when the result equals the current version.
+// The previous version goes to the history, attributed to by.
+func (p *PostGIS) UpdateIncident(ctx context.Context, id int64, by string, change func(cur incident.Incident) (incident.Incident, error)) (incident.Incident, error) {
+	var out incident.Incident
+	err := p.writeTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT 1 FROM incidents WHERE id = $1 FOR UPDATE", id); err != nil {
+			return fmt.Errorf("lock incident %d: %w", id, err)
+		}
+		cur, err := incidentIn(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		next, err := change(cur)
+		if err != nil {
+			return err
+		}
+		next.ID = id
+		if err := assignRegion(ctx, tx, &next); err != nil {
+			return err
+		}
+		owner, err := eventIDOwner(ctx, tx, next.EventID, id)
+		if err != nil {
+			return err
+		}
+		if owner != 0 {
+			return &incident.ConflictError{EventID: next.EventID, ID: owner}
+		}
+		next.UpdatedAt = cur.UpdatedAt
+		if next == cur {
+			out = cur
+			return nil
+		}
+		mark, err := historyMark(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE incidents SET event_id = $1, event_date = $2, time_precision = $3,
+			event_type = $4, sub_event_type = $5, actor1 = $6, actor2 = $7, admin1 = $8, admin2 = $9, location = $10,
+			region = $11, geo_precision = $12, fatalities = $13, source = $14, source_url = $15, notes = $16, tags = $17,
+			lon = $18, lat = $19, updated_at = $20, cell = $21 WHERE id = $22`,
+			next.EventID, next.EventDate, next.TimePrecision, next.EventType, next.SubEventType, next.Actor1,
+			next.Actor2, next.Admin1, next.Admin2, next.Location, next.Region, next.GeoPrecision, next.Fatalities,
+			next.Source, next.SourceURL, next.Notes, next.Tags, next.Lon, next.Lat,
+			time.Now().UTC().Format(time.RFC3339), geo.Cell(next.Lon, next.Lat), id); err != nil {
+			return fmt.Errorf("update incident %d: %w", id, err)
+		}
+		if err := attribute(ctx, tx, id, mark, by); err != nil {
+			return err
+		}
+		out, err = incidentIn(ctx, tx, id)
+		return err
+	})
+	return out, err
+}
+
+// DeleteIncident deletes incident id after check (nil: none) accepts its
+// current version; the deleted version goes to the history, attributed to by.
+func (p *PostGIS) DeleteIncident(ctx context.Context, id int64, by string, check func(cur incident.Incident) error) (incident.Incident, error) {
+	var cur incident.Incident
+	err := p.writeTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT 1 FROM incidents WHERE id = $1 FOR UPDATE", id); err != nil {
+			return fmt.Errorf("lock incident %d: %w", id, err)
+		}
+		var err error
+		if cur, err = incidentIn(ctx, tx, id); err != nil {
+			return err
+		}
+		if check != nil {
+			if err := check(cur); err != nil {
+				return err
+			}
+		}
+		mark, err := historyMark(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM incidents WHERE id = $1", id); err != nil {
+			return fmt.Errorf("delete incident %d: %w", id, err)
+		}
+		return attribute(ctx, tx, id, mark, by)
+	})
+	return cur, err
+}
