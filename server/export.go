@@ -1,8 +1,9 @@
 package server
 
 import (
-	"bufio"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -81,16 +82,20 @@ func (h *handlers) exportItems(c *fiber.Ctx, f export.Format) error {
 		return fmt.Errorf("export: %w", err)
 	}
 	metrics := h.metrics
-	// The stream writer runs after this handler returns, so it must not touch c.
-	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-		defer cancel()
-		defer cur.Close()
+	// The encoder runs after this handler returns, so it must not touch c. It
+	// writes into a spool, so the snapshot ends with the last row, whatever
+	// the client's pace (see streamSpooled).
+	release := func() { cur.Close(); cancel() }
+	return h.streamSpooled(c, release, func(w io.Writer) error {
 		n, err := export.Write(w, f, cur)
 		metrics.RowsStreamed(n)
-		if err != nil {
+		switch {
+		case errors.Is(err, errSpoolAborted):
+			log.Info("client stopped reading", "path", path, "format", string(f))
+		case err != nil:
 			// The status is sent already; a truncated file tells the client.
 			log.Error("export stream failed", "path", path, "format", string(f), "err", err)
 		}
+		return err
 	})
-	return nil
 }

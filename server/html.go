@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"io"
 	"iter"
 	"strings"
 
@@ -124,16 +125,17 @@ func (h *handlers) streamItemsHTML(c *fiber.Ctx, cancel context.CancelFunc, cur 
 			}
 		},
 	}}
-	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-		defer cancel()
-		defer cur.Close()
+	release := func() { cur.Close(); cancel() }
+	return h.streamSpooled(c, release, func(sw io.Writer) error {
+		w := bufio.NewWriterSize(sw, 64<<10)
 		if err := t.ExecuteTemplate(w, "layout", data); err != nil {
 			log.Info("items page stopped", "path", path, "err", err)
-			return
+			return err
 		}
 		if err := cur.Err(); err != nil {
 			log.Error("items page stream failed", "path", path, "err", err)
+			return err
 		}
+		return w.Flush()
 	})
-	return nil
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -61,12 +62,11 @@ func (h *handlers) items(c *fiber.Ctx) error {
 	out := q.crs
 	log, metrics := h.log, h.metrics
 	props, skipGeometry := q.props, q.skipGeometry
-	// The stream writer runs after this handler returns, so it must not touch c.
-	c.Context().SetBodyStreamWriter(func(sw *bufio.Writer) {
-		defer cancel()
-		defer cur.Close()
-		// fasthttp sends each of its 4 KB buffers as one chunk and one
-		// write; 64 KB buffers cut the syscalls of a large page 16-fold.
+	// The encoder runs after this handler returns, so it must not touch c. It
+	// writes into a spool, so the snapshot ends with the last row, whatever
+	// the client's pace (see streamSpooled).
+	release := func() { cur.Close(); cancel() }
+	return h.streamSpooled(c, release, func(sw io.Writer) error {
 		w := bufio.NewWriterSize(sw, 64<<10)
 		defer w.Flush()
 		w.Write(head)
@@ -81,18 +81,18 @@ func (h *handlers) items(c *fiber.Ctx) error {
 			buf = geo.AppendFeatureSelect(buf, inCRS(cur.Incident(), out), props, skipGeometry)
 			if _, err := w.Write(buf); err != nil {
 				log.Info("client stopped reading", "path", path, "err", err)
-				return
+				return err
 			}
 			n++
 		}
 		if err := cur.Err(); err != nil {
 			// The status is sent already; an unterminated document tells the client.
 			log.Error("items stream failed", "path", path, "err", err)
-			return
+			return err
 		}
 		fmt.Fprintf(w, `],"numberReturned":%d}`, n)
+		return w.Flush()
 	})
-	return nil
 }
 
 // collectionHead is the FeatureCollection up to the opening of "features".

@@ -21,6 +21,7 @@ type Metrics struct {
 	duration     *prometheus.HistogramVec
 	rowsStreamed prometheus.Counter
 	importedRows *prometheus.CounterVec
+	snapshots    prometheus.Gauge // streams still reading their rows in a database snapshot
 }
 
 // newMetrics registers the metrics; dbSize reports the database's bytes on disk.
@@ -41,8 +42,11 @@ func newMetrics(dbSize func() float64) *Metrics {
 		importedRows: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "incidentmap_import_rows_total", Help: "Rows handled by imports through the server, by outcome.",
 		}, []string{"outcome"}),
+		snapshots: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "incidentmap_stream_snapshots", Help: "Streamed responses still reading their rows inside a database snapshot (the rest is sent from their spool).",
+		}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, m.rowsStreamed, m.importedRows,
+	m.reg.MustRegister(m.requests, m.duration, m.rowsStreamed, m.importedRows, m.snapshots,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "incidentmap_database_bytes", Help: "Size of the SQLite database and its WAL on disk.",
 		}, dbSize),

@@ -56,7 +56,11 @@ type Config struct {
 	CORSOrigins       string        // origins allowed to read cross-origin, comma-separated, or "*"
 	CORSWriteOrigins  string        // origins allowed to write cross-origin (preflight of POST/PUT/PATCH/DELETE); empty: none
 	TrustedProxies    string        // comma-separated IPs or CIDRs whose X-Forwarded-Proto/-Host/-For are believed; empty: none
-	Compress          bool          // gzip/brotli responses when the client accepts it
+
+	MaxStreamsPerIP    int           // streamed responses (items, exports) in flight per client IP; 0: no cap (loopback exempt unless RateLimitLoopback)
+	StreamStallTimeout time.Duration // a client that accepts no byte of a streamed response for this long is cut off
+	SpoolLimit         int64         // disk bytes all streams together may spool (see streamSpooled); 0: memory only
+	Compress           bool          // gzip/brotli responses when the client accepts it
 
 	EventsPoll       time.Duration // how often event streams look for changes made by other processes
 	EventsHeartbeat  time.Duration // how often an idle event stream sends a comment to keep proxies from closing it
@@ -73,6 +77,7 @@ func DefaultConfig() Config {
 		BodyLimit: 1 << 20, ImportBodyLimit: 1 << 30,
 		RateLimit: 1200, WriteRateLimit: 120,
 		CORSOrigins: "*", Compress: true,
+		MaxStreamsPerIP: 8, StreamStallTimeout: time.Minute, SpoolLimit: 1 << 30,
 		EventsPoll: time.Second, EventsHeartbeat: 15 * time.Second, WarmTiles: true,
 	}
 }
@@ -110,6 +115,10 @@ func (c Config) Validate() error {
 	if strings.TrimSpace(c.CORSOrigins) == "" {
 		return fmt.Errorf(`CORS origins must be "*" or a comma-separated list of origins`)
 	}
+	if c.MaxStreamsPerIP < 0 || c.StreamStallTimeout <= 0 || c.SpoolLimit < 0 {
+		return fmt.Errorf("streams per IP %d and spool limit %d must not be negative, the stall timeout %v positive",
+			c.MaxStreamsPerIP, c.SpoolLimit, c.StreamStallTimeout)
+	}
 	if err := validOrigins(c.CORSWriteOrigins); err != nil {
 		return fmt.Errorf("CORS write origins: %w", err)
 	}
@@ -136,6 +145,9 @@ type handlers struct {
 	live liveHub       // wakes event streams after this process writes
 
 	tiles tileCache // encoded vector tiles of the current data version
+
+	streams   streamSlots  // streamed responses in flight per client IP
+	spoolUsed atomic.Int64 // disk bytes the stream spools hold
 
 	storageFull atomic.Bool // a write failed on a full disk; readiness checks the room until there is some
 }

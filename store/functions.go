@@ -142,6 +142,9 @@ func (s *SQLite) openDB(dsn string) *sql.DB {
 				return fmt.Errorf("register SQL function %s: %w", f.name, err)
 			}
 		}
+		if _, err := conn.Exec(walPragmas, nil); err != nil {
+			return fmt.Errorf("WAL settings: %w", err)
+		}
 		return nil
 	}}
 	return sql.OpenDB(connector{drv: drv, dsn: dsn})

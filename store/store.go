@@ -11,7 +11,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 
@@ -39,6 +41,9 @@ type SQLite struct {
 	aggregates  versionCache[[]rawGroup]    // grouped rows per aggregation query
 	rolled      versionCache[Aggregation]   // the groups asked for, per query and keys
 	geoms       geometries                  // geometry literals of running CQL2 filters
+	ckpt        *sql.DB                     // one connection that never waits, for the checkpointer
+	stopCkpt    chan struct{}               // closed by Close to stop the checkpointer
+	ckptDone    chan struct{}               // closed when the checkpointer has stopped
 }
 
 // Option changes how Open sets up the store.
@@ -94,6 +99,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*SQLite, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	s.fileID = id
+	s.ckpt = s.openDB(strings.Replace(dsn(path, "deferred", false), "_busy_timeout=10000", "_busy_timeout=0", 1))
+	s.ckpt.SetMaxOpenConns(1)
+	s.stopCkpt = make(chan struct{})
+	s.ckptDone = make(chan struct{})
+	go s.checkpointer(walCheckEvery)
 	s.ro.SetMaxOpenConns(8)
 	s.ro.SetMaxIdleConns(8)
 	return s, nil
@@ -119,7 +129,9 @@ func (s *SQLite) Path() string { return s.path }
 
 // Close checkpoints the WAL into the main file and closes the database.
 func (s *SQLite) Close() error {
-	rerr := s.ro.Close()
+	close(s.stopCkpt)
+	<-s.ckptDone
+	rerr := errors.Join(s.ro.Close(), s.ckpt.Close())
 	_, _ = s.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	return errors.Join(rerr, s.db.Close())
 }
@@ -206,4 +218,53 @@ func (s *SQLite) Replaced() error {
 		return fmt.Errorf("%s: %w", s.path, ErrReplaced)
 	}
 	return nil
+}
+
+// The WAL's checkpoint policy. SQLite checkpoints by itself after a commit
+// once the WAL holds walAutocheckpoint pages (4 MB), but it can only start
+// the WAL over when no reader still uses an older snapshot; until then the
+// file grows with every write. Once it can, the file is cut back to
+// walSizeLimit (journal_size_limit) instead of staying at its peak, and the
+// checkpointer truncates a WAL over that size within walCheckEvery even
+// when no write comes to do it. Streamed responses release their snapshot
+// as soon as their rows are read (server: streamSpooled), so a slow client
+// does not hold the WAL.
+const (
+	walAutocheckpoint = 1000     // pages
+	walSizeLimit      = 32 << 20 // bytes
+	walCheckEvery     = 5 * time.Second
+)
+
+// walPragmas are run on every new connection (see openDB).
+var walPragmas = fmt.Sprintf("PRAGMA journal_size_limit = %d; PRAGMA wal_autocheckpoint = %d", walSizeLimit, walAutocheckpoint)
+
+// checkpointer truncates the WAL every so often when it has grown past
+// walSizeLimit, without waiting for anyone: if a reader or writer is busy
+// the checkpoint is partial or skipped, and tried again next time.
+func (s *SQLite) checkpointer(every time.Duration) {
+	defer close(s.ckptDone)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopCkpt:
+			return
+		case <-t.C:
+		}
+		if s.WALSize() <= walSizeLimit {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), every)
+		_, _ = s.ckpt.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+		cancel()
+	}
+}
+
+// WALSize is the size in bytes of the database's write-ahead log file.
+func (s *SQLite) WALSize() int64 {
+	fi, err := os.Stat(s.path + "-wal")
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
 }

@@ -1,0 +1,292 @@
+package server
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// Streamed responses (items pages, exports, the HTML list) read their rows
+// inside one database snapshot. Written straight to the client, a reader
+// that stops reading would hold that snapshot, and SQLite cannot reuse the
+// WAL behind it: every write meanwhile grows the WAL file (issue 15: 221 MB
+// in a 5 s burst behind one stalled reader). So the rows are encoded as fast
+// as the database gives them into a spool — memory first, then an unlinked
+// temporary file — and the snapshot is released when the last row is read;
+// the client is fed from the spool at its own pace. Only when the spool's
+// disk budget (Config.SpoolLimit, shared by all streams) is spent does an
+// encoder wait for its client again, and a client that accepts nothing for
+// Config.StreamStallTimeout is cut off either way.
+
+// spoolMemory is what one spool holds in memory before it uses its file.
+const spoolMemory = 1 << 20
+
+// errSpoolAborted is what the encoder's writes return once the client is gone.
+var errSpoolAborted = errors.New("the client went away")
+
+// spoolChunk is a piece of the spooled stream: bytes in memory, or a range
+// of the spool file.
+type spoolChunk struct {
+	mem      []byte
+	off, len int64
+}
+
+// spool is an ordered byte queue with one writer (the encoder) and one
+// reader (the response); see the comment above.
+type spool struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	chunks  []spoolChunk
+	memUsed int
+	file    *os.File
+	fileEnd int64
+	onDisk  int64 // bytes this spool has charged to budget
+	budget  *atomic.Int64
+	max     int64
+	closed  bool  // the writer is done
+	err     error // why the writer stopped, or nil
+	aborted bool  // the reader is gone
+}
+
+func newSpool(budget *atomic.Int64, max int64) *spool {
+	s := &spool{budget: budget, max: max}
+	s.cond = sync.NewCond(&s.mu)
+	return s
+}
+
+// Write queues p: in memory while the spool holds under spoolMemory there,
+// in the file while the shared disk budget allows, and otherwise in memory
+// after waiting for the reader to make room.
+func (s *spool) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.aborted {
+		return 0, errSpoolAborted
+	}
+	n := len(p)
+	if s.memUsed+n > spoolMemory && s.charge(int64(n)) {
+		if err := s.toFile(p); err != nil {
+			s.budget.Add(-int64(n))
+			s.onDisk -= int64(n)
+			return 0, err
+		}
+		s.cond.Broadcast()
+		return n, nil
+	}
+	for s.memUsed > 0 && s.memUsed+n > spoolMemory && !s.aborted {
+		s.cond.Wait()
+	}
+	if s.aborted {
+		return 0, errSpoolAborted
+	}
+	s.chunks = append(s.chunks, spoolChunk{mem: append([]byte(nil), p...)})
+	s.memUsed += n
+	s.cond.Broadcast()
+	return n, nil
+}
+
+// charge takes n bytes of the shared disk budget, if there are that many.
+func (s *spool) charge(n int64) bool {
+	if s.budget.Add(n) > s.max {
+		s.budget.Add(-n)
+		return false
+	}
+	s.onDisk += n
+	return true
+}
+
+// toFile appends p to the spool file (made on first use, unlinked at once).
+func (s *spool) toFile(p []byte) error {
+	if s.file == nil {
+		f, err := os.CreateTemp("", "incidentmap-spool-")
+		if err != nil {
+			return err
+		}
+		os.Remove(f.Name()) // gone with the descriptor, whatever happens
+		s.file = f
+	}
+	if _, err := s.file.WriteAt(p, s.fileEnd); err != nil {
+		return err
+	}
+	if k := len(s.chunks); k > 0 && s.chunks[k-1].mem == nil && s.chunks[k-1].off+s.chunks[k-1].len == s.fileEnd {
+		s.chunks[k-1].len += int64(len(p))
+	} else {
+		s.chunks = append(s.chunks, spoolChunk{off: s.fileEnd, len: int64(len(p))})
+	}
+	s.fileEnd += int64(len(p))
+	return nil
+}
+
+// CloseWrite says the writer is done; err, if not nil, is why it stopped.
+func (s *spool) CloseWrite(err error) {
+	s.mu.Lock()
+	s.closed, s.err = true, err
+	s.cond.Broadcast()
+	s.mu.Unlock()
+}
+
+// Read gives the next queued bytes, waiting for the writer; io.EOF once the
+// writer is done and everything was read.
+func (s *spool) Read(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.chunks) == 0 && !s.closed && !s.aborted {
+		s.cond.Wait()
+	}
+	if s.aborted {
+		return 0, errSpoolAborted
+	}
+	if len(s.chunks) == 0 {
+		if s.err != nil {
+			return 0, s.err
+		}
+		return 0, io.EOF
+	}
+	c := &s.chunks[0]
+	if c.mem != nil {
+		n := copy(p, c.mem)
+		c.mem = c.mem[n:]
+		s.memUsed -= n
+		if len(c.mem) == 0 {
+			s.chunks = s.chunks[1:]
+		}
+		s.cond.Broadcast()
+		return n, nil
+	}
+	n, err := s.file.ReadAt(p[:min(int64(len(p)), c.len)], c.off)
+	c.off += int64(n)
+	c.len -= int64(n)
+	if c.len == 0 {
+		s.chunks = s.chunks[1:]
+	}
+	if err == io.EOF && n > 0 {
+		err = nil
+	}
+	return n, err
+}
+
+// Abort ends the spool from the reader's side: the writer's next Write
+// fails, and the file and its budget are given back.
+func (s *spool) Abort() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.aborted = true
+	s.chunks = nil
+	if s.file != nil {
+		s.file.Close()
+		s.file = nil
+	}
+	s.budget.Add(-s.onDisk)
+	s.onDisk = 0
+	s.cond.Broadcast()
+}
+
+// streamSpooled sends a response body that encode writes, decoupled from
+// the client by a spool: encode runs at once on its own goroutine and
+// release (closing the cursor: the snapshot) runs as soon as it returns.
+// The client takes one of its IP's stream slots until the body is sent;
+// over the cap the request is a 429 and release runs before returning.
+func (h *handlers) streamSpooled(c *fiber.Ctx, release func(), encode func(w io.Writer) error) error {
+	done, ok := h.streams.acquire(h, c)
+	if !ok {
+		release()
+		return &Error{Status: 429, Code: CodeTooManyRequests,
+			Description: "too many streamed responses at once from " + c.IP() + "; finish one first"}
+	}
+	sp := newSpool(&h.spoolUsed, h.cfg.SpoolLimit)
+	h.metrics.snapshots.Inc()
+	go func() {
+		err := encode(sp)
+		release()
+		h.metrics.snapshots.Dec()
+		sp.CloseWrite(err)
+	}()
+	conn := c.Context().Conn()
+	stall := h.cfg.StreamStallTimeout
+	log, path := h.log, c.Path()
+	path = string([]byte(path)) // c's buffers are reused after the handler
+	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		defer done()
+		defer sp.Abort()
+		// A client that accepts nothing for stall is cut off: closing the
+		// connection fails the write that waits on it.
+		cut := time.AfterFunc(stall, func() {
+			log.Info("stream cut: the client accepted nothing", "path", path, "stall", stall)
+			closeConn(conn)
+		})
+		defer cut.Stop()
+		buf := make([]byte, 16<<10)
+		for {
+			n, err := sp.Read(buf)
+			if n > 0 {
+				cut.Reset(stall)
+				if _, werr := w.Write(buf[:n]); werr != nil {
+					return
+				}
+				if werr := w.Flush(); werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				if err != io.EOF {
+					log.Error("stream failed", "path", path, "err", err)
+				}
+				return
+			}
+		}
+	})
+	return nil
+}
+
+func closeConn(c net.Conn) {
+	if c != nil {
+		c.Close()
+	}
+}
+
+// streamSlots counts the streamed responses in flight per client IP.
+type streamSlots struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// acquire takes a slot for c's IP, or reports that it has
+// Config.MaxStreamsPerIP already; loopback clients are exempt unless rate
+// limits apply to them (RateLimitLoopback). done gives the slot back.
+func (s *streamSlots) acquire(h *handlers, c *fiber.Ctx) (done func(), ok bool) {
+	max := h.cfg.MaxStreamsPerIP
+	ip := c.IP()
+	if max <= 0 {
+		return func() {}, true
+	}
+	if pip := net.ParseIP(ip); pip != nil && pip.IsLoopback() && !h.cfg.RateLimitLoopback {
+		return func() {}, true
+	}
+	ip = string([]byte(ip))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.n == nil {
+		s.n = map[string]int{}
+	}
+	if s.n[ip] >= max {
+		return nil, false
+	}
+	s.n[ip]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			if s.n[ip]--; s.n[ip] <= 0 {
+				delete(s.n, ip)
+			}
+			s.mu.Unlock()
+		})
+	}, true
+}
