@@ -174,15 +174,17 @@ func TestCRSParameters(t *testing.T) {
 
 	t.Run("refusals", func(t *testing.T) {
 		for q, want := range map[string]string{
-			"crs=" + url.QueryEscape("http://www.opengis.net/def/crs/EPSG/0/2154"):                "EPSG/0/32639",
-			"bbox-crs=EPSG:27700&bbox=0,0,1,1":                                                    "not offered",
-			"filter-crs=EPSG:27700&filter=id%3D1":                                                 "filter-crs",
-			"crs=" + url.QueryEscape(uri3857) + "&f=csv":                                          "download is in CRS84",
-			"crs=" + url.QueryEscape(uri3857) + "&f=html":                                         "HTML page shows CRS84",
-			"bbox=-100,0,0,1&bbox-crs=" + url.QueryEscape(uri4326):                                "latitude",
-			"bbox=1,1,0,0&bbox-crs=" + url.QueryEscape(uri32638):                                  "minimum must come before",
-			"filter=" + url.QueryEscape("S_INTERSECTS(geometry, POINT(200 10))"):                  "not longitude, latitude",
-			"filter-crs=EPSG:4326&filter=" + url.QueryEscape("S_WITHIN(geometry, POINT(10 200))"): "latitude, longitude",
+			"crs=" + url.QueryEscape("http://www.opengis.net/def/crs/EPSG/0/2154"):                    "EPSG/0/32639",
+			"bbox-crs=EPSG:27700&bbox=0,0,1,1":                                                        "not offered",
+			"filter-crs=EPSG:27700&filter=id%3D1":                                                     "filter-crs",
+			"crs=" + url.QueryEscape(uri3857) + "&f=csv":                                              "download is in CRS84",
+			"crs=" + url.QueryEscape(uri3857) + "&f=html":                                             "HTML page shows CRS84",
+			"bbox=-100,0,0,1&bbox-crs=" + url.QueryEscape(uri4326):                                    "latitude",
+			"bbox=1,1,0,0&bbox-crs=" + url.QueryEscape(uri32638):                                      "minimum must come before",
+			"bbox=1e9,0,2e9,1&bbox-crs=" + url.QueryEscape(uri32638):                                  "outside the area",
+			"filter-crs=EPSG:32638&filter=" + url.QueryEscape("S_INTERSECTS(geometry, POINT(1e9 0))"): "outside the area",
+			"filter=" + url.QueryEscape("S_INTERSECTS(geometry, POINT(200 10))"):                      "not longitude, latitude",
+			"filter-crs=EPSG:4326&filter=" + url.QueryEscape("S_WITHIN(geometry, POINT(10 200))"):     "latitude, longitude",
 		} {
 			status, _, body := srv.Get(t, "/collections/incidents/items?"+q)
 			if status != 400 || !strings.Contains(string(body), want) {

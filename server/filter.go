@@ -134,10 +134,13 @@ func normalizeGeometry(g cql2.Geometry) (cql2.Geometry, error) {
 			bad = &cql2.Error{Pos: g.Pos, Msg: "geometry coordinates must be finite"}
 			return
 		}
+		lon, lat := c.Inverse(p[0], p[1])
 		if c.Projected {
+			if !validLonLat(lon, lat) {
+				bad = &cql2.Error{Pos: g.Pos, Msg: fmt.Sprintf("position (%g %g) is outside the area of %s", p[0], p[1], c.URI)}
+			}
 			return
 		}
-		lon, lat := c.Inverse(p[0], p[1])
 		if lon < -180 || lon > 180 || lat < -90 || lat > 90 {
 			order := "longitude, latitude"
 			if c.LatFirst {
@@ -259,9 +262,22 @@ func parseBBox(s string, c *crs.CRS, f *incident.Filter) error {
 		f.BBox = &lb
 		return nil
 	}
+	for _, p := range []orb.Point{b.Min, b.Max, {b.Min[0], b.Max[1]}, {b.Max[0], b.Min[1]}} {
+		if lon, lat := c.Inverse(p[0], p[1]); !validLonLat(lon, lat) {
+			return badRequest(fmt.Sprintf("bbox %s: corner (%g %g) is outside the area of %s", s, p[0], p[1], c.URI))
+		}
+	}
 	lit := cql2.Geometry{G: b, CRS: c.URI}
 	minLon, minLat, maxLon, maxLat := c.LonLatBox(b.Min[0], b.Min[1], b.Max[0], b.Max[1])
 	f.BBox = &orb.Bound{Min: orb.Point{minLon, minLat}, Max: orb.Point{maxLon, maxLat}}
 	f.Expr = andCQL2(f.Expr, cql2.Spatial{Op: "S_INTERSECTS", A: cql2.Property{Name: "geometry"}, B: lit})
 	return nil
+}
+
+// validLonLat reports whether an inverse projection gave a real position;
+// far outside a projection's area (a UTM easting of 10,000 km, say) the
+// series give NaN or nonsense.
+func validLonLat(lon, lat float64) bool {
+	const eps = 1e-9 // the corners of Web Mercator's square land on ±180 give or take rounding
+	return lon >= -180-eps && lon <= 180+eps && lat >= -90-eps && lat <= 90+eps
 }
