@@ -95,6 +95,22 @@ func TestMapPageLarge(t *testing.T) {
 	if l.InView != want || want == 0 || l.Rows != min(want, 200) {
 		t.Fatalf("list at Baghdad zoom 9: %+v; the items API says %d in bbox %s", l, want, bbox)
 	}
+	// Rows come newest first from the server (sortby), so the first is the
+	// newest incident in view.
+	var newest struct {
+		Features []struct {
+			ID         any `json:"id"`
+			Properties struct {
+				EventDate string `json:"event_date"`
+			} `json:"properties"`
+		} `json:"features"`
+	}
+	srv.GetJSON(t, "/collections/incidents/items?"+url.Values{"bbox": {bbox}, "sortby": {"-event_date,-fatalities"}, "limit": {"1"}}.Encode(), 200, &newest)
+	var firstDate string
+	tb.run(t, chromedp.Evaluate(`document.querySelector("#list .list-row .list-date").textContent`, &firstDate))
+	if len(newest.Features) != 1 || firstDate != newest.Features[0].Properties.EventDate {
+		t.Fatalf("the list starts on %s; the newest incident in view is of %+v", firstDate, newest.Features)
+	}
 	// A row opens its incident's popup, by click and by keyboard.
 	id := l.IDs[0]
 	var text string

@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"incidentmap/internal/testsrv"
 )
@@ -148,10 +149,19 @@ func TestMapPageTimeline(t *testing.T) {
 	// The bars stay those of every date (the brush is over them, not a filter of them).
 	checkHistogram(t, tb, srv, url.Values{})
 	// Escape clears the range.
-	tb.run(t, chromedp.Focus("#histogram"), chromedp.KeyEvent(kb("Escape")), chromedp.Sleep(100*time.Millisecond), waitReady())
+	tb.run(t, chromedp.Focus("#histogram"), chromedp.KeyEvent(keyOf("Escape")), chromedp.Sleep(100*time.Millisecond), waitReady())
 	if line, _, _, _ := tb.shown(t); line != "13 incidents, 19 killed" {
 		t.Fatalf("after Escape: %q", line)
 	}
+	// The keyboard brushes too: End selects the last month, Shift+Left
+	// does not shrink below one bar, Left moves it back a month.
+	tb.run(t, chromedp.Focus("#histogram"), chromedp.KeyEvent(keyOf("End")), chromedp.KeyEvent(keyOf("Left")))
+	tb.waitFor(t, "keyboard brush", `location.hash.includes("start=2021-06-01") && location.hash.includes("end=2021-06-30")`)
+	tb.run(t, waitReady())
+	if line, _, _, _ := tb.shown(t); line != "1 incident, 4 killed" {
+		t.Fatalf("June 2021 by keyboard: %q", line)
+	}
+	tb.run(t, chromedp.Focus("#histogram"), chromedp.KeyEvent(keyOf("Escape")), chromedp.Sleep(100*time.Millisecond), waitReady())
 
 	// Charts: per type they equal the aggregate API; a click filters.
 	var facets []struct {
@@ -200,11 +210,15 @@ func TestMapPageTimeline(t *testing.T) {
 	}
 }
 
-// kb is the key of that name for chromedp.KeyEvent.
-func kb(name string) string {
+// keyOf is the key of that name for chromedp.KeyEvent.
+func keyOf(name string) string {
 	switch name {
 	case "Escape":
 		return "\x1b"
+	case "End":
+		return kb.End
+	case "Left":
+		return kb.ArrowLeft
 	}
 	return name
 }

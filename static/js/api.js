@@ -38,9 +38,13 @@ export const config = {
   sortables: new Set(), // properties sortby may name (from /sortables when the server has it)
 };
 
-/** loadConfig reads /map/config.json, the API definition and the queryables. */
+/** loadConfig reads /map/config.json, the API definition and the queryables (at once). */
 export async function loadConfig() {
-  const c = await getJSON(`${API}/map/config.json`).catch(() => ({}));
+  const [c, doc, q] = await Promise.all([
+    getJSON(`${API}/map/config.json`).catch(() => ({})),
+    getJSON(`${API}/api`).catch(() => null), // older server: GeoJSON only
+    getJSON(`${API}/collections/incidents/queryables`).catch(() => null), // keep the built-in types
+  ]);
   if (c.tiles) config.tiles = c.tiles;
   if (c.attribution) config.attribution = c.attribution;
   if (c.tilesHelp) config.tilesHelp = c.tilesHelp;
@@ -48,35 +52,26 @@ export async function loadConfig() {
   if (c.basemap && Array.isArray(c.basemap.layers)) config.basemap = c.basemap;
   if (Array.isArray(c.languages) && c.languages.length) config.languages = c.languages;
   if (Array.isArray(c.formats)) config.formats = c.formats.filter((x) => x && x.f);
-  try {
-    const doc = await getJSON(`${API}/api`);
+  if (doc) {
     config.paths = doc.paths || {};
-    for (const p of doc.paths?.["/collections/incidents/items"]?.get?.parameters || []) {
-      const def = p.$ref ? doc.components?.parameters?.[p.$ref.split("/").pop()] || {} : p;
-      if (def.name) config.itemParams.add(def.name);
-    }
+    const params = (doc.paths?.["/collections/incidents/items"]?.get?.parameters || []).map((p) =>
+      p.$ref ? doc.components?.parameters?.[p.$ref.split("/").pop()] || {} : p);
+    for (const p of params) if (p.name) config.itemParams.add(p.name);
     if (!Array.isArray(c.formats)) {
-      // A server without formats in its config: the f parameter's enum names
-      // them (parameters may be $refs into components.parameters).
-      const params = (doc.paths?.["/collections/incidents/items"]?.get?.parameters || []).map((p) =>
-        p.$ref ? doc.components?.parameters?.[p.$ref.split("/").pop()] || {} : p);
+      // A server without formats in its config: the f parameter's enum names them.
       const f = params.find((p) => p.name === "f");
-      const names = f?.schema?.enum || [];
       const labels = { geojson: "GeoJSON", geojsonseq: "GeoJSON Text Sequence", csv: "CSV", kml: "KML", gpkg: "GeoPackage" };
-      config.formats = names.filter((n) => labels[n]).map((n) => ({ f: n, label: labels[n] }));
+      config.formats = (f?.schema?.enum || []).filter((n) => labels[n]).map((n) => ({ f: n, label: labels[n] }));
     }
-  } catch (_) { /* older server: GeoJSON only */ }
+  }
+  const e = q?.properties?.event_type?.enum;
+  if (Array.isArray(e) && e.length) config.eventTypes = e;
   if (config.paths["/collections/incidents/sortables"]) {
     try {
       const s = await getJSON(`${API}/collections/incidents/sortables`);
       for (const k of Object.keys(s.properties || {})) config.sortables.add(k);
     } catch (_) { /* the list is then sorted in the page */ }
   }
-  try {
-    const q = await getJSON(`${API}/collections/incidents/queryables`);
-    const e = q.properties?.event_type?.enum;
-    if (Array.isArray(e) && e.length) config.eventTypes = e;
-  } catch (_) { /* keep the built-in list */ }
   return config;
 }
 

@@ -170,9 +170,9 @@ function subscribe() {
 
 // fitExtent sets the first view to the data's extent (the collection's
 // bbox), so that no part of the data starts off screen.
-async function fitExtent() {
+async function fitExtent(collection) {
   try {
-    const col = await getJSON(`${API}/collections/incidents`);
+    const col = await collection;
     const b = col.extent?.spatial?.bbox?.[0];
     if (Array.isArray(b) && b.length >= 4 && b.every(Number.isFinite) && b[0] <= b[2] && b[1] <= b[3]) {
       view.map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [16, 16], maxZoom: 9, animate: false });
@@ -185,6 +185,10 @@ async function start() {
   setLanguage(chooseLanguage(state.lang || new URLSearchParams(location.search).get("lang")));
   $("lang").value = document.documentElement.lang;
   if (!window.L) { showError(t("noLibrary")); return; }
+  // What does not depend on each other is asked for at once.
+  const collection = getJSON(`${API}/collections/incidents`);
+  collection.catch(() => {}); // awaited by fitExtent
+  const regions = fillRegionOptions();
   await loadConfig();
   createMap();
   const map = view.map;
@@ -193,7 +197,7 @@ async function start() {
   view.onRegionClick = (region) => { state.region = state.region === region ? "" : region; stateToForm(); apply(true); };
 
   buildTypeFilters();
-  await fillRegionOptions();
+  await regions;
   stateToForm();
   $("sort").value = state.sort === "toll" ? "toll" : "date";
 
@@ -271,7 +275,7 @@ async function start() {
     if (filterKey() !== before) load();
   });
   viewGiven = !!state.view;
-  if (!viewGiven) await fitExtent();
+  if (!viewGiven) await fitExtent(collection);
   await load();
   // How long the first view took from navigation (for the figures in the notes).
   document.body.dataset.readyMs = String(Math.round(performance.now()));

@@ -1,7 +1,8 @@
 // timeline.js: a histogram of the matching incidents per day, week or month,
 // stacked by event type, under the map. It shows every date the other
 // filters match; the chosen range is a brush over it. Dragging across the
-// bars sets the range, Escape clears it, Play slides the brush along.
+// bars sets the range (or the arrow keys), Escape clears it, Play slides
+// the brush along.
 
 import { $, el, fmt } from "./dom.js";
 import { state } from "./state.js";
@@ -116,8 +117,32 @@ export function initTimeline(brush) {
   };
   host.addEventListener("pointerup", end);
   host.addEventListener("pointercancel", () => { drag = null; drawBrush(state.start, state.end); });
+  // Keyboard: arrows move the brush a bar, Shift+arrows move its end,
+  // Home/End jump to the first/last bar, Escape clears it.
+  let keyTimer = null, keyRange = null;
   host.addEventListener("keydown", (e) => {
-    if (e.key === "Escape") onBrush("", "");
+    const n = model.buckets.length;
+    if (e.key === "Escape") { keyRange = null; onBrush("", ""); return; }
+    if (!n || !["ArrowLeft", "ArrowRight", "Home", "End"].includes(e.key)) return;
+    e.preventDefault();
+    if (!keyRange) {
+      const idx = (d, last) => {
+        let k = last ? n - 1 : 0;
+        model.buckets.forEach((b, i) => { if (last ? b.start <= d : bucketEnd(b.start, model.bucket) < d) k = last ? i : i + 1; });
+        return Math.min(n - 1, k);
+      };
+      keyRange = state.start || state.end ? [idx(state.start, false), state.end ? idx(state.end, true) : n - 1] : [n - 1, n - 1];
+    }
+    let [a, b] = keyRange;
+    const step = e.key === "ArrowLeft" ? -1 : e.key === "ArrowRight" ? 1 : 0;
+    if (e.key === "Home") { b -= a; a = 0; } else if (e.key === "End") { a += n - 1 - b; b = n - 1; }
+    else if (e.shiftKey) b = Math.max(a, Math.min(n - 1, b + step));
+    else if (a + step >= 0 && b + step < n) { a += step; b += step; }
+    keyRange = [a, b];
+    const start = model.buckets[a].start, end = bucketEnd(model.buckets[b].start, model.bucket);
+    drawBrush(start, end);
+    clearTimeout(keyTimer);
+    keyTimer = setTimeout(() => { keyRange = null; onBrush(start, end); }, 400);
   });
 }
 
