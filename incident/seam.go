@@ -107,9 +107,13 @@ type ImportWriter interface {
 type Importer interface {
 	// Import runs fn with a writer inside one transaction, committed when fn
 	// returns nil (rolled back when dryRun or on error), and says what was
-	// (or would have been) done.
+	// (or would have been) done; a dry run returns its counts with
+	// ErrDryRun.
 	Import(ctx context.Context, dryRun bool, fn func(w ImportWriter) error) (ImportCounts, error)
 }
+
+// ErrDryRun is returned by Import after a dry run rolled its transaction back.
+var ErrDryRun = errors.New("dry run: nothing written")
 
 // Tokens checks the write API's bearer tokens.
 type Tokens interface {

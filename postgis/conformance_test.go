@@ -35,7 +35,14 @@ type engine struct {
 // openPostGIS opens the PostGIS engine on a new database of the test cluster.
 func openPostGIS(t testing.TB) *postgis.PostGIS {
 	t.Helper()
-	p, err := postgis.Open(context.Background(), pgtest.DB(t), postgis.WithRegions(testsrv.Regions(t)))
+	return openPostGISAt(t, pgtest.DB(t))
+}
+
+// openPostGISAt opens the PostGIS engine on the database at url, as one
+// more server on it would.
+func openPostGISAt(t testing.TB, url string) *postgis.PostGIS {
+	t.Helper()
+	p, err := postgis.Open(context.Background(), url, postgis.WithRegions(testsrv.Regions(t)))
 	if err != nil {
 		t.Fatalf("open postgis: %v", err)
 	}
@@ -322,6 +329,138 @@ func TestConformanceHTTP(t *testing.T) {
 		}
 		if codes[0] != codes[1] || bodies[0] != bodies[1] {
 			t.Errorf("%s: sqlite %d %s\npostgis %d %s", p, codes[0], trim([]byte(bodies[0])), codes[1], trim([]byte(bodies[1])))
+		}
+	}
+}
+
+// TestConformanceImportAndWrites runs imports (good, bad, again, newer,
+// older) and single writes on both engines from empty: the same counts,
+// ids, errors, history and change log.
+func TestConformanceImportAndWrites(t *testing.T) {
+	ctx := context.Background()
+	engines := []engine{{"sqlite", testsrv.Open(t)}, {"postgis", openPostGIS(t)}}
+	incs, err := geo.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	importAll := func(st server.Store, rows []incident.Incident, ts int64) (incident.ImportCounts, error) {
+		return st.Import(ctx, false, func(w incident.ImportWriter) error {
+			for i := range rows {
+				inc := rows[i]
+				if err := w.Put(&inc, ts); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	changed := slices.Clone(incs)
+	changed[4].Fatalities += 10
+	bad := slices.Clone(incs)
+	bad[7].Fatalities = -1
+	steps := []struct {
+		name string
+		do   func(st server.Store) (any, error)
+	}{
+		{"import", func(st server.Store) (any, error) { return importAll(st, incs, 100) }},
+		{"import again", func(st server.Store) (any, error) { return importAll(st, incs, 100) }},
+		{"bad row", func(st server.Store) (any, error) {
+			_, err := importAll(st, bad, 200)
+			var fe *incident.FieldError
+			return errors.As(err, &fe) && fe.Field == "fatalities", nil
+		}},
+		{"older source", func(st server.Store) (any, error) { return importAll(st, changed, 50) }},
+		{"newer source", func(st server.Store) (any, error) { return importAll(st, changed, 300) }},
+		{"dry run", func(st server.Store) (any, error) {
+			counts, err := st.Import(ctx, true, func(w incident.ImportWriter) error {
+				inc := incident.Incident{EventID: "DRY-1", EventDate: "2024-01-01", TimePrecision: 1, EventType: "Riots",
+					GeoPrecision: 1, Lon: 44.4, Lat: 33.3}
+				return w.Put(&inc, 0)
+			})
+			return []any{counts, errors.Is(err, incident.ErrDryRun)}, nil
+		}},
+		{"create", func(st server.Store) (any, error) {
+			inc, err := st.CreateIncident(ctx, incident.Incident{EventID: "NEW-1", EventDate: "2024-02-01",
+				TimePrecision: 1, EventType: "Protests", GeoPrecision: 1, Lon: 43.1, Lat: 36.34, Notes: "made here"})
+			inc.UpdatedAt = ""
+			return inc, err
+		}},
+		{"create taken event_id", func(st server.Store) (any, error) {
+			_, err := st.CreateIncident(ctx, incident.Incident{EventID: "NEW-1", EventDate: "2024-02-01",
+				TimePrecision: 1, EventType: "Protests", GeoPrecision: 1, Lon: 43.1, Lat: 36.34})
+			var ce *incident.ConflictError
+			return errors.As(err, &ce) && ce.ID == 14, nil
+		}},
+		{"update", func(st server.Store) (any, error) {
+			inc, err := st.UpdateIncident(ctx, 14, "alice", func(cur incident.Incident) (incident.Incident, error) {
+				cur.Fatalities = 4
+				return cur, nil
+			})
+			inc.UpdatedAt = ""
+			return inc, err
+		}},
+		{"update to the same", func(st server.Store) (any, error) {
+			before, _ := st.DataVersion(ctx)
+			_, err := st.UpdateIncident(ctx, 14, "alice", func(cur incident.Incident) (incident.Incident, error) { return cur, nil })
+			after, _ := st.DataVersion(ctx)
+			return after.Seq == before.Seq, err
+		}},
+		{"delete", func(st server.Store) (any, error) {
+			inc, err := st.DeleteIncident(ctx, 2, "bob", nil)
+			return inc.EventID, err
+		}},
+		{"delete missing", func(st server.Store) (any, error) {
+			_, err := st.DeleteIncident(ctx, 2, "bob", nil)
+			return errors.Is(err, incident.ErrNotFound), nil
+		}},
+		{"history", func(st server.Store) (any, error) {
+			var out []string
+			for _, id := range []int64{14, 2, 5} {
+				vs, err := st.History(ctx, id)
+				if err != nil {
+					return nil, err
+				}
+				for _, v := range vs {
+					var f struct {
+						Properties struct {
+							Fatalities int    `json:"fatalities"`
+							EventID    string `json:"event_id"`
+						} `json:"properties"`
+					}
+					if err := json.Unmarshal(v.Feature, &f); err != nil {
+						return nil, err
+					}
+					out = append(out, fmt.Sprintf("%d %s %s by %q fatalities %d", id, v.Op, f.Properties.EventID, v.ChangedBy, f.Properties.Fatalities))
+				}
+			}
+			return out, nil
+		}},
+		{"change log", func(st server.Store) (any, error) {
+			chs, err := st.Changes(ctx, 0, 1000)
+			var out []string
+			for _, c := range chs {
+				out = append(out, fmt.Sprintf("%d %d %s %s", c.Seq, c.IncidentID, c.EventID, c.Op))
+			}
+			return out, err
+		}},
+		{"all", func(st server.Store) (any, error) {
+			p, err := run(t, st, incident.Filter{})
+			return p, err
+		}},
+	}
+	for _, step := range steps {
+		var want string
+		for i, e := range engines {
+			got, err := step.do(e.st)
+			if err != nil {
+				t.Fatalf("%s: %s: %v", step.name, e.name, err)
+			}
+			j, _ := json.Marshal(got)
+			if i == 0 {
+				want = string(j)
+			} else if string(j) != want {
+				t.Errorf("%s: postgis %s\nsqlite %s", step.name, j, want)
+			}
 		}
 	}
 }

@@ -141,7 +141,7 @@ func (p *PostGIS) Import(ctx context.Context, dryRun bool, fn func(w incident.Im
 	// A repeated event_id within the file updates what its first occurrence wrote.
 	counts.Updated += int(extra)
 	if dryRun {
-		return counts, nil
+		return counts, incident.ErrDryRun
 	}
 	now := time.Now().UTC().Format(time.RFC3339)
 	if _, err := tx.Exec(ctx, `UPDATE incidents i SET

@@ -37,6 +37,13 @@ type Store interface {
 
 var _ Store = (*store.SQLite)(nil)
 
+// changeListener is what an engine shared by several servers offers (the
+// PostGIS engine, by LISTEN/NOTIFY): a call of fn after every change,
+// whoever made it, until ctx ends.
+type changeListener interface {
+	ListenChanges(ctx context.Context, fn func()) error
+}
+
 // Config is the server's configuration; DefaultConfig gives its defaults.
 type Config struct {
 	BaseURL        string        // public URL prefix for links; empty: from the request (X-Forwarded-* honoured)
@@ -237,6 +244,17 @@ func New(cfg Config, st Store) (*fiber.App, error) {
 	h.registerTiles(app)
 	// Import of ACLED CSV and GeoJSON files (issue 5, behind the same tokens).
 	h.registerImport(app)
+	if cl, ok := st.(changeListener); ok {
+		// Writes through other servers on the same database wake this one's
+		// event streams at once instead of at their next poll.
+		ctx, cancel := context.WithCancel(context.Background())
+		app.Hooks().OnShutdown(func() error { cancel(); return nil })
+		go func() {
+			if err := cl.ListenChanges(ctx, h.live.notify); err != nil && ctx.Err() == nil {
+				h.log.Warn("listening for changes", "err", err)
+			}
+		}()
+	}
 	if cfg.WarmTiles {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -263,7 +262,8 @@ func (w *ImportWriter) matchStored(rows []pendingRow) ([]pendingRow, error) {
 }
 
 // ErrDryRun is returned by Import after a dry run rolled its transaction back.
-var ErrDryRun = errors.New("dry run: nothing written")
+// It is incident.ErrDryRun, the seam's error.
+var ErrDryRun = incident.ErrDryRun
 
 // Import runs fn with a writer on one write transaction. When fn returns nil
 // the transaction commits, unless dryRun, when it rolls back and Import
