@@ -106,7 +106,9 @@ func TestTwoServersOneDatabase(t *testing.T) {
 		t.Fatalf("B: numberMatched %d → %d, ETag %q → %q; want one more and a new ETag", n0, n1, etag0, etag1)
 	}
 	// And the new incident was placed in its governorate by the spatial join.
-	var f struct{ Properties struct{ Admin1, Region string } }
+	var f struct {
+		Properties struct{ Admin1, Region string }
+	}
 	srvB.GetJSON(t, "/collections/incidents/items/14", 200, &f)
 	if f.Properties.Admin1 != "Erbil" || f.Properties.Region != "Kurdistan Region" {
 		t.Fatalf("new incident in %q / %q; want Erbil / Kurdistan Region", f.Properties.Admin1, f.Properties.Region)
