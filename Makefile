@@ -14,7 +14,7 @@ ADDR    ?= :8080
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test test-deps fuzz loadtest bench bench-go lint clean regions basemap assets screenshots
+.PHONY: build run test test-deps fuzz loadtest bench bench-go soak lint clean regions basemap assets screenshots
 
 ## assets: fetch Leaflet and its plugin from npm into static/vendor (embedded in the binary)
 assets:
@@ -61,6 +61,18 @@ bench: build
 		mv $(BENCH_DB).tmp $(BENCH_DB) && rm -f $(BENCH_DB).tmp*; }
 	@test -f $(BENCH_SEQ) || ./$(BIN) gen --n 1000000 --seed 1 --out $(BENCH_SEQ)
 	$(GO) run ./scripts/bench -bin ./$(BIN) -db $(BENCH_DB) -import $(BENCH_SEQ)
+
+## soak: 10 minutes of mixed hostile traffic against a 1,000,000-incident database (not in make test):
+## peak RSS, WAL size, errors and lost acknowledged writes. The database is soak-data/soak-1m.db,
+## copied once from bench-data/bench-1m.db (make bench) or made by gen; it is written to.
+SOAK_DB       := soak-data/soak-1m.db
+SOAK_DURATION ?= 10m
+soak: build
+	@test -f $(SOAK_DB) || { mkdir -p soak-data && \
+		if test -f $(BENCH_DB); then echo "copying $(BENCH_DB) to $(SOAK_DB)" && cp $(BENCH_DB) $(SOAK_DB).tmp; \
+		else echo "building $(SOAK_DB) (1,000,000 synthetic incidents, once)" && ./$(BIN) gen --n 1000000 --seed 1 --db $(SOAK_DB).tmp >/dev/null; fi && \
+		mv $(SOAK_DB).tmp $(SOAK_DB); }
+	$(GO) run ./scripts/soak -bin ./$(BIN) -db $(SOAK_DB) -duration $(SOAK_DURATION)
 
 ## bench-go: run the go test benchmarks and print their figures
 bench-go:
