@@ -4,9 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
+
+	"incidentmap/incident"
 )
 
 // aggregateCacheSize bounds the aggregation queries whose grouped rows are
@@ -128,17 +131,25 @@ func (s *SQLite) Aggregate(ctx context.Context, f Filter, keys []GroupKey, limit
 		return Aggregation{}, fmt.Errorf("aggregate: no group key")
 	}
 	f.Limit, f.Offset, f.ByID, f.ByRelevance = 0, 0, false, false
-	sf, err := compile(f)
-	if err != nil {
-		return Aggregation{}, err
+	var query string
+	var args []any
+	cols := groupColumns(keys)
+	if q, a, ok := dailyStatsQuery(f, keys); ok {
+		// Only dates and types: the daily counts answer it (migration 14).
+		query, args, cols = q, a, keyColumns(keys)
+	} else {
+		sf, err := compile(f)
+		if err != nil {
+			return Aggregation{}, err
+		}
+		defer s.geoms.pin(f.Expr)()
+		query, args = aggregateQuery(&sf, keys)
 	}
-	defer s.geoms.pin(f.Expr)()
-	query, args := aggregateQuery(&sf, keys)
 	// The grouped rows are cached by their query, so the timeline's day,
 	// week, month and year (each with or without event_type) and the counts
 	// per type, all one query (see groupColumns), cost one scan between them.
 	raw, err := cached(ctx, s, &s.aggregates, fmt.Sprint(query, args), func(tx *sql.Tx) ([]rawGroup, error) {
-		return aggregateRows(ctx, tx, query, args, len(groupColumns(keys)))
+		return aggregateRows(ctx, tx, query, args, len(cols))
 	})
 	if err != nil {
 		return Aggregation{}, err
@@ -148,7 +159,7 @@ func (s *SQLite) Aggregate(ctx context.Context, f Filter, keys []GroupKey, limit
 	// belongs to the same version as the snapshot cachedIn just saw.
 	rolledKey := fmt.Sprint(query, args, keys)
 	all, err := cached(ctx, s, &s.rolled, rolledKey, func(*sql.Tx) (Aggregation, error) {
-		return rollUp(raw, groupColumns(keys), keys), nil
+		return rollUp(raw, cols, keys), nil
 	})
 	if err != nil {
 		return Aggregation{}, err
@@ -256,7 +267,9 @@ func rollUp(raw []rawGroup, cols []string, keys []GroupKey) Aggregation {
 	// pos[i] is where key i's column sits in a row.
 	pos := make([]int, len(keys))
 	for i, k := range keys {
-		pos[i] = slices.Index(cols, k.column())
+		if pos[i] = slices.Index(cols, string(k)); pos[i] < 0 {
+			pos[i] = slices.Index(cols, k.column())
+		}
 	}
 	agg := Aggregation{Keys: keys}
 	index := map[string]int{} // joined keys → position in agg.Groups
@@ -434,4 +447,87 @@ func AddUp(rows Rows, keys []GroupKey) (Aggregation, error) {
 		return Aggregation{}, fmt.Errorf("aggregate: %w", err)
 	}
 	return rollUp(raw, cols, keys), nil
+}
+
+// dailyKeys are the keys the daily counts (migration 14) can group by.
+var dailyKeys = []GroupKey{GroupDay, GroupWeek, GroupMonth, GroupYear, GroupEventType, GroupSubEventType}
+
+// keyColumns names the columns of a dailyStatsQuery's rows: the keys.
+func keyColumns(keys []GroupKey) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = string(k)
+	}
+	return out
+}
+
+// dailyStatsQuery is the aggregation of keys over daily_stats, the counts
+// and fatalities per day, event type and sub-event type that triggers keep
+// (migration 14), when f filters by nothing else than dates and types and
+// the keys are dates and types: at a million incidents it reads some
+// 70,000 rows instead of a million index entries. Its rows hold the keys'
+// values in order, time keys already bucketed.
+func dailyStatsQuery(f Filter, keys []GroupKey) (string, []any, bool) {
+	for _, k := range keys {
+		if !slices.Contains(dailyKeys, k) {
+			return "", nil, false
+		}
+	}
+	var conds []string
+	var args []any
+	rest := f
+	rest.Interval, rest.EventTypes, rest.SubEventTypes, rest.Equals = incident.Interval{}, nil, nil, nil
+	rest.Limit, rest.Offset, rest.ByID, rest.ByRelevance = 0, 0, false, false
+	if !reflect.DeepEqual(rest, Filter{}) {
+		return "", nil, false
+	}
+	for _, e := range f.Equals {
+		switch e.Field {
+		case "event_date", "event_type", "sub_event_type":
+			conds = append(conds, e.Field+" = ?")
+			args = append(args, e.Value)
+		default:
+			return "", nil, false
+		}
+	}
+	if d := f.Interval.StartDate(); d != "" {
+		conds, args = append(conds, "event_date >= ?"), append(args, d)
+	}
+	if d := f.Interval.EndDate(); d != "" {
+		conds, args = append(conds, "event_date <= ?"), append(args, d)
+	}
+	for _, l := range []struct {
+		col  string
+		vals []string
+	}{{"event_type", f.EventTypes}, {"sub_event_type", f.SubEventTypes}} {
+		if len(l.vals) == 0 {
+			continue
+		}
+		conds = append(conds, l.col+" IN ("+placeholders(len(l.vals))+")")
+		for _, v := range l.vals {
+			args = append(args, v)
+		}
+	}
+	var sel, group []string
+	for i, k := range keys {
+		expr := string(k)
+		switch k {
+		case GroupDay:
+			expr = "event_date"
+		case GroupMonth:
+			expr = "substr(event_date, 1, 8) || '01'"
+		case GroupYear:
+			expr = "substr(event_date, 1, 5) || '01-01'"
+		case GroupWeek:
+			// back to the Monday: strftime's %w counts days from Sunday
+			expr = "date(event_date, '-' || ((CAST(strftime('%w', event_date) AS INTEGER) + 6) % 7) || ' days')"
+		}
+		sel = append(sel, fmt.Sprintf("%s AS k%d", expr, i))
+		group = append(group, fmt.Sprintf("k%d", i))
+	}
+	q := "SELECT " + strings.Join(sel, ", ") + ", sum(n), sum(fatalities) FROM daily_stats"
+	if len(conds) > 0 {
+		q += " WHERE " + strings.Join(conds, " AND ")
+	}
+	return q + " GROUP BY " + strings.Join(group, ", "), args, true
 }

@@ -380,6 +380,9 @@ func (b *bulkLoad) finishLoad(ctx context.Context, tx *sql.Tx) error {
 		"INSERT INTO incidents_fts (incidents_fts, rank) VALUES ('automerge', 4)",
 		"INSERT INTO incidents_fts (incidents_fts, rank) VALUES ('hashsize', 1048576)",
 		"INSERT INTO change_log (incident_id, event_id, op) SELECT id, event_id, 'created' FROM incidents ORDER BY id",
+		// The daily counts' triggers were off too (migration 14).
+		"DELETE FROM daily_stats",
+		"INSERT INTO daily_stats " + dailyStatsFill,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("bulk load: %.60s: %w", q, err)
