@@ -14,7 +14,7 @@ ADDR    ?= :8080
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test test-deps fuzz loadtest bench bench-go soak lint clean regions basemap assets screenshots
+.PHONY: build run test test-deps fuzz loadtest bench bench-growth bench-go soak lint clean regions basemap assets screenshots
 
 ## assets: fetch Leaflet and its plugin from npm into static/vendor (embedded in the binary)
 assets:
@@ -73,6 +73,12 @@ soak: build
 		else echo "building $(SOAK_DB) (1,000,000 synthetic incidents, once)" && ./$(BIN) gen --n 1000000 --seed 1 --db $(SOAK_DB).tmp >/dev/null; fi && \
 		mv $(SOAK_DB).tmp $(SOAK_DB); }
 	$(GO) run ./scripts/soak -bin ./$(BIN) -db $(SOAK_DB) -duration $(SOAK_DURATION)
+
+## bench-growth: how costs grow with the data (issue 16): databases of 100,000, 1,000,000 and 10,000,000
+## synthetic incidents (gen --db, built once in bench-data/; 10,000,000 takes ~9 GB and minutes), one column each
+GROWTH_SIZES ?= 100000,1000000,10000000
+bench-growth: build
+	$(GO) run ./scripts/bench -bin ./$(BIN) -growth $(GROWTH_SIZES) -data bench-data
 
 ## bench-go: run the go test benchmarks and print their figures
 bench-go:

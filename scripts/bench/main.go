@@ -1,8 +1,19 @@
-// Command bench measures incidentmap against a large database (make bench):
-// it starts `incidentmap serve` on 127.0.0.1 over the given database, drives
-// it with plain HTTP clients and prints one table of the issue #8 targets.
+// Command bench measures incidentmap against large databases.
+//
+// make bench: it starts `incidentmap serve` on 127.0.0.1 over one database,
+// drives it with plain HTTP clients and prints the table of the issue #8 and
+// #16 targets, then the table of filtered queries (every items parameter and
+// the common CQL2 shapes, alone and combined).
+//
+// make bench-growth (-growth 100000,1000000,10000000): builds a database of
+// each size with gen (once, kept in -data) and prints how each cost grows
+// with the data.
+//
 // Figures are wall-clock on whatever machine runs it; a shared machine makes
-// them noisy, so it reports percentiles over repeated requests.
+// them noisy, so it reports percentiles over repeated requests. "Cold" means
+// that no cache of ours answers: the server starts without its tile warm-up,
+// a cold tile is checked to be an X-Cache MISS, and a cold count is the first
+// request of its query after start (counts are cached per query).
 package main
 
 import (
@@ -14,8 +25,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -31,8 +44,17 @@ func main() {
 	db := flag.String("db", "bench-data/bench-1m.db", "database to serve (not modified)")
 	loadSecs := flag.Int("load-seconds", 5, "duration of the 32-connection load")
 	seqFile := flag.String("import", "", "also time `incidentmap import` of this GeoJSON text sequence file into a new database, and `incidentmap export` of the database")
+	filters := flag.Bool("filters", true, "also print the table of filtered queries")
+	growth := flag.String("growth", "", "comma-separated database sizes: build each with gen in -data (once) and print the growth table instead")
+	data := flag.String("data", "bench-data", "folder of the growth databases")
 	flag.Parse()
-	if err := run(*bin, *db, time.Duration(*loadSecs)*time.Second, *seqFile); err != nil {
+	var err error
+	if *growth != "" {
+		err = runGrowth(*bin, *data, *growth)
+	} else {
+		err = run(*bin, *db, time.Duration(*loadSecs)*time.Second, *seqFile, *filters)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -40,76 +62,147 @@ func main() {
 
 type row struct{ what, target, got string }
 
-func run(bin, db string, loadFor time.Duration, seqFile string) error {
+// server is a running `incidentmap serve` and a client for it.
+type server struct {
+	base    string
+	cmd     *exec.Cmd
+	client  *http.Client
+	started time.Duration // process start to /readyz 200
+}
+
+// startServer serves db on a free loopback port, without the tile warm-up
+// (so that tiles are cold until asked) and without rate limits, and waits
+// until it is ready.
+func startServer(bin, db string) (*server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	base := "http://" + addr
-	var rows []row
-
-	// Server start on the existing database: process start until /readyz is 200.
+	s := &server{base: "http://" + addr,
+		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}}
 	start := time.Now()
-	cmd := exec.Command(bin, "serve", "--db", db, "--addr", addr, "--max-limit", "1000000",
-		"--rate-limit", "0", "--write-timeout", "10m")
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start server: %w", err)
+	s.cmd = exec.Command(bin, "serve", "--db", db, "--addr", addr, "--max-limit", "1000000",
+		"--rate-limit", "0", "--write-timeout", "10m", "--request-timeout", "10m", "--warm-tiles=false")
+	s.cmd.Stdout, s.cmd.Stderr = io.Discard, io.Discard
+	if err := s.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start server: %w", err)
 	}
-	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
 	for {
-		resp, err := http.Get(base + "/readyz")
+		resp, err := http.Get(s.base + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
 				break
 			}
 		}
-		if time.Since(start) > time.Minute {
-			return errors.New("server not ready after a minute")
+		if time.Since(start) > 10*time.Minute {
+			s.stop()
+			return nil, errors.New("server not ready after ten minutes")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	rows = append(rows, row{"server start on the existing DB (to /readyz 200)", "≤ 1 s", ms(time.Since(start))})
+	s.started = time.Since(start)
+	return s, nil
+}
 
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}
-	get := func(path string, hdr ...string) (time.Duration, int, error) {
-		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-		t0 := time.Now()
-		resp, err := client.Do(req)
+func (s *server) stop() {
+	s.cmd.Process.Signal(os.Interrupt)
+	s.cmd.Wait()
+}
+
+// get fetches path and returns the round trip, the body size and the
+// response's X-Cache header.
+func (s *server) get(path string, hdr ...string) (time.Duration, int, string, error) {
+	req, _ := http.NewRequest(http.MethodGet, s.base+path, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	t0 := time.Now()
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return 0, 0, "", err
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err == nil && resp.StatusCode != 200 {
+		err = fmt.Errorf("GET %s: status %d", path, resp.StatusCode)
+	}
+	return time.Since(t0), int(n), resp.Header.Get("X-Cache"), err
+}
+
+// timed fetches path n times and returns the sorted round trips.
+func (s *server) timed(path string, n int, hdr ...string) ([]time.Duration, int, error) {
+	var ds []time.Duration
+	size := 0
+	for range n {
+		d, sz, _, err := s.get(path, hdr...)
 		if err != nil {
-			return 0, 0, err
+			return nil, 0, err
 		}
-		n, err := io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if err == nil && resp.StatusCode != 200 {
-			err = fmt.Errorf("GET %s: status %d", path, resp.StatusCode)
-		}
-		return time.Since(t0), int(n), err
+		ds, size = append(ds, d), sz
 	}
-	timed := func(path string, n int, hdr ...string) ([]time.Duration, int, error) {
-		var ds []time.Duration
-		size := 0
-		for range n {
-			d, sz, err := get(path, hdr...)
-			if err != nil {
-				return nil, 0, err
-			}
-			ds, size = append(ds, d), sz
+	slices.Sort(ds)
+	return ds, size, nil
+}
+
+// eachDay times one request of format (a path with a %02d day) for days 1
+// to n, sorted: each a different query, so no cached count answers it.
+func (s *server) eachDay(format string, n int) ([]time.Duration, error) {
+	var out []time.Duration
+	for day := 1; day <= n; day++ {
+		d, _, _, err := s.get(fmt.Sprintf(format, day))
+		if err != nil {
+			return nil, err
 		}
-		slices.Sort(ds)
-		return ds, size, nil
+		out = append(out, d)
 	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// coldTiles fetches each tile once, gzipped, and fails unless the server
+// built it for the request (X-Cache MISS): a tile served from a cache is not
+// a cold figure.
+func (s *server) coldTiles(z int, xys [][2]int) ([]time.Duration, int, error) {
+	var out []time.Duration
+	size := 0
+	for _, xy := range xys {
+		path := fmt.Sprintf("/collections/incidents/tiles/WebMercatorQuad/%d/%d/%d", z, xy[0], xy[1])
+		d, sz, xc, err := s.get(path, "Accept-Encoding", "gzip")
+		if err != nil {
+			return nil, 0, err
+		}
+		if xc != "MISS" {
+			return nil, 0, fmt.Errorf("GET %s: X-Cache %q, want MISS: not a cold tile", path, xc)
+		}
+		out, size = append(out, d), max(size, sz)
+	}
+	slices.Sort(out)
+	return out, size, nil
+}
+
+// z6Iraq are the six z=6 tiles covering Iraq; 6/39/25 (Baghdad to Mosul and
+// Erbil) holds 80% of the synthetic set.
+var z6Iraq = [][2]int{{39, 25}, {38, 25}, {39, 26}, {38, 26}, {39, 24}, {40, 25}}
+
+// z10Baghdad are z=10 tiles over Baghdad and around it (dense).
+var z10Baghdad = [][2]int{{638, 414}, {637, 414}, {638, 413}, {637, 413}, {639, 414}, {638, 415}}
+
+func run(bin, db string, loadFor time.Duration, seqFile string, filters bool) error {
+	var rows []row
+	s, err := startServer(bin, db)
+	if err != nil {
+		return err
+	}
+	defer s.stop()
+	rows = append(rows, row{"server start on the existing DB (to /readyz 200)", "≤ 1 s", ms(s.started)})
 
 	// A bbox page of 1,000 features in central Baghdad (dense): round trip on
 	// loopback, so it includes encoding and transfer of the whole page. The
 	// first request is cold (its count is not cached yet).
-	ds, size, err := timed("/collections/incidents/items?bbox=44.30,33.25,44.45,33.40&limit=1000", 61)
+	ds, size, err := s.timed("/collections/incidents/items?bbox=44.30,33.25,44.45,33.40&limit=1000", 61)
 	if err != nil {
 		return err
 	}
@@ -119,59 +212,43 @@ func run(bin, db string, loadFor time.Duration, seqFile string) error {
 	// numberMatched of a bbox+date filter (limit=1: the count dominates):
 	// cold, every request a different date range so no cached count serves
 	// it; then warm, one filter repeated.
-	// eachDay times one request of format (a path with a %02d day) for
-	// days 1 to n, sorted: each a different query, so none is cached.
-	eachDay := func(format string, n int) ([]time.Duration, error) {
-		var out []time.Duration
-		for day := 1; day <= n; day++ {
-			d, _, err := get(fmt.Sprintf(format, day))
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, d)
-		}
-		slices.Sort(out)
-		return out, nil
-	}
-	cold, err := eachDay("/collections/incidents/items?bbox=43.0,33.0,44.5,34.0&datetime=2020-01-%02d/2020-12-31&limit=1", 20)
+	cold, err := s.eachDay("/collections/incidents/items?bbox=43.0,33.0,44.5,34.0&datetime=2020-01-%02d/2020-12-31&limit=1", 20)
 	if err != nil {
 		return err
 	}
-	ds, _, err = timed("/collections/incidents/items?bbox=43.0,33.0,44.5,34.0&datetime=2020-01-01/2020-12-31&limit=1", 20)
+	ds, _, err = s.timed("/collections/incidents/items?bbox=43.0,33.0,44.5,34.0&datetime=2020-01-01/2020-12-31&limit=1", 20)
 	if err != nil {
 		return err
 	}
 	rows = append(rows, row{"numberMatched, bbox + datetime, cold p50 / p95; cached p50", "≤ 50 ms",
 		fmt.Sprintf("%s / %s; %s", ms(pct(cold, 50)), ms(pct(cold, 95)), ms(pct(ds, 50)))})
 
-	// z=6 tiles over Iraq, gzipped: cold, the first request of each of the
-	// six tiles covering the country; then warm, one tile (6/39/25: Baghdad
-	// to Mosul and Erbil, 80% of the set) repeated.
-	cold = cold[:0]
-	size = 0
-	for _, xy := range [][2]int{{39, 25}, {38, 25}, {39, 26}, {38, 26}, {39, 24}, {40, 25}} {
-		d, sz, err := get(fmt.Sprintf("/collections/incidents/tiles/WebMercatorQuad/6/%d/%d", xy[0], xy[1]), "Accept-Encoding", "gzip")
-		if err != nil {
-			return err
-		}
-		cold, size = append(cold, d), max(size, sz)
-	}
-	slices.Sort(cold)
-	tile := "/collections/incidents/tiles/WebMercatorQuad/6/39/25"
-	ds, _, err = timed(tile, 20, "Accept-Encoding", "gzip")
+	// z=6 tiles over Iraq and z=10 over Baghdad, gzipped: cold (the server
+	// started without warm-up; each checked to be a MISS), then cached, one
+	// tile repeated.
+	cold, size, err = s.coldTiles(6, z6Iraq)
 	if err != nil {
 		return err
 	}
-	rows = append(rows, row{"z=6 tiles over Iraq (clustered), cold p50 / max; cached p95; largest", "≤ 50 ms, ≤ 200 KB",
-		fmt.Sprintf("%s / %s; %s; %d KB", ms(pct(cold, 50)), ms(cold[len(cold)-1]), ms(pct(ds, 95)), size/1024)})
-
-	// Counts per governorate (the map page's choropleth), every request a
-	// different date range: not in the issue's table, but the page asks it on
-	// every filter change.
-	if cold, err = eachDay("/collections/regions/items?limit=100&datetime=2019-02-%02d/2023-06-30", 10); err != nil {
+	ds, _, err = s.timed("/collections/incidents/tiles/WebMercatorQuad/6/39/25", 20, "Accept-Encoding", "gzip")
+	if err != nil {
 		return err
 	}
-	d0, _, err := get("/collections/regions/items?limit=100")
+	rows = append(rows, row{"z=6 tiles over Iraq (clustered), cold p50 / max of 6; cached p95; largest", "≤ 50 ms p95 cold, ≤ 200 KB",
+		fmt.Sprintf("%s / %s; %s; %d KB", ms(pct(cold, 50)), ms(cold[len(cold)-1]), ms(pct(ds, 95)), size/1024)})
+	cold, size, err = s.coldTiles(10, z10Baghdad)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, row{"z=10 tiles over Baghdad, cold p50 / max of 6; largest", "≤ 50 ms p95 cold",
+		fmt.Sprintf("%s / %s; %d KB", ms(pct(cold, 50)), ms(cold[len(cold)-1]), size/1024)})
+
+	// Counts per governorate (the map page's choropleth), every request a
+	// different date range.
+	if cold, err = s.eachDay("/collections/regions/items?limit=100&datetime=2019-02-%02d/2023-06-30", 10); err != nil {
+		return err
+	}
+	d0, _, _, err := s.get("/collections/regions/items?limit=100")
 	if err != nil {
 		return err
 	}
@@ -206,7 +283,7 @@ func run(bin, db string, loadFor time.Duration, seqFile string) error {
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
-				if _, _, err := get("/collections/incidents/items?limit=100"); err != nil {
+				if _, _, _, err := s.get("/collections/incidents/items?limit=100"); err != nil {
 					errN.Add(1)
 				} else {
 					okN.Add(1)
@@ -220,20 +297,27 @@ func run(bin, db string, loadFor time.Duration, seqFile string) error {
 	rows = append(rows, row{"/items?limit=100, 32 connections", "≥ 5,000 req/s, 0 errors",
 		fmt.Sprintf("%.0f req/s, %d errors (%d requests in %.1f s)", float64(okN.Load())/el.Seconds(), errN.Load(), okN.Load(), el.Seconds())})
 
+	var frows []row
+	if filters {
+		if frows, err = filteredTable(s); err != nil {
+			return err
+		}
+	}
+
 	// Full GeoJSON export: one page of every feature, streamed. Peak RSS is
 	// the server process's high-water mark (VmHWM) after the export, which
 	// also covers the requests before it.
-	d, size, err := get("/collections/incidents/items?limit=1000000")
+	d, size, _, err := s.get("/collections/incidents/items?limit=1000000")
 	if err != nil {
 		return err
 	}
-	hwm := vmHWM(cmd.Process.Pid)
-	rows = append(rows, row{"full GeoJSON export, 1,000,000 features", "≤ 2 s, RSS ≤ 64 MB",
+	hwm := vmHWM(s.cmd.Process.Pid)
+	rows = append(rows, row{"full GeoJSON export, 1,000,000 features", "≤ 1.5 s, RSS ≤ 64 MB",
 		fmt.Sprintf("%s, %d MB, server peak RSS %s", ms(d), size>>20, hwm)})
 
 	// The load figure comes from building the database (gen --db), if recorded.
 	if b, err := os.ReadFile(strings.TrimSuffix(db, ".db") + ".load.txt"); err == nil {
-		rows = append(rows, row{"load of 1,000,000 rows (gen --db: one bulk import)", "≤ 15 s", strings.TrimSpace(string(b))})
+		rows = append(rows, row{"load of the database (gen --db: one bulk import)", "≤ 10 s a million", strings.TrimSpace(string(b))})
 	}
 	if seqFile != "" {
 		more, err := cliBenchmarks(bin, db, seqFile)
@@ -244,11 +328,116 @@ func run(bin, db string, loadFor time.Duration, seqFile string) error {
 	}
 
 	w := bufio.NewWriter(os.Stdout)
-	fmt.Fprintf(w, "\n| what | target | measured |\n|---|---|---|\n")
+	printTable(w, []string{"what", "target", "measured"}, rows)
+	if len(frows) > 0 {
+		fmt.Fprintf(w, "\nFiltered pages of 100 (items?limit=100&…): cold is the first request of the query after start (its count not cached), warm the p50 of 5 more.\n")
+		printTable(w, []string{"filter", "matched", "cold; warm p50"}, frows)
+	}
+	return w.Flush()
+}
+
+func printTable(w io.Writer, head []string, rows []row) {
+	fmt.Fprintf(w, "\n| %s |\n|%s\n", strings.Join(head, " | "), strings.Repeat("---|", len(head)))
 	for _, r := range rows {
 		fmt.Fprintf(w, "| %s | %s | %s |\n", r.what, r.target, r.got)
 	}
-	return w.Flush()
+}
+
+// filterShapes are the filtered queries of the table: every items parameter
+// alone and the common CQL2 shapes, alone and combined (the shapes of the
+// plan guard, server/plan_test.go), with values the synthetic set holds.
+var filterShapes = []string{
+	"event_type=Battles",
+	"event_types=Battles,Riots",
+	"sub_event_type=Armed clash",
+	"sub_event_types=Armed clash,Arrests",
+	"region=Anbar",
+	"regions=Anbar,IQ-BG",
+	"admin1=Baghdad",
+	"admin2=Falluja",
+	"actor1=Military Forces of Iraq (2014-)",
+	"actors=Islamic State (Iraq)",
+	"location=Fallujah",
+	"source=synthetic",
+	"fatalities=3",
+	"min_fatalities=3",
+	"min_fatalities=40",
+	"max_fatalities=0",
+	"datetime=2021-05-08",
+	"datetime=2021-01-01/2021-12-31",
+	"datetime=2024-06-01/..",
+	"q=drone",
+	"q=drone&sortby=relevance",
+	"bbox=44.30,33.25,44.45,33.40",
+	"bbox=38.8,29.0,48.6,37.4",
+	"offset=5000",
+	"filter=fatalities>=3 AND event_type='Battles'",
+	"filter=event_type IN ('Battles','Riots')",
+	"filter=event_type<>'Protests'",
+	"filter=fatalities BETWEEN 1 AND 5",
+	"filter=event_date BETWEEN DATE('2021-01-01') AND DATE('2021-03-31') AND fatalities>=1",
+	"filter=admin1='Baghdad' AND event_date>=DATE('2021-01-01')",
+	"filter=actor1 LIKE 'Military%'",
+	"filter=S_INTERSECTS(geometry,BBOX(44.30,33.25,44.45,33.40))",
+	"filter=event_type='Battles' OR fatalities>10",
+	"event_type=Battles&min_fatalities=3",
+	"region=Anbar&datetime=2021-01-01/2021-12-31",
+	"regions=Anbar&datetime=2021-01-01/2021-12-31",
+	"event_type=Battles&region=Baghdad&datetime=2021-01-01/2021-12-31&min_fatalities=1",
+	"bbox=44.30,33.25,44.45,33.40&datetime=2021-01-01/2021-12-31",
+	"bbox=38.8,29.0,48.6,37.4&event_type=Battles&min_fatalities=3",
+	"q=drone&datetime=2021-01-01/2021-12-31",
+	"q=drone&bbox=38.8,29.0,48.6,37.4",
+	"sub_event_type=Armed clash&datetime=2021-01-01/2021-12-31",
+	"datetime=2021-01-01/2021-12-31&filter=event_type='Battles'",
+}
+
+// itemsPath is the items URL of a shape: name=value pairs joined by &, the
+// values as typed (query-escaped here).
+func itemsPath(shape string) string {
+	vals := url.Values{"limit": {"100"}}
+	for _, kv := range strings.Split(shape, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		vals.Set(k, v)
+	}
+	return "/collections/incidents/items?" + vals.Encode()
+}
+
+var matchedRe = regexp.MustCompile(`"numberMatched":(\d+)`)
+
+// filteredTable times every filter shape: the first request (cold) and the
+// p50 of five more (the count cached).
+func filteredTable(s *server) ([]row, error) {
+	var out []row
+	for _, shape := range filterShapes {
+		path := itemsPath(shape)
+		req, _ := http.NewRequest(http.MethodGet, s.base+path, nil)
+		t0 := time.Now()
+		resp, err := s.client.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		first := time.Since(t0)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != 200 {
+			out = append(out, row{"`" + shape + "`", "—", fmt.Sprintf("status %d: %.120s", resp.StatusCode, body)})
+			continue
+		}
+		matched := "?"
+		if m := matchedRe.FindSubmatch(body); m != nil {
+			matched = string(m[1])
+		}
+		ds, _, err := s.timed(path, 5)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, row{"`" + shape + "`", matched, fmt.Sprintf("%s; %s", ms(first), ms(pct(ds, 50)))})
+	}
+	return out, nil
 }
 
 func pct(ds []time.Duration, p int) time.Duration {
@@ -294,7 +483,7 @@ func cliBenchmarks(bin, db, seqFile string) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	out = append(out, row{"incidentmap import of 1,000,000 rows (GeoJSON text sequence, into a new database)", "≤ 15 s, bounded memory",
+	out = append(out, row{"incidentmap import of 1,000,000 rows (GeoJSON text sequence, into a new database)", "≤ 10 s, ≤ 128 MB",
 		fmt.Sprintf("%s, peak RSS %d MB", ms(d), rss>>20)})
 	exported := strings.TrimSuffix(db, ".db") + ".export-bench.geojson"
 	defer os.Remove(exported)
@@ -306,7 +495,7 @@ func cliBenchmarks(bin, db, seqFile string) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	out = append(out, row{"incidentmap export --format geojson, 1,000,000 features", "≤ 2 s, RSS ≤ 64 MB",
+	out = append(out, row{"incidentmap export --format geojson, 1,000,000 features", "≤ 1.5 s, RSS ≤ 64 MB",
 		fmt.Sprintf("%s for %d MB, peak RSS %d MB", ms(d), fi.Size()>>20, rss>>20)})
 	return out, nil
 }
@@ -326,4 +515,168 @@ func timeCommand(bin string, args ...string) (time.Duration, int64, error) {
 		rss = ru.Maxrss << 10 // kilobytes on Linux
 	}
 	return d, rss, nil
+}
+
+// sizeName is how a growth database of n incidents is named: 100k, 1m, 10m.
+func sizeName(n int) string {
+	switch {
+	case n%1000000 == 0:
+		return fmt.Sprintf("%dm", n/1000000)
+	case n%1000 == 0:
+		return fmt.Sprintf("%dk", n/1000)
+	}
+	return strconv.Itoa(n)
+}
+
+// growthDB returns the database of n synthetic incidents in data, building
+// it with gen --db (seed 1) when missing, and the line saying how long the
+// build took and its peak RSS (kept beside it in .load.txt).
+func growthDB(bin, data string, n int) (string, string, error) {
+	db := filepath.Join(data, "bench-"+sizeName(n)+".db")
+	loadFile := strings.TrimSuffix(db, ".db") + ".load.txt"
+	if _, err := os.Stat(db); err != nil {
+		if err := os.MkdirAll(data, 0o755); err != nil {
+			return "", "", err
+		}
+		tmp := db + ".tmp"
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			os.Remove(tmp + suffix)
+		}
+		fmt.Fprintf(os.Stderr, "building %s (%d synthetic incidents, once)\n", db, n)
+		d, rss, err := timeCommand(bin, "gen", "--n", strconv.Itoa(n), "--seed", "1", "--db", tmp)
+		if err != nil {
+			return "", "", err
+		}
+		if err := os.Rename(tmp, db); err != nil {
+			return "", "", err
+		}
+		line := fmt.Sprintf("gen --db of %d in %.1f s, peak RSS %d MB", n, d.Seconds(), rss>>20)
+		if err := os.WriteFile(loadFile, []byte(line+"\n"), 0o644); err != nil {
+			return "", "", err
+		}
+	}
+	b, _ := os.ReadFile(loadFile)
+	return db, strings.TrimSpace(string(b)), nil
+}
+
+var loadSecondsRe = regexp.MustCompile(`in ([0-9.]+) ?s`)
+
+// runGrowth prints, for each size, what issue 16's growth table asks.
+func runGrowth(bin, data, sizes string) error {
+	var ns []int
+	for _, s := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return fmt.Errorf("-growth: %q is not a size", s)
+		}
+		ns = append(ns, n)
+	}
+	measures := []string{
+		"server start (to /readyz 200)",
+		"bbox page of 1,000 (central Baghdad), p50 of 20 (first)",
+		"count of bbox + datetime, cold p50 of 10",
+		"z=6 tiles over Iraq, cold p50 / max of 6",
+		"z=10 tiles over Baghdad, cold p50 / max of 6",
+		"`filter=event_type='Battles' AND fatalities>=3`, cold; warm p50",
+		"`regions=Anbar&datetime=2021-01-01/2021-12-31`, cold; warm p50",
+		"`q=drone`, cold; warm p50",
+		"`event_type=Battles&min_fatalities=3`, cold; warm p50",
+		"CLI export, GeoJSON: per million rows (peak RSS)",
+		"import (gen --db): per million rows",
+		"database size",
+		"server peak RSS after the above",
+	}
+	cols := make([][]string, len(ns))
+	for i, n := range ns {
+		db, loadLine, err := growthDB(bin, data, n)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "measuring %s\n", db)
+		col, err := growthColumn(bin, db, n, loadLine)
+		if err != nil {
+			return fmt.Errorf("%s: %w", db, err)
+		}
+		cols[i] = col
+	}
+	w := bufio.NewWriter(os.Stdout)
+	fmt.Fprintf(w, "\n| measure |")
+	for _, n := range ns {
+		fmt.Fprintf(w, " %s |", sizeName(n))
+	}
+	fmt.Fprintf(w, "\n|---|%s\n", strings.Repeat("---|", len(ns)))
+	for j, m := range measures {
+		fmt.Fprintf(w, "| %s |", m)
+		for i := range ns {
+			fmt.Fprintf(w, " %s |", cols[i][j])
+		}
+		fmt.Fprintln(w)
+	}
+	return w.Flush()
+}
+
+// growthColumn measures one database, in the order of runGrowth's measures.
+func growthColumn(bin, db string, n int, loadLine string) ([]string, error) {
+	perMillion := func(d time.Duration) string {
+		return fmt.Sprintf("%.1f s", d.Seconds()*1e6/float64(n))
+	}
+	s, err := startServer(bin, db)
+	if err != nil {
+		return nil, err
+	}
+	defer s.stop()
+	col := []string{ms(s.started)}
+	ds, _, err := s.timed("/collections/incidents/items?bbox=44.30,33.25,44.45,33.40&limit=1000", 21)
+	if err != nil {
+		return nil, err
+	}
+	col = append(col, fmt.Sprintf("%s (%s)", ms(pct(ds[1:], 50)), ms(ds[0])))
+	cold, err := s.eachDay("/collections/incidents/items?bbox=43.0,33.0,44.5,34.0&datetime=2020-01-%02d/2020-12-31&limit=1", 10)
+	if err != nil {
+		return nil, err
+	}
+	col = append(col, ms(pct(cold, 50)))
+	for _, t := range []struct {
+		z   int
+		xys [][2]int
+	}{{6, z6Iraq}, {10, z10Baghdad}} {
+		cold, _, err := s.coldTiles(t.z, t.xys)
+		if err != nil {
+			return nil, err
+		}
+		col = append(col, fmt.Sprintf("%s / %s", ms(pct(cold, 50)), ms(cold[len(cold)-1])))
+	}
+	for _, shape := range []string{"filter=event_type='Battles' AND fatalities>=3",
+		"regions=Anbar&datetime=2021-01-01/2021-12-31", "q=drone", "event_type=Battles&min_fatalities=3"} {
+		path := itemsPath(shape)
+		first, _, _, err := s.get(path)
+		if err != nil {
+			return nil, err
+		}
+		ds, _, err := s.timed(path, 5)
+		if err != nil {
+			return nil, err
+		}
+		col = append(col, fmt.Sprintf("%s; %s", ms(first), ms(pct(ds, 50))))
+	}
+	d, rss, err := timeCommand(bin, "export", "--db", db, "--format", "geojson")
+	if err != nil {
+		return nil, err
+	}
+	col = append(col, fmt.Sprintf("%s (%d MB)", perMillion(d), rss>>20))
+	load := "—"
+	if m := loadSecondsRe.FindStringSubmatch(loadLine); m != nil {
+		secs, _ := strconv.ParseFloat(m[1], 64)
+		load = perMillion(time.Duration(secs * float64(time.Second)))
+	}
+	col = append(col, load)
+	size := int64(0)
+	for _, suffix := range []string{"", "-wal"} {
+		if fi, err := os.Stat(db + suffix); err == nil {
+			size += fi.Size()
+		}
+	}
+	col = append(col, fmt.Sprintf("%.2f GB", float64(size)/1e9))
+	col = append(col, vmHWM(s.cmd.Process.Pid))
+	return col, nil
 }
