@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -40,6 +41,20 @@ func (h *handlers) items(c *fiber.Ctx) error {
 	if format == formatHTML && q.crs != crs.CRS84 {
 		return badRequest("crs applies to GeoJSON (f=json); the HTML page shows CRS84")
 	}
+	// Many readers of one view (the public map's normal case) get the same
+	// bytes: a page is kept per URL, Accept and base URL for the data
+	// version the request was validated against (see conditionalGet).
+	version, versioned := c.Locals(localDataVersion).(int64)
+	pageKey := ""
+	if versioned && format != formatHTML && q.filter.Limit > 0 && q.filter.Limit <= bufferedPageLimit {
+		pageKey = h.baseURL(c) + "\x00" + string(c.Request().RequestURI()) + "\x00" + c.Get(fiber.HeaderAccept)
+		if body, ok := h.pages.get(version, pageKey); ok {
+			c.Set(fiber.HeaderContentType, MediaGeoJSON)
+			setContentCRS(c, q.crs)
+			c.Set("X-Cache", "HIT")
+			return c.Send(body)
+		}
+	}
 	ctx, cancel := h.requestContext(c)
 	cur, err := h.store.Incidents(ctx, q.filter, true)
 	if err != nil {
@@ -62,6 +77,31 @@ func (h *handlers) items(c *fiber.Ctx) error {
 	out := q.crs
 	log, metrics := h.log, h.metrics
 	props, skipGeometry := q.props, q.skipGeometry
+	if q.filter.Limit > 0 && q.filter.Limit <= bufferedPageLimit {
+		// A page of at most 1,000 features (≤ ~1 MB) is built in one buffer
+		// and sent with its length: one write instead of a chunk per 64 KB,
+		// a 500 instead of a cut document if reading fails, the snapshot
+		// released before the first byte goes out, and the bytes to keep
+		// for the next asker of the same view.
+		var buf bytes.Buffer
+		buf.Write(head)
+		n, err := writeFeatures(&buf, cur, out, props, skipGeometry)
+		cur.Close()
+		cancel()
+		metrics.RowsStreamed(n)
+		if err != nil {
+			return fmt.Errorf("items: %w", err)
+		}
+		fmt.Fprintf(&buf, `],"numberReturned":%d}`, n)
+		body := buf.Bytes()
+		if pageKey != "" && len(body) <= pageCacheMaxBytes {
+			h.pages.put(version, pageKey, body)
+		}
+		if pageKey != "" {
+			c.Set("X-Cache", "MISS")
+		}
+		return c.Send(body)
+	}
 	// The encoder runs after this handler returns, so it must not touch c. It
 	// writes into a spool, so the snapshot ends with the last row, whatever
 	// the client's pace (see streamSpooled).
@@ -70,29 +110,48 @@ func (h *handlers) items(c *fiber.Ctx) error {
 		w := bufio.NewWriterSize(sw, 64<<10)
 		defer w.Flush()
 		w.Write(head)
-		buf := make([]byte, 0, 4096)
-		n := 0
-		defer func() { metrics.RowsStreamed(n) }()
-		for cur.Next() {
-			buf = buf[:0]
-			if n > 0 {
-				buf = append(buf, ',')
-			}
-			buf = geo.AppendFeatureSelect(buf, inCRS(cur.Incident(), out), props, skipGeometry)
-			if _, err := w.Write(buf); err != nil {
-				log.Info("client stopped reading", "path", path, "err", err)
-				return err
-			}
-			n++
-		}
-		if err := cur.Err(); err != nil {
+		n, err := writeFeatures(w, cur, out, props, skipGeometry)
+		metrics.RowsStreamed(n)
+		if err != nil {
 			// The status is sent already; an unterminated document tells the client.
-			log.Error("items stream failed", "path", path, "err", err)
+			log.Info("items stream ended early", "path", path, "err", err)
 			return err
 		}
 		fmt.Fprintf(w, `],"numberReturned":%d}`, n)
 		return w.Flush()
 	})
+}
+
+// bufferedPageLimit is the largest page (limit) items builds in memory and
+// sends with a Content-Length; larger pages stream.
+const bufferedPageLimit = 1000
+
+// pageCacheMaxBytes is the largest page the page cache keeps, and
+// pageCacheBytes all it keeps.
+const (
+	pageCacheMaxBytes = 1 << 20
+	pageCacheBytes    = 16 << 20
+)
+
+// writeFeatures writes the features of cur (with the properties props, all
+// when nil, and no geometry with skipGeometry), comma-separated, to w and
+// says how many it wrote; an error is the client's (stopped reading) or the
+// store's.
+func writeFeatures(w io.Writer, cur incident.Cursor, out *crs.CRS, props []string, skipGeometry bool) (int, error) {
+	buf := make([]byte, 0, 4096)
+	n := 0
+	for cur.Next() {
+		buf = buf[:0]
+		if n > 0 {
+			buf = append(buf, ',')
+		}
+		buf = geo.AppendFeatureSelect(buf, inCRS(cur.Incident(), out), props, skipGeometry)
+		if _, err := w.Write(buf); err != nil {
+			return n, fmt.Errorf("client stopped reading: %w", err)
+		}
+		n++
+	}
+	return n, cur.Err()
 }
 
 // collectionHead is the FeatureCollection up to the opening of "features".

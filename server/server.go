@@ -152,6 +152,7 @@ type handlers struct {
 	live liveHub       // wakes event streams after this process writes
 
 	tiles tileCache // encoded vector tiles of the current data version
+	pages tileCache // GeoJSON items pages of the current data version (see items)
 
 	streams   streamSlots  // streamed responses in flight per client IP
 	spoolUsed atomic.Int64 // disk bytes the stream spools hold
@@ -185,6 +186,8 @@ func New(cfg Config, st Store) (*fiber.App, error) {
 	now := time.Now()
 	h := &handlers{cfg: cfg, store: st, log: cfg.Logger, started: now.UTC().Truncate(time.Second),
 		startID: strconv.FormatInt(now.UnixNano(), 36)}
+	// 16 MB of pages: the export target keeps the server under 64 MB.
+	h.pages.max = pageCacheBytes
 	h.metrics = newMetrics(func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -11,6 +11,7 @@ const tileCacheBytes = 32 << 20
 // (the version is the change log's, whoever writes) empties the cache, and
 // so does reaching its byte budget.
 type tileCache struct {
+	max     int // bytes kept at most; 0 means tileCacheBytes
 	mu      sync.Mutex
 	version int64
 	size    int
@@ -33,7 +34,11 @@ func (t *tileCache) put(version int64, key string, b []byte) {
 	if version < t.version {
 		return // built from an older snapshot than the cache holds
 	}
-	if t.version != version || t.tiles == nil || t.size+len(b) > tileCacheBytes {
+	budget := t.max
+	if budget == 0 {
+		budget = tileCacheBytes
+	}
+	if t.version != version || t.tiles == nil || t.size+len(b) > budget {
 		t.version, t.size, t.tiles = version, 0, map[string][]byte{}
 	}
 	t.tiles[key] = b
