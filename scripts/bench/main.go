@@ -260,13 +260,13 @@ func run(bin, db string, loadFor time.Duration, seqFile string, filters bool) er
 	// any stored, so it still counts all 1,000,000 from the same index);
 	// cached: the plain query, which serve also computes at start. And the
 	// top actors, uncached the same way.
-	if cold, err = eachDay("/collections/incidents/aggregate?group_by=month,event_type&max_fatalities=10000%02d", 10); err != nil {
+	if cold, err = s.eachDay("/collections/incidents/aggregate?group_by=month,event_type&max_fatalities=10000%02d", 10); err != nil {
 		return err
 	}
-	if ds, _, err = timed("/collections/incidents/aggregate?group_by=month,event_type", 20); err != nil {
+	if ds, _, err = s.timed("/collections/incidents/aggregate?group_by=month,event_type", 20); err != nil {
 		return err
 	}
-	actors, err := eachDay("/collections/incidents/aggregate?group_by=actor1&limit=10&max_fatalities=20000%02d", 5)
+	actors, err := s.eachDay("/collections/incidents/aggregate?group_by=actor1&limit=10&max_fatalities=20000%02d", 5)
 	if err != nil {
 		return err
 	}
