@@ -78,6 +78,7 @@ Commands:
   import    load an ACLED CSV, GeoJSON or GeoJSON text sequence file (all or nothing)
   export    write the incidents (filtered like items) as geojson, geojsonseq, csv, kml or gpkg
   token     create, list or revoke write API tokens (create --name NAME)
+  migrate   copy everything between engines (--from FILE|URL --to FILE|URL), verified by counts and checksums
   version   print the version
 
 Run "incidentmap COMMAND --help" for a command's flags.`
@@ -108,6 +109,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdGen(ctx, rest, stdout, stderr)
 	case "token":
 		return cmdToken(ctx, rest, stdout, stderr)
+	case "migrate":
+		return cmdMigrate(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "incidentmap", version)
 		return nil
