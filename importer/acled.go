@@ -41,7 +41,10 @@ func ACLEDDate(s string) (string, bool) {
 // readACLED reads an ACLED CSV: a header naming the columns in any order
 // (unknown ones are ignored), then one incident per record.
 func readACLED(r io.Reader, fn func(Row, *Problem) error) error {
-	cr := csv.NewReader(r)
+	// The guard bounds each record (MaxRecordBytes): csv.Reader holds a
+	// record whole, however long.
+	guard := &csvGuard{r: r}
+	cr := csv.NewReader(guard)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	header, err := cr.Read()
@@ -55,9 +58,10 @@ func readACLED(r io.Reader, fn func(Row, *Problem) error) error {
 	for i, name := range header {
 		name = strings.ToLower(strings.TrimSpace(name))
 		if _, dup := col[name]; dup && name != "" {
-			return fmt.Errorf("acled-csv: header: column %q appears twice", name)
+			return fmt.Errorf("acled-csv: header: column %q appears twice", incident.Snippet(name, 100))
 		}
 		col[name] = i
+		guard.names = append(guard.names, incident.Snippet(name, 100))
 	}
 	var missing []string
 	for _, name := range requiredColumns {
@@ -66,12 +70,17 @@ func readACLED(r io.Reader, fn func(Row, *Problem) error) error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("acled-csv: header lacks the column(s) %s (found: %s)", strings.Join(missing, ", "), strings.Join(header, ","))
+		return fmt.Errorf("acled-csv: header lacks the column(s) %s (found: %s)", strings.Join(missing, ", "),
+			incident.Snippet(strings.Join(header, ","), 300))
 	}
 	for row := 1; ; row++ {
 		rec, err := cr.Read()
 		if err == io.EOF {
 			return nil
+		}
+		if errors.Is(err, errRecordTooLong) {
+			// The rest of the record cannot be skipped reliably: stop here.
+			return fmt.Errorf("acled-csv: %w", err)
 		}
 		if err != nil {
 			var pe *csv.ParseError

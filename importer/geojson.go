@@ -7,12 +7,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"incidentmap/incident"
 )
 
 // readGeoJSON walks a FeatureCollection token by token and decodes one feature
 // at a time, so a file of a million features never sits in memory whole.
+//
+// A json.Decoder holds each value it decodes whole; the guard bounds that
+// (MaxRecordBytes): before every step the guard is told where the next value
+// starts, and a value that grows past the limit fails the read.
 func readGeoJSON(r io.Reader, fn func(Row, *Problem) error) error {
-	dec := json.NewDecoder(r)
+	guard := &jsonGuard{r: r}
+	dec := json.NewDecoder(guard)
+	next := func() { guard.mark = dec.InputOffset() }
+	next()
 	tok, err := dec.Token()
 	if err != nil {
 		return fmt.Errorf("geojson: %w", err)
@@ -21,16 +30,17 @@ func readGeoJSON(r io.Reader, fn func(Row, *Problem) error) error {
 		return errors.New("geojson: the file is not a JSON object (a FeatureCollection)")
 	}
 	sawFeatures := false
-	for dec.More() {
+	for next(); dec.More(); next() {
 		tok, err := dec.Token()
 		if err != nil {
 			return fmt.Errorf("geojson: %w", err)
 		}
 		key, _ := tok.(string)
+		next()
 		switch key {
 		case "features":
 			sawFeatures = true
-			if err := readFeatureArray(dec, fn); err != nil {
+			if err := readFeatureArray(dec, next, fn); err != nil {
 				return err
 			}
 		case "type":
@@ -39,12 +49,12 @@ func readGeoJSON(r io.Reader, fn func(Row, *Problem) error) error {
 				return fmt.Errorf("geojson: type: %w", err)
 			}
 			if t != "FeatureCollection" {
-				return fmt.Errorf("geojson: type %q: the file must be a FeatureCollection", t)
+				return fmt.Errorf("geojson: type %q: the file must be a FeatureCollection", incident.Snippet(t, 60))
 			}
 		default:
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
-				return fmt.Errorf("geojson: %s: %w", key, err)
+				return fmt.Errorf("geojson: %s: %w", incident.Snippet(key, 60), err)
 			}
 		}
 	}
@@ -53,16 +63,18 @@ func readGeoJSON(r io.Reader, fn func(Row, *Problem) error) error {
 	}
 	// The closing brace: without this a file cut short after its last
 	// feature would pass for a complete one.
+	next()
 	if _, err := dec.Token(); err != nil {
 		return fmt.Errorf("geojson: the FeatureCollection does not end with }: %w", err)
 	}
-	return endOfDocument(dec)
+	return endOfDocument(dec, next)
 }
 
 // endOfDocument refuses anything but white space after the top-level value: a
 // second FeatureCollection, a bare Feature or garbage would otherwise be
 // dropped without a word, and the import reported as complete.
-func endOfDocument(dec *json.Decoder) error {
+func endOfDocument(dec *json.Decoder, next func()) error {
+	next()
 	at := dec.InputOffset()
 	tok, err := dec.Token()
 	switch {
@@ -78,7 +90,9 @@ func endOfDocument(dec *json.Decoder) error {
 	return fmt.Errorf("geojson: %s after the end of the FeatureCollection (byte %d); the file must hold one JSON value (for many, use GeoJSON text sequences)", what, at)
 }
 
-func readFeatureArray(dec *json.Decoder, fn func(Row, *Problem) error) error {
+// readFeatureArray reads the features array one feature at a time; next
+// tells the guard that a new value starts (see readGeoJSON).
+func readFeatureArray(dec *json.Decoder, next func(), fn func(Row, *Problem) error) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return fmt.Errorf("geojson: features: %w", err)
@@ -87,8 +101,13 @@ func readFeatureArray(dec *json.Decoder, fn func(Row, *Problem) error) error {
 		return errors.New("geojson: features is not an array")
 	}
 	var raw json.RawMessage
-	for row := 1; dec.More(); row++ {
+	for row := 1; ; row++ {
+		next()
+		if !dec.More() {
+			break
+		}
 		raw = raw[:0]
+		next()
 		if err := dec.Decode(&raw); err != nil {
 			// Broken JSON cannot be resynchronised: the file is unreadable here.
 			return fmt.Errorf("geojson: feature %d: %w", row, err)
@@ -97,6 +116,7 @@ func readFeatureArray(dec *json.Decoder, fn func(Row, *Problem) error) error {
 			return err
 		}
 	}
+	next()
 	if _, err := dec.Token(); err != nil {
 		return fmt.Errorf("geojson: features: %w", err)
 	}
@@ -151,16 +171,39 @@ func readGeoJSONSeq(br *bufio.Reader, fn func(Row, *Problem) error) error {
 		sep = 0x1E
 		br.Discard(1)
 	}
+	var long []byte // a record longer than br's buffer, gathered
 	for row := 1; ; {
 		rec, err := br.ReadSlice(sep)
+		tooLong := false
 		if errors.Is(err, bufio.ErrBufferFull) {
-			// A record longer than the buffer: gather it the slow way.
-			rest, err2 := br.ReadBytes(sep)
-			rec = append(append([]byte(nil), rec...), rest...)
-			err = err2
+			// A record longer than the buffer: gather it, up to the limit
+			// (MaxRecordBytes). Beyond it the rest is skipped to the next
+			// separator and the row reported: records resynchronise, so
+			// the rest of the file is still checked.
+			long = append(long[:0], rec...)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				rec, err = br.ReadSlice(sep)
+				if len(long)+len(rec) > MaxRecordBytes {
+					tooLong = true
+				} else {
+					long = append(long, rec...)
+				}
+			}
+			rec = long
 		}
 		if err != nil && err != io.EOF {
 			return fmt.Errorf("geojsonseq: record %d: %w", row, err)
+		}
+		if tooLong {
+			p := Problem{Row: row, Field: "feature", Value: snippet(rec), Reason: "is " + errRecordTooLong.Error()}
+			if ferr := fn(Row{Row: row}, &p); ferr != nil {
+				return ferr
+			}
+			row++
+			if err == io.EOF {
+				return nil
+			}
+			continue
 		}
 		rec = bytes.TrimRight(rec, string([]byte{sep}))
 		rec = bytes.TrimSpace(rec)

@@ -112,7 +112,9 @@ func (p Problem) String() string {
 func problemOf(row int, err error) Problem {
 	var fe *incident.FieldError
 	if errors.As(err, &fe) {
-		return Problem{Row: row, Field: fe.Field, Value: fe.Value, Reason: fe.Reason}
+		// A report lists up to MaxProblems values: each is cut short so the
+		// report stays small whatever the rows hold.
+		return Problem{Row: row, Field: fe.Field, Value: incident.Snippet(fe.Value, 200), Reason: fe.Reason}
 	}
 	return Problem{Row: row, Field: "row", Reason: err.Error()}
 }

@@ -73,6 +73,19 @@ var errRejected = errors.New("rejected")
 // loadChunk is how many checked rows the reader hands the writer at a time.
 const loadChunk = 512
 
+// loadChunkBytes also ends a chunk when its rows' text reaches it, so that
+// rows with long notes do not make the queue hold hundreds of MB: with the
+// queue of 4, the chunk being filled and the one being written, at most
+// about 6 × 1 MiB (plus one row) of text is in flight.
+const loadChunkBytes = 1 << 20
+
+// textBytes is the size of an incident's text, for loadChunkBytes.
+func textBytes(inc *incident.Incident) int {
+	return len(inc.EventID) + len(inc.EventDate) + len(inc.EventType) + len(inc.SubEventType) +
+		len(inc.Actor1) + len(inc.Actor2) + len(inc.Admin1) + len(inc.Admin2) + len(inc.Location) +
+		len(inc.Region) + len(inc.Source) + len(inc.SourceURL) + len(inc.Notes) + len(inc.Tags)
+}
+
 // Load reads r and upserts its incidents by event_id in one transaction.
 // Every row is checked; when any is bad, the rest are still checked (without
 // writing) to report up to MaxProblems of them, and nothing is written: the
@@ -143,6 +156,7 @@ func Load(ctx context.Context, st Store, r io.Reader, opt Options) (*Result, err
 // (*FileError) or the context's.
 func readChecked(ctx context.Context, r io.Reader, opt Options, every int, w incident.ImportWriter, res *Result, chunks chan<- []Row) error {
 	chunk := make([]Row, 0, loadChunk)
+	chunkBytes := 0
 	send := func() error {
 		if len(chunk) == 0 {
 			return nil
@@ -153,6 +167,7 @@ func readChecked(ctx context.Context, r io.Reader, opt Options, every int, w inc
 			return ctx.Err()
 		}
 		chunk = make([]Row, 0, loadChunk)
+		chunkBytes = 0
 		return nil
 	}
 	rerr := Read(r, opt.Format, func(row Row, p *Problem) error {
@@ -182,7 +197,8 @@ func readChecked(ctx context.Context, r io.Reader, opt Options, every int, w inc
 			return nil
 		}
 		chunk = append(chunk, row)
-		if len(chunk) == loadChunk {
+		chunkBytes += textBytes(&row.Incident)
+		if len(chunk) == loadChunk || chunkBytes >= loadChunkBytes {
 			return send()
 		}
 		return nil

@@ -78,11 +78,11 @@ func RoundCoord(v float64) float64 {
 
 // Validate reports the first field that breaks the data model's rules.
 func (inc *Incident) Validate() error {
-	switch {
-	case inc.EventID == "":
+	if inc.EventID == "" {
 		return &FieldError{"event_id", inc.EventID, "is required"}
-	case len(inc.EventID) > 100:
-		return &FieldError{"event_id", inc.EventID, "is longer than 100 characters"}
+	}
+	if err := inc.checkTextLimits(); err != nil {
+		return err
 	}
 	if _, err := time.Parse(DateLayout, inc.EventDate); err != nil {
 		return &FieldError{"event_date", inc.EventDate, "is not a date YYYY-MM-DD"}

@@ -117,12 +117,12 @@ func readBody(c *fiber.Ctx, limit int64) ([]byte, error) {
 	}
 	r, err := requestBody(c, limit)
 	if err != nil {
-		c.Context().SetConnectionClose()
+		discardBody(c, limit)
 		return nil, err
 	}
 	b, err := io.ReadAll(r)
 	if err != nil {
-		c.Context().SetConnectionClose()
+		discardBody(c, limit)
 		if apiErr, ok := bodyError(err); ok {
 			return nil, apiErr
 		}
@@ -130,6 +130,21 @@ func readBody(c *fiber.Ctx, limit int64) ([]byte, error) {
 	}
 	c.Locals(localBody, b)
 	return b, nil
+}
+
+// discardBody reads what is left of a refused request body, up to limit raw
+// bytes, so that the client, still sending, gets the answer rather than a
+// reset connection, and the connection stays usable. A body with more left
+// closes the connection after the answer instead.
+func discardBody(c *fiber.Ctx, limit int64) {
+	s := c.Context().RequestBodyStream()
+	if s == nil {
+		return
+	}
+	n, err := io.Copy(io.Discard, io.LimitReader(s, limit+1))
+	if err != nil || n > limit {
+		c.Context().SetConnectionClose()
+	}
 }
 
 // contentCodings parses a Content-Encoding header into its codings, lower
