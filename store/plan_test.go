@@ -99,3 +99,32 @@ func TestBulkImportStatisticsPickTheIDWalk(t *testing.T) {
 		t.Fatalf("event_type=Battles AND fatalities>=3 ORDER BY id LIMIT 100 reads the type index and sorts:\n%s", joined)
 	}
 }
+
+// TestRegionsMatchAnyCaseThroughTheIndex: a Regions filter names regions,
+// governorates or ISO codes in any letter case, and is answered from the
+// admin1 index (exact stored values) instead of lower() over every row.
+func TestRegionsMatchAnyCaseThroughTheIndex(t *testing.T) {
+	st := testsrv.OpenSeeded(t)
+	ctx := context.Background()
+	for _, c := range []struct {
+		regions []string
+		want    int64
+	}{
+		{[]string{"kurdistan region"}, 3}, {[]string{"ERBIL"}, 3}, {[]string{"IQ-AN"}, 5},
+		{[]string{"anbar", "Erbil"}, 8}, {[]string{"Kurdistan Region", "erbil"}, 3},
+		{[]string{"Baghdad", "IQ-AN", "Kurdistan Region"}, 13}, {[]string{"Atlantis"}, 0},
+	} {
+		f := store.Filter{Regions: c.regions}
+		n, err := st.Count(ctx, f)
+		if err != nil || n != c.want {
+			t.Errorf("regions %q: %d, %v; want %d", c.regions, n, err, c.want)
+		}
+		_, count, err := st.QueryPlan(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if plan := strings.Join(count, "\n"); c.want > 0 && !strings.Contains(plan, "incidents_admin1_stats") {
+			t.Errorf("regions %q: the count does not use the admin1 index:\n%s", c.regions, plan)
+		}
+	}
+}
