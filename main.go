@@ -222,6 +222,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.MaxLimit, "max-limit", cfg.MaxLimit, "largest page; larger limits are clamped")
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "deadline of each request's database work")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	var replicas listFlag
+	fs.Var(&replicas, "db-replica", "a read replica of the postgres:// --db (repeatable): reads go to one that is caught up")
 	serveProductionFlags(fs, &cfg)
 	backupInterval := fs.Duration("backup-every", 0, "write a backup this often (0: never)")
 	backupTo := fs.String("backup-to", "", "file the scheduled backup writes (default: the database path + .backup)")
@@ -250,7 +252,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		defer release()
 	}
-	st, err := openEngine(ctx, *db)
+	st, err := openEngine(ctx, *db, replicas...)
 	if err != nil {
 		return err
 	}

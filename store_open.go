@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"incidentmap/geo"
 	"incidentmap/incident"
@@ -41,13 +42,22 @@ var (
 
 // openEngine opens the store --db names: a postgres:// URL is the PostGIS
 // engine, anything else a SQLite file. Both get the governorate boundaries.
-func openEngine(ctx context.Context, db string) (engine, error) {
+func openEngine(ctx context.Context, db string, replicas ...string) (engine, error) {
 	if !postgis.IsURL(db) {
+		if len(replicas) > 0 {
+			return nil, &usageError{"--db-replica needs a postgres:// --db: a SQLite file has no replicas"}
+		}
 		return openStore(ctx, db)
 	}
 	rs, err := geo.ParseRegions(seed.RegionsGeoJSON)
 	if err != nil {
 		return nil, fmt.Errorf("embedded region boundaries: %w", err)
 	}
-	return postgis.Open(ctx, db, postgis.WithRegions(rs))
+	return postgis.Open(ctx, db, postgis.WithRegions(rs), postgis.WithReplicas(replicas...))
 }
+
+// listFlag is a flag that may be given several times.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }

@@ -137,8 +137,18 @@ type Admin interface {
 
 // Readiness describes a store that is ready.
 type Readiness struct {
-	Engine        string `json:"engine"`         // sqlite or postgis
-	SchemaVersion int    `json:"schema_version"` // the migrations applied
+	Engine        string         `json:"engine"`             // sqlite or postgis
+	SchemaVersion int            `json:"schema_version"`     // the migrations applied
+	Replicas      []ReplicaState `json:"replicas,omitempty"` // read replicas, when there are any
+}
+
+// ReplicaState is how one read replica is.
+type ReplicaState struct {
+	Name    string `json:"name"`              // its URL without password
+	OK      bool   `json:"ok"`                // it answers
+	Behind  int64  `json:"behind"`            // changes it has still to replay
+	Reads   int64  `json:"reads"`             // reads it has served
+	Skipped string `json:"skipped,omitempty"` // why reads skip it now
 }
 
 // ErrNotReady is wrapped by Ready's errors.

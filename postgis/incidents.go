@@ -69,7 +69,7 @@ func (c *cursor) Close() error {
 
 // readTx begins a read-only snapshot.
 func (p *PostGIS) readTx(ctx context.Context) (pgx.Tx, error) {
-	tx, err := p.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	tx, err := p.reader().BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return nil, fmt.Errorf("begin read: %w", err)
 	}
@@ -124,7 +124,7 @@ func (p *PostGIS) Count(ctx context.Context, f incident.Filter) (int64, error) {
 		return 0, err
 	}
 	var n int64
-	if err := p.pool.QueryRow(ctx, "SELECT count(*) FROM incidents i"+q.where(), q.args...).Scan(&n); err != nil {
+	if err := p.reader().QueryRow(ctx, "SELECT count(*) FROM incidents i"+q.where(), q.args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count incidents: %w", err)
 	}
 	return n, nil
@@ -132,7 +132,7 @@ func (p *PostGIS) Count(ctx context.Context, f incident.Filter) (int64, error) {
 
 // Incident returns the incident with the feature id, or ErrNotFound.
 func (p *PostGIS) Incident(ctx context.Context, id int64) (incident.Incident, error) {
-	return incidentIn(ctx, p.pool, id)
+	return incidentIn(ctx, p.reader(), id)
 }
 
 type queryRower interface {
@@ -156,7 +156,7 @@ func (p *PostGIS) Extent(ctx context.Context) (incident.Extent, error) {
 	var e incident.Extent
 	var minLon, minLat, maxLon, maxLat *float64
 	var first, last *string
-	if err := p.pool.QueryRow(ctx, `SELECT count(*), min(lon), min(lat), max(lon), max(lat), min(event_date), max(event_date)
+	if err := p.reader().QueryRow(ctx, `SELECT count(*), min(lon), min(lat), max(lon), max(lat), min(event_date), max(event_date)
 		FROM incidents`).Scan(&e.Count, &minLon, &minLat, &maxLon, &maxLat, &first, &last); err != nil {
 		return e, fmt.Errorf("extent: %w", err)
 	}
@@ -195,7 +195,7 @@ func (p *PostGIS) Regions(ctx context.Context, rq incident.RegionQuery) ([]incid
 		sql += " AND lower(r.iso) = lower(" + q.arg(rq.ISO) + ")"
 	}
 	sql += " ORDER BY r.iso"
-	rows, err := p.pool.Query(ctx, sql, q.args...)
+	rows, err := p.reader().Query(ctx, sql, q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("regions: %w", err)
 	}

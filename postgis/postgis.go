@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,6 +31,12 @@ import (
 type PostGIS struct {
 	pool    *pgxpool.Pool
 	regions *geo.Regions // boundaries loaded into the regions table at Open; nil: keep the table's
+
+	replicaURLs []string
+	replicas    []*replica
+	next        atomic.Uint64 // round robin over the replicas
+	seen        atomic.Int64  // the highest data version seen on the primary
+	stopChecks  func()        // ends the replicas' health checks
 }
 
 // Option changes how Open sets up the store.
@@ -77,11 +84,21 @@ func Open(ctx context.Context, url string, opts ...Option) (*PostGIS, error) {
 		pool.Close()
 		return nil, err
 	}
+	if err := p.openReplicas(ctx); err != nil {
+		p.Close()
+		return nil, err
+	}
 	return p, nil
 }
 
 // Close closes the pool.
 func (p *PostGIS) Close() error {
+	if p.stopChecks != nil {
+		p.stopChecks()
+	}
+	for _, r := range p.replicas {
+		r.pool.Close()
+	}
 	p.pool.Close()
 	return nil
 }
@@ -104,6 +121,7 @@ func (p *PostGIS) Ready(ctx context.Context) (incident.Readiness, error) {
 		return r, fmt.Errorf("database schema version %d, this build needs %d: %w", v, SchemaVersion(), incident.ErrNotReady)
 	}
 	r.SchemaVersion = v
+	r.Replicas = p.replicaStates()
 	return r, nil
 }
 
@@ -163,6 +181,7 @@ func (p *PostGIS) DataVersion(ctx context.Context) (incident.DataVersion, error)
 	if v.At, err = time.Parse("2006-01-02T15:04:05.999Z", at); err != nil {
 		return v, fmt.Errorf("data version time %q: %w", at, err)
 	}
+	p.saw(v.Seq)
 	return v, nil
 }
 

@@ -46,7 +46,7 @@ func (p *PostGIS) TilePoints(ctx context.Context, f incident.Filter, t maptile.T
 	if err != nil {
 		return nil, err
 	}
-	rows, err := p.pool.Query(ctx, "SELECT i.id, i.lon, i.lat, i.fatalities, i.event_date, i.event_type FROM incidents i"+
+	rows, err := p.reader().Query(ctx, "SELECT i.id, i.lon, i.lat, i.fatalities, i.event_date, i.event_type FROM incidents i"+
 		q.where()+" ORDER BY i.cell, i.lon, i.lat, i.event_date, i.fatalities, i.id LIMIT "+q.arg(int64(limit)), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("tile points: %w", err)
@@ -68,7 +68,7 @@ func (p *PostGIS) TileGrid(ctx context.Context, f incident.Filter, t maptile.Til
 		return nil, err
 	}
 	s := q.arg(int64(shift))
-	rows, err := p.pool.Query(ctx, `SELECT i.cell >> `+s+`::int AS k, count(*), sum(i.fatalities), avg(i.lon), avg(i.lat),
+	rows, err := p.reader().Query(ctx, `SELECT i.cell >> `+s+`::int AS k, count(*), sum(i.fatalities), avg(i.lon), avg(i.lat),
 		min(i.id), min(i.event_date), min(i.event_type)
 		FROM incidents i`+q.where()+` GROUP BY 1 ORDER BY 1`, q.args...)
 	if err != nil {

@@ -319,5 +319,5 @@ func (h *handlers) ready(c *fiber.Ctx) error {
 		}
 		return notReady("the database cannot say whether it is ready")
 	}
-	return c.JSON(fiber.Map{"status": "ready", "engine": r.Engine, "schema_version": r.SchemaVersion})
+	return c.JSON(fiber.Map{"status": "ready", "engine": r.Engine, "schema_version": r.SchemaVersion, "replicas": r.Replicas})
 }

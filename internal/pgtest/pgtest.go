@@ -203,3 +203,38 @@ func DB(tb testing.TB) string {
 	}
 	return c.URL(name)
 }
+
+// Standby makes a streaming replica of c: pg_basebackup of the running
+// cluster into a new folder, started as a hot standby on a free port. Stop
+// it with Stop.
+func (c *Cluster) Standby() (*Cluster, error) {
+	dir, err := os.MkdirTemp("", "incidentmap-pg-standby-")
+	if err != nil {
+		return nil, err
+	}
+	r := &Cluster{Dir: dir, bin: c.bin, as: c.as}
+	if c.as != "" {
+		u, err := user.Lookup(c.as)
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		if err := os.Chown(dir, uid, gid); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+	}
+	// -R writes standby.signal and the primary's connection settings.
+	if err := r.run("pg_basebackup", "-D", r.Data(), "-h", "127.0.0.1", "-p", strconv.Itoa(c.Port),
+		"-U", "incidentmap", "-R", "-X", "stream", "-c", "fast", "--no-sync"); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if err := r.start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return r, nil
+}
