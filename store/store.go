@@ -239,8 +239,10 @@ const (
 var walPragmas = fmt.Sprintf("PRAGMA journal_size_limit = %d; PRAGMA wal_autocheckpoint = %d", walSizeLimit, walAutocheckpoint)
 
 // checkpointer truncates the WAL every so often when it has grown past
-// walSizeLimit, without waiting for anyone: if a reader or writer is busy
-// the checkpoint is partial or skipped, and tried again next time.
+// walSizeLimit, without waiting for or blocking anyone: a PASSIVE checkpoint
+// copies what no reader still needs (it takes no writer lock); only when that
+// left nothing behind is the file truncated, which is then quick. Otherwise
+// it tries again next time.
 func (s *SQLite) checkpointer(every time.Duration) {
 	defer close(s.ckptDone)
 	t := time.NewTicker(every)
@@ -255,7 +257,11 @@ func (s *SQLite) checkpointer(every time.Duration) {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), every)
-		_, _ = s.ckpt.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+		var busy, log, done int
+		err := s.ckpt.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &done)
+		if err == nil && busy == 0 && log == done {
+			_, _ = s.ckpt.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+		}
 		cancel()
 	}
 }

@@ -40,7 +40,9 @@ func main() {
 	bin := flag.String("bin", "./incidentmap", "the incidentmap binary")
 	db := flag.String("db", "soak-data/soak-1m.db", "database to serve (it is written to)")
 	dur := flag.Duration("duration", 10*time.Minute, "how long the traffic runs")
+	logFile := flag.String("log", "", "write the server's log (JSON) to this file")
 	flag.Parse()
+	serverLog = *logFile
 	if err := run(*bin, *db, *dur); err != nil {
 		fmt.Fprintln(os.Stderr, "soak:", err)
 		os.Exit(1)
@@ -78,6 +80,9 @@ func (a *acked) set(id int64, fat int) {
 	a.mu.Unlock()
 }
 
+// serverLog is the file the server's log goes to; "" discards it.
+var serverLog string
+
 type server struct {
 	cmd  *exec.Cmd
 	addr string
@@ -86,8 +91,15 @@ type server struct {
 
 func start(bin, db, addr string) (*server, error) {
 	cmd := exec.Command(bin, "serve", "--db", db, "--addr", addr, "--rate-limit", "0", "--write-rate-limit", "0",
-		"--stream-stall-timeout", "20s")
+		"--stream-stall-timeout", "20s", "--log-format", "json")
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if serverLog != "" {
+		f, err := os.OpenFile(serverLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		cmd.Stderr = f
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -394,6 +406,15 @@ func run(bin, db string, dur time.Duration) error {
 	wg.Wait()
 	hwm := procKB(pid, "VmHWM")
 	walEnd := fileSize(db + "-wal")
+	// Once the abandoned downloads are cut and their encoders done, the
+	// checkpointer may truncate the WAL: wait up to a minute, then measure.
+	var walAfter int64
+	for i := 0; i < 60; i++ {
+		if walAfter = fileSize(db + "-wal"); walAfter <= 32<<20 {
+			break
+		}
+		time.Sleep(time.Second)
+	}
 
 	// Every acknowledged write, read back from the running server, then after
 	// a restart (SIGTERM, checkpoint, start again).
@@ -417,7 +438,8 @@ func run(bin, db string, dur time.Duration) error {
 	fmt.Printf("| server errors (5xx) | %d |\n", c.serverErrors.Load())
 	fmt.Printf("| transport errors on ordinary requests | %d |\n", c.transportErrors.Load())
 	fmt.Printf("| server peak RSS (VmHWM; sampled VmRSS peak) | %.0f MB (%.0f MB) |\n", float64(hwm)/1024, float64(rssPeak.Load())/1024)
-	fmt.Printf("| WAL peak (sampled each second) / at the end | %.1f MB / %.1f MB |\n", float64(walPeak.Load())/(1<<20), float64(walEnd)/(1<<20))
+	fmt.Printf("| WAL peak (sampled each second) / at the end / up to 60 s later | %.1f MB / %.1f MB / %.1f MB |\n",
+		float64(walPeak.Load())/(1<<20), float64(walEnd)/(1<<20), float64(walAfter)/(1<<20))
 	fmt.Printf("| acknowledged writes lost (running / after restart) | %d / %d |\n", lost, lostAfter)
 	for _, e := range c.examples {
 		fmt.Println("  e.g.", e)
