@@ -29,6 +29,7 @@ type Filter struct {
 	Text          []Term     // full text: every term must match (see ParseText); nil for none
 	ByRelevance   bool       // with Text: best matches first, then by id
 	ByID          bool       // order by id even with a bbox
+	UpdatedSince  string     // updated_at at or after this RFC 3339 instant (UTC, to the second, …Z); "" for any
 	Sort          []SortKey  // order by these fields, then id (in the last key's direction); overrides ByID and the spatial order
 	Limit         int        // 0 means all
 	Offset        int

@@ -47,6 +47,12 @@ func (h *handlers) operations() []operation {
 				Params: fOnly, Media: []string{MediaSchemaJSON, MediaHTML}},
 		)
 	}
+	ops = append(ops, operation{Path: changesPath, ID: "getChanges_incidents",
+		Summary: "The changes to the incidents after since, oldest first, for syncing clients: " +
+			`{"since":S,"next":N,"more":bool,"reset":bool,"changes":[{"seq","op":"created"|"updated"|"deleted","at","id","event_id","feature"}…],"links":[…]}; ` +
+			"created and updated carry the Feature as it is when sent; apply the pages in order and continue from next. " +
+			"reset: the log does not reach since (a restored database): drop everything and sync from since=0.",
+		Params: changesParamDefs, Media: []string{MediaJSON, MediaGeoJSONSeq}})
 	ops = append(ops, operation{Path: sortablesPath, ID: "getSortables_incidents",
 		Summary: "Incidents: the properties sortby may name (JSON Schema).", Params: fOnly, Media: []string{MediaSchemaJSON, MediaHTML}})
 	ops = append(ops, operation{Path: aggregatePath, ID: "getAggregate_incidents",

@@ -76,6 +76,9 @@ var itemsParamDefs = append([]paramDef{
 		"is total. Or relevance: best full-text matches first, then id (needs q). Without sortby the order is by id, " +
 		"or with a bbox spatial (the Z-order of the points, then id), which pages a large bbox fast.",
 		Schema: map[string]any{"type": "array", "items": map[string]any{"type": "string", "pattern": "^[+-]?[a-z_0-9]+$"}}},
+	{Name: "updated_since", Description: "Only incidents changed (created or updated) at or after this RFC 3339 instant, " +
+		"to the second. Deletions are not features: a syncing client reads them from /collections/incidents/changes.",
+		Schema: map[string]any{"type": "string", "format": "date-time"}},
 	{Name: "properties", List: true, Description: "Only these properties in each feature, in this order " +
 		"(comma-separated; empty for none); the id is always there. GeoJSON pages only.",
 		Schema: map[string]any{"type": "array", "items": map[string]any{"type": "string", "enum": geo.PropertyNames}}},

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -175,6 +176,15 @@ func parseValues(vals url.Values, defaultLimit, maxLimit int) (itemsQuery, error
 		if f.Text, err = expandArabic(f.Text); err != nil {
 			return q, err
 		}
+	}
+	if s, ok := one(vals, "updated_since"); ok {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return q, badRequest(fmt.Sprintf("updated_since %q must be an RFC 3339 date-time (2021-05-08T12:00:00Z)", s))
+		}
+		// updated_at is kept to the second: a fraction rounds down, so no
+		// change in that second is missed.
+		f.UpdatedSince = t.UTC().Truncate(time.Second).Format("2006-01-02T15:04:05Z")
 	}
 	if s, ok := one(vals, "sortby"); ok {
 		if err := parseSortBy(s, f); err != nil {

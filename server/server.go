@@ -239,6 +239,7 @@ func New(cfg Config, st Store) (*fiber.App, error) {
 	// Write API, history and live updates (issue 5).
 	h.registerWrites(app)
 	app.Get("/collections/incidents/events", h.events)
+	app.Get(changesPath, h.changesFeed)
 	// Counts per group for the page's timeline and charts (issue 14).
 	app.Get(aggregatePath, h.aggregate)
 	// The map page (issue 6).

@@ -89,6 +89,9 @@ func compileNames(f Filter, names *regionNames) (sqlFilter, error) {
 		a = append(a, a...)
 		add("(lower(i.region) IN ("+ph+") OR lower(i.admin1) IN ("+ph+"))", a...)
 	}
+	if f.UpdatedSince != "" {
+		add("i.updated_at >= ?", f.UpdatedSince)
+	}
 	if f.MinFatalities != nil {
 		add("i.fatalities >= ?", *f.MinFatalities)
 	}
