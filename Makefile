@@ -14,7 +14,7 @@ ADDR    ?= :8080
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test test-deps fuzz loadtest bench bench-growth bench-go soak lint clean regions basemap assets screenshots
+.PHONY: build run test test-deps test-gis fuzz loadtest bench bench-growth bench-go soak lint clean regions basemap assets screenshots
 
 ## assets: fetch Leaflet and its plugin from npm into static/vendor (embedded in the binary)
 assets:
@@ -31,6 +31,12 @@ run: build
 ## test-deps: install what the tests drive for real (GDAL, Chromium) when missing
 test-deps:
 	bash scripts/test-deps.sh
+
+## test-gis: install QGIS (Debian python3-qgis) and run the GIS client tests: QGIS headless on 20,000
+## incidents, OWSLib and GDAL (QGIS is not in make test: its install and run add ~4 min on 2 cores)
+test-gis:
+	bash scripts/test-deps.sh gis
+	INCIDENTMAP_TEST_GIS=1 $(GO) test -count=1 -timeout 20m -run 'TestQGIS|TestOWSLib|TestGDAL' -v ./server
 
 ## test: vet and run every test against real SQLite, HTTP, GDAL and Chromium, then fuzz briefly
 test: test-deps assets

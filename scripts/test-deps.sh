@@ -16,6 +16,11 @@ ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || need+=(p
 py=/usr/bin/python3
 [ -x "$py" ] || py=python3
 "$py" -c 'import owslib.ogcapi.features' >/dev/null 2>&1 || need+=(python3-owslib)
+# QGIS only for make test-gis (scripts/test-deps.sh gis): ~170 MB and 132
+# packages on top of the rest, about two minutes to install on 2 cores.
+if [ "${1:-}" = gis ]; then
+  "$py" -c 'import qgis.core' >/dev/null 2>&1 || need+=(python3-qgis)
+fi
 [ ${#need[@]} -eq 0 ] && exit 0
 
 sudo=""
