@@ -142,6 +142,19 @@ func TestMapPageHeatAndChoropleth(t *testing.T) {
 	if !strings.Contains(tip, "Anbar") || !strings.Contains(tip, want) {
 		t.Fatalf("focus on Anbar shows %q; want %q", tip, want)
 	}
+	// Per 1,000 km²: Anbar (5 seed incidents over ~138,000 km²) is ~0.036.
+	tb.setInput(t, "choropleth", "incidents_km2")
+	var legend string
+	tb.run(t, chromedp.Text("#choropleth-legend", &legend))
+	if !strings.Contains(legend, "incidents per 1,000 km²") {
+		t.Fatalf("density legend %q", legend)
+	}
+	tb.run(t, chromedp.Evaluate(`(() => { const p = [...document.querySelectorAll(".leaflet-overlay-pane path[tabindex]")]
+		.find((e) => e.getAttribute("aria-label").startsWith("Anbar:")); p.blur(); p.focus(); return true; })()`, nil),
+		chromedp.WaitVisible(".leaflet-tooltip"), chromedp.Text(".leaflet-tooltip", &tip))
+	if !strings.Contains(tip, "0.036 per 1,000 km²") {
+		t.Fatalf("Anbar's density tooltip %q; want 0.036 per 1,000 km²", tip)
+	}
 	if errs := tb.pageErrors(); len(errs) > 0 {
 		t.Errorf("the page logged errors: %v", errs)
 	}

@@ -61,3 +61,26 @@ export function colourOf(c, n) {
   if (n <= 1) return RAMP[RAMP.length - 1];
   return RAMP[Math.round((c * (RAMP.length - 1)) / (n - 1))];
 }
+
+const R = 6371.0088; // mean Earth radius, km
+
+// ringArea is the area in km² of a lon/lat ring on the sphere (the
+// spherical-excess sum that d3 and turf use), unsigned.
+function ringArea(ring) {
+  let sum = 0;
+  const rad = Math.PI / 180;
+  for (let i = 0; i < ring.length - 1; i++) {
+    const [l1, p1] = ring[i], [l2, p2] = ring[i + 1];
+    sum += (l2 - l1) * rad * (2 + Math.sin(p1 * rad) + Math.sin(p2 * rad));
+  }
+  return Math.abs((sum * R * R) / 2);
+}
+
+/** areaKm2 is the area of a GeoJSON Polygon or MultiPolygon in km² (holes taken out). */
+export function areaKm2(geometry) {
+  if (!geometry) return 0;
+  const polys = geometry.type === "Polygon" ? [geometry.coordinates] : geometry.type === "MultiPolygon" ? geometry.coordinates : [];
+  let a = 0;
+  for (const rings of polys) rings.forEach((r, i) => { a += i === 0 ? ringArea(r) : -ringArea(r); });
+  return a;
+}

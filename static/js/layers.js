@@ -7,7 +7,7 @@ import { API, config, getJSON } from "./api.js";
 import { state } from "./state.js";
 import { filterParams, regionLabel } from "./filters.js";
 import { typeStyle, typeColor, sizeFor, shapeSVG, traceShape } from "./styles.js";
-import { jenksBreaks, classOf, colourOf } from "./choropleth.js";
+import { jenksBreaks, classOf, colourOf, areaKm2 } from "./choropleth.js";
 import { popup } from "./popup.js";
 import { t, tType } from "./i18n.js";
 import { HeatLayer } from "./heat.js";
@@ -303,7 +303,7 @@ export async function loadRegions(signal, hasRegions) {
 
 function computeBreaks(fc) {
   if (!state.shade) { breaks = [0]; return; }
-  const vals = fc.features.map((f) => Number(f.properties[state.shade]) || 0);
+  const vals = fc.features.map(shadeValue);
   breaks = jenksBreaks(vals, 5);
 }
 
@@ -321,7 +321,7 @@ function regionStyle(f) {
   const selected = state.region && (f.properties.region === state.region || f.properties.name === state.region);
   const base = { color: selected ? "#b36b00" : "#6b7585", weight: selected ? 3 : 1, fillOpacity: 0 };
   if (!state.shade) return base;
-  const v = Number(f.properties[state.shade]) || 0;
+  const v = shadeValue(f);
   return { ...base, fillOpacity: 0.7, fillColor: colourOf(classOf(v, breaks), breaks.length) };
 }
 
@@ -333,16 +333,37 @@ legend.onAdd = () => {
   return box;
 };
 
+// DENSITY shades are per 1,000 km² of the governorate's own area, computed
+// from its outline (no population data is at hand for a per-capita shade).
+const DENSITY = { incidents_km2: "incidents", fatalities_km2: "fatalities" };
+
+// shadeValue is what the choropleth shows for a governorate.
+function shadeValue(f) {
+  const p = f.properties;
+  const base = DENSITY[state.shade];
+  if (!base) return Number(p[state.shade]) || 0;
+  if (p.area_km2 === undefined) p.area_km2 = areaKm2(f.geometry);
+  return p.area_km2 > 0 ? ((Number(p[base]) || 0) * 1000) / p.area_km2 : 0;
+}
+
+// shadeNumber writes a shade's value: whole counts, or densities to two significant digits.
+const shadeNumber = (v) => (DENSITY[state.shade] ? Number(v.toPrecision(2)).toLocaleString("en") : fmt(v));
+
 function drawLegend() {
   const box = $("choropleth-legend");
   if (!box) return;
   box.replaceChildren();
   box.hidden = !state.shade;
   if (!state.shade) return;
-  box.append(el("strong", "", t("legendTitle", t(state.shade === "fatalities" ? "shadeFatalities" : "shadeIncidents"))));
+  const what = { incidents: "shadeIncidents", fatalities: "shadeFatalities", incidents_km2: "shadeIncidentsKm2", fatalities_km2: "shadeFatalitiesKm2" }[state.shade];
+  box.append(el("strong", "", t("legendTitle", t(what || "shadeIncidents"))));
+  const density = !!DENSITY[state.shade];
   breaks.forEach((b, i) => {
     const next = breaks[i + 1];
-    const label = next === undefined ? t("orMore", fmt(b)) : next - 1 <= b ? fmt(b) : `${fmt(b)}–${fmt(next - 1)}`;
+    // Counts are whole: a class ends one below the next; densities end where the next begins.
+    const label = next === undefined ? t("orMore", shadeNumber(b))
+      : density ? `${shadeNumber(b)}–${shadeNumber(next)}`
+        : next - 1 <= b ? fmt(b) : `${fmt(b)}–${fmt(next - 1)}`;
     const row = el("span");
     const sw = el("i", "swatch");
     sw.style.background = colourOf(i, breaks.length);
@@ -358,6 +379,7 @@ function onEachRegion(f, layer) {
   const tip = () => {
     const box = el("div");
     box.append(el("strong", "", regionLabel(p.name)), el("br"), t("regionTip", fmt(p.incidents), fmt(p.fatalities)));
+    if (DENSITY[state.shade]) box.append(el("br"), `${shadeNumber(shadeValue(f))} ${t("perKm2")}`);
     if (p.region && p.region !== p.name) box.append(el("br"), `${regionLabel(p.region)}: ${fmt(p.region_incidents)}`);
     return box;
   };
