@@ -280,11 +280,16 @@ func run(bin, db string, loadFor time.Duration, seqFile string, filters bool) er
 		fmt.Sprintf("%s / %s; %s", ms(pct(cold, 50)), ms(cold[len(cold)-1]), ms(d0))})
 
 	// Aggregations (issue 14): the timeline's month × event_type over every
-	// incident. Uncached: each request a new query (a fatality bound above
-	// any stored, so it still counts all 1,000,000 from the same index);
-	// cached: the plain query, which serve also computes at start. And the
-	// top actors, uncached the same way.
-	if cold, err = s.eachDay("/collections/incidents/aggregate?group_by=month,event_type&max_fatalities=10000%02d", 10); err != nil {
+	// incident. Uncached: each request a new query — an open date range
+	// starting before the first incident (so it still counts all 1,000,000,
+	// from daily_stats), or a fatality bound above any stored (from the
+	// incidents' index, as any other filter); cached: the plain query again.
+	// And the top actors, uncached.
+	if cold, err = s.eachDay("/collections/incidents/aggregate?group_by=month,event_type&datetime=2015-12-%02d/..", 10); err != nil {
+		return err
+	}
+	viaIndex, err := s.eachDay("/collections/incidents/aggregate?group_by=month,event_type&max_fatalities=10000%02d", 5)
+	if err != nil {
 		return err
 	}
 	if ds, _, err = s.timed("/collections/incidents/aggregate?group_by=month,event_type", 20); err != nil {
@@ -294,8 +299,8 @@ func run(bin, db string, loadFor time.Duration, seqFile string, filters bool) er
 	if err != nil {
 		return err
 	}
-	rows = append(rows, row{"aggregate month × event_type of all, uncached p50 / max; cached p50; top actors uncached p50", "p50 ≤ 100 ms",
-		fmt.Sprintf("%s / %s; %s; %s", ms(pct(cold, 50)), ms(cold[len(cold)-1]), ms(pct(ds, 50)), ms(pct(actors, 50)))})
+	rows = append(rows, row{"aggregate month × event_type of all, uncached p50 / max (daily_stats); uncached via the index p50; cached p50; top actors uncached p50", "p50 ≤ 100 ms",
+		fmt.Sprintf("%s / %s; %s; %s; %s", ms(pct(cold, 50)), ms(cold[len(cold)-1]), ms(pct(viaIndex, 50)), ms(pct(ds, 50)), ms(pct(actors, 50)))})
 
 	// /items?limit=100 under 32 concurrent connections.
 	var okN, errN atomic.Int64
