@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -97,6 +98,8 @@ func (p *PostGIS) Incidents(ctx context.Context, f incident.Filter, count bool) 
 	}
 	sql := "SELECT " + incidentColumns + " FROM incidents i" + q.where()
 	switch {
+	case len(f.Sort) > 0:
+		sql += " ORDER BY " + orderBy(f.Sort)
 	case q.ts != "" && f.ByRelevance:
 		sql += " ORDER BY ts_rank(i.fts, " + tsquery(q.ts) + ") DESC, i.id"
 	case store.Bound(f) != nil && !f.ByID:
@@ -224,4 +227,33 @@ func (p *PostGIS) Region(ctx context.Context, iso string, f incident.Filter) (in
 		return incident.RegionStats{}, fmt.Errorf("region %q: %w", iso, incident.ErrNotFound)
 	}
 	return list[0], nil
+}
+
+// orderBy is the ORDER BY of sort keys, then id in the last key's direction,
+// as the SQLite engine orders: text by its bytes (COLLATE "C", SQLite's
+// BINARY), whatever the database's collation.
+func orderBy(keys []incident.SortKey) string {
+	var out []string
+	desc, byID := false, false
+	for _, k := range keys {
+		col := "i." + k.Field // a field of the table: checked below
+		if f, ok := incident.FieldByName(k.Field); !ok || f.Kind == incident.Point {
+			col = "i.id"
+		} else if f.Kind == incident.String || f.Kind == incident.Date || f.Kind == incident.DateTime {
+			col += ` COLLATE "C"`
+		}
+		if k.Desc {
+			col += " DESC"
+		}
+		out = append(out, col)
+		desc, byID = k.Desc, byID || k.Field == "id"
+	}
+	if !byID {
+		if desc {
+			out = append(out, "i.id DESC")
+		} else {
+			out = append(out, "i.id")
+		}
+	}
+	return strings.Join(out, ", ")
 }
