@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -43,6 +44,8 @@ type SQLite struct {
 	geoms       geometries                  // geometry literals of running CQL2 filters
 	ckpt        *sql.DB                     // one connection that never waits, for the checkpointer
 	stopCkpt    chan struct{}               // closed by Close to stop the checkpointer
+	closeOnce   sync.Once                   // Close runs once
+	closeErr    error                       // what the one Close returned
 	ckptDone    chan struct{}               // closed when the checkpointer has stopped
 }
 
@@ -127,13 +130,18 @@ func dsn(path, txlock string, queryOnly bool) string {
 // Path is the file the store was opened on.
 func (s *SQLite) Path() string { return s.path }
 
-// Close checkpoints the WAL into the main file and closes the database.
+// Close checkpoints the WAL into the main file and closes the database. It
+// may be called more than once (a command and its deferred clean-up both
+// close); later calls return the first call's error.
 func (s *SQLite) Close() error {
-	close(s.stopCkpt)
-	<-s.ckptDone
-	rerr := errors.Join(s.ro.Close(), s.ckpt.Close())
-	_, _ = s.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
-	return errors.Join(rerr, s.db.Close())
+	s.closeOnce.Do(func() {
+		close(s.stopCkpt)
+		<-s.ckptDone
+		rerr := errors.Join(s.ro.Close(), s.ckpt.Close())
+		_, _ = s.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+		s.closeErr = errors.Join(rerr, s.db.Close())
+	})
+	return s.closeErr
 }
 
 // Ping reports whether the database answers.
