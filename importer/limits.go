@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 
@@ -65,64 +66,81 @@ const (
 	csvQuoteSeen         // a quote in a quoted field: a second one is a literal quote
 )
 
-// Read implements io.Reader.
+// Read implements io.Reader. It runs over every byte of a CSV import, so
+// the state lives in locals and quoted text is skipped with IndexByte.
 func (g *csvGuard) Read(p []byte) (int, error) {
 	if g.err != nil {
 		return 0, g.err
 	}
 	n, err := g.r.Read(p)
+	state, size, field, content := g.state, g.size, g.field, g.content
 	for i := 0; i < n; i++ {
-		c := p[i]
-		g.size++
-		if c != '\r' && c != '\n' {
-			g.content = true
+		if state == csvQuoted {
+			// Inside quotes only a quote matters: jump to it.
+			j := bytes.IndexByte(p[i:n], '"')
+			if j < 0 {
+				j = n - i
+			} else {
+				state = csvQuoteSeen
+			}
+			size += j + 1
+			content = true
+			i += j
+			if size > MaxRecordBytes {
+				break
+			}
+			continue
 		}
-		switch g.state {
+		c := p[i]
+		size++
+		if c != '\r' && c != '\n' {
+			content = true
+		}
+		switch state {
 		case csvFieldStart, csvUnquoted:
 			switch {
-			case c == '"' && g.state == csvFieldStart:
-				g.state = csvQuoted
+			case c == '"' && state == csvFieldStart:
+				state = csvQuoted
 			case c == ',':
-				g.state = csvFieldStart
-				g.field++
+				state = csvFieldStart
+				field++
 			case c == '\n':
-				g.endRecord()
+				if content {
+					g.records++
+				}
+				state, size, field, content = csvFieldStart, 0, 0, false
 			default:
-				g.state = csvUnquoted
-			}
-		case csvQuoted:
-			if c == '"' {
-				g.state = csvQuoteSeen
+				state = csvUnquoted
 			}
 		case csvQuoteSeen:
 			switch c {
 			case '"':
-				g.state = csvQuoted
+				state = csvQuoted
 			case ',':
-				g.state = csvFieldStart
-				g.field++
+				state = csvFieldStart
+				field++
 			case '\n':
-				g.endRecord()
+				if content {
+					g.records++
+				}
+				state, size, field, content = csvFieldStart, 0, 0, false
 			default:
 				// encoding/csv refuses this record (a quote inside a quoted
 				// field) and goes on after the line's end, as we do.
-				g.state = csvUnquoted
+				state = csvUnquoted
 			}
 		}
-		if g.size > MaxRecordBytes {
-			g.err = g.tooLong()
-			return i, g.err
+		if size > MaxRecordBytes {
+			break
 		}
 	}
-	return n, err
-}
-
-// endRecord starts the next record after a line end outside quotes.
-func (g *csvGuard) endRecord() {
-	if g.content {
-		g.records++
+	g.state, g.size, g.field, g.content = state, size, field, content
+	if size > MaxRecordBytes {
+		g.err = g.tooLong()
+		// Hand over nothing of this read: the record is refused whole.
+		return 0, g.err
 	}
-	g.state, g.size, g.field, g.content = csvFieldStart, 0, 0, false
+	return n, err
 }
 
 // tooLong is the error of the current record, naming its row and field.
