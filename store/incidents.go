@@ -299,6 +299,15 @@ func (f *sqlFilter) pageQuery(walk bool) (q string, args []any, cell bool) {
 			// up by id).
 			from += " NOT INDEXED"
 		}
+		if !walk && where != "" && f.Limit > 0 {
+			// Through an index, the page's ids are found and sorted first, from
+			// the index alone when it holds the filtered columns, and only the
+			// page's rows are read: sorting 17,000 matches of a region and
+			// year read 17,000 table rows for 100.
+			q = "SELECT " + incidentColumns + " FROM incidents i WHERE i.id IN (SELECT i.id FROM incidents i" +
+				where + " ORDER BY i.id LIMIT ? OFFSET ?) ORDER BY i.id"
+			return q, append(args, f.Limit, f.Offset), false
+		}
 		q = "SELECT " + incidentColumns + from + where + " ORDER BY i.id"
 	}
 	if f.Limit > 0 || f.Offset > 0 {
