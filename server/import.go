@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -60,9 +61,16 @@ func (h *handlers) importFile(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	// A big file takes longer than a read request: it gets the write timeout.
+	// A big file takes longer than a read request: it gets the write timeout,
+	// for its work and for reading its body, which now streams in while rows
+	// are checked and written (--read-timeout, a minute, would cut it off).
 	ctx, cancel := context.WithTimeout(c.UserContext(), h.cfg.WriteTimeout)
 	defer cancel()
+	if conn := c.Context().Conn(); conn != nil {
+		if err := conn.SetReadDeadline(time.Now().Add(h.cfg.WriteTimeout)); err != nil {
+			return fmt.Errorf("import: read deadline: %w", err)
+		}
+	}
 	res, err := importer.Load(ctx, h.store, body, importer.Options{Format: format, DryRun: dry})
 	var rej *importer.RejectedError
 	var fe *importer.FileError

@@ -7,7 +7,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"incidentmap/internal/testsrv"
+	"incidentmap/server"
 	"incidentmap/store"
 )
 
@@ -107,5 +110,70 @@ func TestLargeImportHoldsBoundedMemory(t *testing.T) {
 	}
 	if n, err := w.srv.Store.Count(context.Background(), store.Filter{}); err != nil || n != 13+rows {
 		t.Fatalf("%d incidents (%v), want %d", n, err, 13+rows)
+	}
+}
+
+// slowBody sends a CSV in small pieces with pauses, as a slow uplink would.
+type slowBody struct {
+	parts []string
+	pause time.Duration
+	sent  bool
+}
+
+func (s *slowBody) Read(p []byte) (int, error) {
+	if len(s.parts) == 0 {
+		return 0, io.EOF
+	}
+	if s.sent {
+		time.Sleep(s.pause)
+	}
+	s.sent = true
+	n := copy(p, s.parts[0])
+	s.parts[0] = s.parts[0][n:]
+	if s.parts[0] == "" {
+		s.parts = s.parts[1:]
+	}
+	return n, nil
+}
+
+// TestStreamedImportOutlivesReadTimeout: an import body streams in while its
+// rows are checked, so reading it may take longer than --read-timeout; it
+// gets the write timeout instead (a 1 GB import was cut at 60 s).
+func TestStreamedImportOutlivesReadTimeout(t *testing.T) {
+	cfg := server.DefaultConfig()
+	cfg.WarmTiles = false
+	cfg.ReadTimeout = 500 * time.Millisecond
+	srv := testsrv.Start(t, testsrv.OpenSeeded(t), &cfg)
+	tok, err := srv.Store.CreateToken(context.Background(), "tester")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first 16 KB come at once (the server reads 8 KB before the
+	// handler starts), the rest over 1.6 s.
+	first := "event_id_cnty,event_date,event_type,latitude,longitude\n"
+	for i := range 500 {
+		first += fmt.Sprintf("FAST-%d,2021-05-01,Riots,33.3,44.4\n", i)
+	}
+	parts := []string{first}
+	size := len(first)
+	for i := range 8 {
+		parts = append(parts, fmt.Sprintf("SLOW-%d,2021-05-01,Riots,33.3,44.4\n", i))
+		size += len(parts[len(parts)-1])
+	}
+	req, err := http.NewRequest("POST", srv.URL+"/collections/incidents/import", &slowBody{parts: parts, pause: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = int64(size)
+	req.Header.Set("Content-Type", "text/csv")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"inserted":508`) {
+		t.Fatalf("slow import (1.8 s, read timeout 0.5 s): %d %s", resp.StatusCode, body)
 	}
 }
