@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -25,6 +26,7 @@ const (
 	CodeNotReady         = "NotReady"
 	CodeBadRequest       = "BadRequest"  // a request malformed below the parameters: framing, Host
 	CodeStorageFull      = "StorageFull" // the disk the database is on is full (507)
+	CodeTimeout          = "Timeout"     // the request's database work outran the request timeout (503)
 )
 
 // Error is an error a handler returns to send {"code","description"} with Status.
@@ -69,6 +71,14 @@ func errorHandler(log *slog.Logger, onFull func()) fiber.ErrorHandler {
 		case errors.Is(err, incident.ErrInvalid):
 			// The engine refused a predicate the parser let through.
 			apiErr = badRequest(err.Error())
+		case errors.Is(err, context.DeadlineExceeded):
+			// Overload, not a fault: the database work did not finish within
+			// the request timeout (the writer queue, a busy machine). 503 with
+			// Retry-After tells clients and balancers to come back.
+			log.Error("request timed out", "method", c.Method(), "path", c.Path(), "err", err)
+			c.Set(fiber.HeaderRetryAfter, "5")
+			apiErr = &Error{Status: http.StatusServiceUnavailable, Code: CodeTimeout,
+				Description: "the server is busy: the request did not finish within its time limit; retry after the time in Retry-After"}
 		case errors.As(err, &fe) && fe.Code < 500:
 			apiErr = &Error{Status: fe.Code, Code: codeForStatus(fe.Code), Description: fe.Message}
 			if fe.Code == http.StatusNotFound {
