@@ -149,9 +149,17 @@ func TestMapPageHeatAndChoropleth(t *testing.T) {
 	if !strings.Contains(legend, "incidents per 1,000 km²") {
 		t.Fatalf("density legend %q", legend)
 	}
-	tb.run(t, chromedp.Evaluate(`(() => { const p = [...document.querySelectorAll(".leaflet-overlay-pane path[tabindex]")]
-		.find((e) => e.getAttribute("aria-label").startsWith("Anbar:")); p.blur(); p.focus(); return true; })()`, nil),
-		chromedp.WaitVisible(".leaflet-tooltip"), chromedp.Text(".leaflet-tooltip", &tip))
+	// The layer is redrawn for the new measure after the legend changes, so
+	// focus Anbar again until its tooltip is the redrawn one (or time runs out).
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		tb.run(t, chromedp.Evaluate(`(() => { const p = [...document.querySelectorAll(".leaflet-overlay-pane path[tabindex]")]
+			.find((e) => e.getAttribute("aria-label").startsWith("Anbar:")); p.blur(); p.focus();
+			const t = document.querySelector(".leaflet-tooltip"); return t ? t.textContent : ""; })()`, &tip))
+		if strings.Contains(tip, "per 1,000 km²") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if !strings.Contains(tip, "0.036 per 1,000 km²") {
 		t.Fatalf("Anbar's density tooltip %q; want 0.036 per 1,000 km²", tip)
 	}
