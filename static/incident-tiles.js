@@ -3,29 +3,23 @@
 // for when too many incidents match to send them to the page one by one.
 //
 // The server's tiles hold single incidents (id, event_date, event_type,
-// fatalities) and grid clusters (count, fatalities, cluster=true) of 64×64
-// tile units: 4 screen pixels apart, far too close for a circle with a number.
-// So each tile regroups what it receives into cells of CELL screen pixels: a
-// cell holding any server cluster becomes one circle (its count the sum of
-// its members', at their weighted centre); a cell of single incidents draws
-// them as dots, unless there are more than MAX_DOTS. A tile never merges with its neighbours, so every incident is
-// counted in exactly the tile the server put it in.
+// fatalities) and clusters (count, fatalities, cluster=true) that it has
+// already merged until no two marks overlap at the sizes drawn here (see
+// server/cluster.go: the radii below are the same). So each mark is drawn
+// where the server put it: no regrouping into a fixed grid, which would bring
+// back the square pattern the merging removes. A tile never merges with its
+// neighbours, so every incident is counted in exactly the tile the server put
+// it in.
 "use strict";
 (function (global) {
   const L = global.L, MVT = global.IncidentMVT;
   if (!L || !MVT) return; // the page reports the missing library itself
 
   const SIZE = 256; // CSS pixels a tile
-  const CELL = 64; // CSS pixels a regrouping cell: 4×4 cells a tile
   // Circles near a tile's edge would be cut off by its canvas; the canvas
   // reaches PAD pixels into its neighbours instead (transparent elsewhere).
   const PAD = 32;
   const MAX_RADIUS = 28; // < PAD, so no circle is ever clipped
-  // A cell with more single incidents than this draws them as one circle too
-  // (below the deepest zoom): a heap of overlapping dots shows nothing and
-  // cannot be clicked one by one.
-  const MAX_DOTS = 16;
-
   function clusterRadius(count) { return Math.min(MAX_RADIUS, 9 + 4 * Math.log10(Math.max(count, 1))); }
   function dotRadius(fatalities) { return fatalities >= 10 ? 7 : fatalities >= 3 ? 6 : fatalities >= 1 ? 5 : 4; }
   function label(n) {
@@ -36,37 +30,24 @@
   }
   const keyOf = (c) => `${c.x}:${c.y}:${c.z}`;
 
-  // regroup turns a decoded layer into marks in tile CSS pixels: clusters
-  // {kind, x, y, r, count, fatalities} and dots {kind, x, y, r, id, type, date,
-  // fatalities}. fold lets crowded cells of single incidents become circles.
-  function regroup(layer, fold) {
+  // marksOf turns a decoded layer into marks in tile CSS pixels: clusters
+  // {kind, x, y, r, count, fatalities} and dots {kind, x, y, r, id, type,
+  // date, fatalities}, with the number of incidents they stand for.
+  function marksOf(layer) {
     const k = SIZE / (layer.extent || 4096);
-    const per = SIZE / CELL;
-    const cells = new Map();
+    const marks = [];
+    let total = 0;
     for (const f of layer.features) {
       const pt = f.geometry[0] && f.geometry[0][0];
       if (!pt) continue;
       const p = f.properties, x = pt[0] * k, y = pt[1] * k;
-      const count = p.cluster ? Number(p.count) || 0 : 1;
-      const cx = Math.min(per - 1, Math.max(0, Math.floor(x / CELL)));
-      const cy = Math.min(per - 1, Math.max(0, Math.floor(y / CELL)));
-      let cell = cells.get(cy * per + cx);
-      if (!cell) cells.set(cy * per + cx, cell = { count: 0, fatalities: 0, sx: 0, sy: 0, clustered: false, dots: [] });
-      cell.count += count;
-      cell.fatalities += Number(p.fatalities) || 0;
-      cell.sx += x * count;
-      cell.sy += y * count;
-      if (p.cluster) cell.clustered = true;
-      else cell.dots.push({ kind: "incident", x, y, r: dotRadius(p.fatalities), id: p.id ?? f.id, type: p.event_type, date: p.event_date, fatalities: p.fatalities });
-    }
-    const marks = [];
-    let total = 0;
-    for (const cell of cells.values()) {
-      total += cell.count;
-      if ((cell.clustered || (fold && cell.dots.length > MAX_DOTS)) && cell.count > 0) {
-        marks.push({ kind: "cluster", x: cell.sx / cell.count, y: cell.sy / cell.count, r: clusterRadius(cell.count), count: cell.count, fatalities: cell.fatalities });
+      if (p.cluster) {
+        const count = Number(p.count) || 0;
+        total += count;
+        marks.push({ kind: "cluster", x, y, r: clusterRadius(count), count, fatalities: Number(p.fatalities) || 0 });
       } else {
-        marks.push(...cell.dots);
+        total += 1;
+        marks.push({ kind: "incident", x, y, r: dotRadius(p.fatalities), id: p.id ?? f.id, type: p.event_type, date: p.event_date, fatalities: p.fatalities });
       }
     }
     // Dots under circles: a circle must stay readable.
@@ -160,8 +141,7 @@
         })
         .then((buf) => {
           const layer = MVT.decode(new Uint8Array(buf)).layers.incidents;
-          const fold = !this._map || c.z < this._map.getMaxZoom();
-          const got = layer ? regroup(layer, fold) : { marks: [], total: 0 };
+          const got = layer ? marksOf(layer) : { marks: [], total: 0 };
           tile.marks = got.marks;
           tile.total = got.total;
           paint(tile, got.marks, this.options);
