@@ -27,6 +27,16 @@ var CopyTables = []CopyTable{
 	{"tokens", []string{"id", "name", "hash", "created_at", "revoked_at"}},
 }
 
+// CopyTableNamed is the CopyTables entry called name, or an error naming it.
+func CopyTableNamed(name string) (CopyTable, error) {
+	for _, t := range CopyTables {
+		if t.Name == name {
+			return t, nil
+		}
+	}
+	return CopyTable{}, fmt.Errorf("no table %q to copy", name)
+}
+
 // Copier is what a migration needs of an engine: every row of a table, in
 // key order, and a load of all tables into an empty database in one
 // transaction (the engine's own triggers must not add to history or change

@@ -11,19 +11,10 @@ import (
 	"incidentmap/incident"
 )
 
-func copyTable(name string) (incident.CopyTable, error) {
-	for _, t := range incident.CopyTables {
-		if t.Name == name {
-			return t, nil
-		}
-	}
-	return incident.CopyTable{}, fmt.Errorf("no table %q to copy", name)
-}
-
 // DumpTable calls fn with each row of table, in key order, from one
 // snapshot; json is read as its text.
 func (p *PostGIS) DumpTable(ctx context.Context, table string, fn func(row []any) error) error {
-	t, err := copyTable(table)
+	t, err := incident.CopyTableNamed(table)
 	if err != nil {
 		return err
 	}
@@ -71,7 +62,7 @@ func (p *PostGIS) LoadTables(ctx context.Context, fill func(put func(table strin
 		}
 		cleared := false
 		err := fill(func(table string, row []any) error {
-			t, err := copyTable(table)
+			t, err := incident.CopyTableNamed(table)
 			if err != nil {
 				return err
 			}

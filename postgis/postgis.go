@@ -10,9 +10,6 @@ package postgis
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -234,27 +231,14 @@ func (p *PostGIS) History(ctx context.Context, id int64) ([]incident.Version, er
 	return out, nil
 }
 
-// TokenPrefix starts every token secret, as the SQLite engine's.
-const TokenPrefix = "imk_"
-
-func hashToken(secret string) []byte {
-	sum := sha256.Sum256([]byte(secret))
-	return sum[:]
-}
-
 // CreateToken makes a new random token named name and returns its secret;
 // only the hash is stored. A name in use by a valid token is ErrConflict.
 func (p *PostGIS) CreateToken(ctx context.Context, name string) (string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 100 {
-		return "", fmt.Errorf("token name %q must be 1 to 100 characters", name)
+	name, secret, err := incident.NewToken(name)
+	if err != nil {
+		return "", err
 	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return "", fmt.Errorf("token: random bytes: %w", err)
-	}
-	secret := TokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
-	tag, err := p.pool.Exec(ctx, `INSERT INTO tokens (name, hash) VALUES ($1, $2) ON CONFLICT DO NOTHING`, name, hashToken(secret))
+	tag, err := p.pool.Exec(ctx, `INSERT INTO tokens (name, hash) VALUES ($1, $2) ON CONFLICT DO NOTHING`, name, incident.HashToken(secret))
 	if err != nil {
 		return "", fmt.Errorf("store token %q: %w", name, err)
 	}
@@ -293,7 +277,7 @@ func (p *PostGIS) RevokeToken(ctx context.Context, name string) error {
 // TokenName returns the name of the valid token secret, or ErrNotFound.
 func (p *PostGIS) TokenName(ctx context.Context, secret string) (string, error) {
 	var name string
-	err := p.pool.QueryRow(ctx, "SELECT name FROM tokens WHERE hash = $1 AND revoked_at IS NULL", hashToken(secret)).Scan(&name)
+	err := p.pool.QueryRow(ctx, "SELECT name FROM tokens WHERE hash = $1 AND revoked_at IS NULL", incident.HashToken(secret)).Scan(&name)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", fmt.Errorf("token: %w", incident.ErrNotFound)
 	}

@@ -10,19 +10,9 @@ import (
 	"incidentmap/incident"
 )
 
-// copyTable is the CopyTables entry called name.
-func copyTable(name string) (incident.CopyTable, error) {
-	for _, t := range incident.CopyTables {
-		if t.Name == name {
-			return t, nil
-		}
-	}
-	return incident.CopyTable{}, fmt.Errorf("no table %q to copy", name)
-}
-
 // DumpTable calls fn with each row of table, in key order, from one snapshot.
 func (s *SQLite) DumpTable(ctx context.Context, table string, fn func(row []any) error) error {
-	t, err := copyTable(table)
+	t, err := incident.CopyTableNamed(table)
 	if err != nil {
 		return err
 	}
@@ -68,7 +58,7 @@ func (s *SQLite) LoadTables(ctx context.Context, fill func(put func(table string
 		}()
 		cleared := false
 		return fill(func(table string, row []any) error {
-			t, err := copyTable(table)
+			t, err := incident.CopyTableNamed(table)
 			if err != nil {
 				return err
 			}

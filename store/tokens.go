@@ -2,45 +2,28 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
 
 	"incidentmap/incident"
 )
 
-// TokenPrefix starts every write API token, so that a token pasted into a log,
-// a chat or a repository is recognisable (and secret scanners can match it).
-const TokenPrefix = "imk_"
+// TokenPrefix is incident.TokenPrefix.
+const TokenPrefix = incident.TokenPrefix
 
 // Token is incident.Token.
 type Token = incident.Token
-
-// hashToken is the stored form of a token. A plain SHA-256 is right here:
-// tokens carry 256 random bits, so there is nothing for a slow hash to protect.
-func hashToken(secret string) []byte {
-	sum := sha256.Sum256([]byte(secret))
-	return sum[:]
-}
 
 // CreateToken makes a new random token named name, stores its hash and returns
 // the secret, which cannot be recovered later. A name already in use by a valid
 // token is refused with an error wrapping ErrConflict.
 func (s *SQLite) CreateToken(ctx context.Context, name string) (string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 100 {
-		return "", fmt.Errorf("token name %q must be 1 to 100 characters", name)
+	name, secret, err := incident.NewToken(name)
+	if err != nil {
+		return "", err
 	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return "", fmt.Errorf("token: random bytes: %w", err)
-	}
-	secret := TokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
-	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
+	err = s.WriteTx(ctx, func(tx *sql.Tx) error {
 		var one int
 		err := tx.QueryRowContext(ctx, "SELECT 1 FROM tokens WHERE name = ? AND revoked_at IS NULL", name).Scan(&one)
 		if err == nil {
@@ -49,7 +32,7 @@ func (s *SQLite) CreateToken(ctx context.Context, name string) (string, error) {
 		if !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("token %q: %w", name, err)
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO tokens (name, hash) VALUES (?, ?)", name, hashToken(secret)); err != nil {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO tokens (name, hash) VALUES (?, ?)", name, incident.HashToken(secret)); err != nil {
 			return fmt.Errorf("store token %q: %w", name, err)
 		}
 		return nil
@@ -99,7 +82,7 @@ func (s *SQLite) RevokeToken(ctx context.Context, name string) error {
 // secret is never compared byte by byte and its timing reveals nothing of it.
 func (s *SQLite) TokenName(ctx context.Context, secret string) (string, error) {
 	var name string
-	err := s.ro.QueryRowContext(ctx, "SELECT name FROM tokens WHERE hash = ? AND revoked_at IS NULL", hashToken(secret)).Scan(&name)
+	err := s.ro.QueryRowContext(ctx, "SELECT name FROM tokens WHERE hash = ? AND revoked_at IS NULL", incident.HashToken(secret)).Scan(&name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("token: %w", ErrNotFound)
 	}
