@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
-	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"incidentmap/importer"
+	"incidentmap/internal/memtest"
 	"incidentmap/internal/testsrv"
 )
 
@@ -33,42 +31,6 @@ func (r *repeat) Read(p []byte) (int, error) {
 	}
 	r.n -= int64(len(p))
 	return len(p), nil
-}
-
-// peakHeap runs fn and returns the most heap the process held meanwhile,
-// sampled every few milliseconds, less what it held before.
-func peakHeap(fn func()) uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapAlloc
-	var peak atomic.Uint64
-	done := make(chan struct{})
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		t := time.NewTicker(2 * time.Millisecond)
-		defer t.Stop()
-		for {
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			if ms.HeapAlloc > peak.Load() {
-				peak.Store(ms.HeapAlloc)
-			}
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	fn()
-	close(done)
-	<-stopped
-	if p := peak.Load(); p > base {
-		return p - base
-	}
-	return 0
 }
 
 const csvHeader = "event_id_cnty,event_date,event_type,latitude,longitude,notes,actor1\n"
@@ -111,7 +73,7 @@ func TestHugeFieldIsRefusedWithoutReadingIt(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var err error
-			peak := peakHeap(func() {
+			peak := memtest.PeakHeap(func() {
 				_, err = importer.Load(context.Background(), st, c.file(), importer.Options{Format: c.format})
 			})
 			var fe *importer.FileError
@@ -134,7 +96,7 @@ func TestHugeFieldIsRefusedWithoutReadingIt(t *testing.T) {
 		&repeat{'a', huge}, strings.NewReader("\"}}\n\x1e"+feature("H-3", "fine")+"\n\x1e"+`{"type":"Feature"}`+"\n"))
 	var res *importer.Result
 	var err error
-	peak := peakHeap(func() {
+	peak := memtest.PeakHeap(func() {
 		res, err = importer.Load(context.Background(), st, seq, importer.Options{Format: importer.FormatGeoJSONSeq})
 	})
 	var rej *importer.RejectedError

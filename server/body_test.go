@@ -9,10 +9,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
+	"incidentmap/internal/memtest"
 	"incidentmap/internal/testsrv"
 	"incidentmap/server"
 	"incidentmap/store"
@@ -63,42 +62,6 @@ func allocatedDuring(fn func()) uint64 {
 	fn()
 	runtime.ReadMemStats(&after)
 	return after.TotalAlloc - before.TotalAlloc
-}
-
-// peakHeapDuring reports how far the heap in use grew above its level before
-// fn, at its highest while fn ran (sampled every 2 ms): what a request held
-// at once, where allocatedDuring counts all it allocated and let go.
-func peakHeapDuring(fn func()) uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapAlloc
-	var peak atomic.Uint64
-	done, stopped := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(stopped)
-		tick := time.NewTicker(2 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			if ms.HeapAlloc > peak.Load() {
-				peak.Store(ms.HeapAlloc)
-			}
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	fn()
-	close(done)
-	<-stopped
-	if p := peak.Load(); p > base {
-		return p - base
-	}
-	return 0
 }
 
 // startQuietWriter is startWriter without the tile warm-up, whose allocations
@@ -158,7 +121,7 @@ func TestGzipBombIsRefusedWithoutInflating(t *testing.T) {
 			what, bound := "allocated", uint64(8<<20)
 			if strings.HasSuffix(tc.path, "/import") {
 				what, bound = "held at most", 32<<20
-				used = peakHeapDuring(send)
+				used = memtest.PeakHeap(send)
 			} else {
 				used = allocatedDuring(send)
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"incidentmap/internal/memtest"
 	"incidentmap/internal/testsrv"
 	"incidentmap/server"
 	"incidentmap/store"
@@ -95,7 +96,7 @@ func TestLargeImportHoldsBoundedMemory(t *testing.T) {
 	req.Header.Set("Content-Type", "text/csv")
 	req.Header.Set("Authorization", "Bearer "+w.token)
 	var resp *http.Response
-	grew := peakHeapDuring(func() { resp, err = http.DefaultClient.Do(req) })
+	grew := memtest.PeakHeap(func() { resp, err = http.DefaultClient.Do(req) })
 	if err != nil {
 		t.Fatal(err)
 	}
