@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"context"
 	"fmt"
 	"net/url"
 	"strings"
@@ -10,9 +9,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
-	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
-	"incidentmap/synth"
 )
 
 // largeN synthetic incidents: the scale the issue names for the page.
@@ -22,21 +19,7 @@ const largeN = 200000
 // bulk import (as `gen --db` does) to keep the test short.
 func startBulkSynth(t *testing.T, n int) *testsrv.Server {
 	t.Helper()
-	st := testsrv.Open(t)
-	_, err := st.Import(context.Background(), false, func(w incident.ImportWriter) error {
-		return synth.Batches(1, n, 5000, func(b []incident.Incident) error {
-			for i := range b {
-				if err := w.Put(&b[i], 0); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	})
-	if err != nil {
-		t.Fatalf("load %d synthetic incidents: %v", n, err)
-	}
-	return testsrv.Start(t, st, nil)
+	return testsrv.Start(t, testsrv.OpenSynthetic(t, n), nil)
 }
 
 // TestMapPageLarge: at 200,000 incidents the first view holds the data's

@@ -4,14 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
 	"incidentmap/store"
-	"incidentmap/synth"
 )
 
 // planRows is how many synthetic incidents the plan tests load: enough that
@@ -19,31 +16,6 @@ import (
 // "about 1,000 rows per value" when the truth is several times that, which
 // is what made SQLite sort every Battles row for a page of 100.
 const planRows = 60000
-
-// planDB is a store at path holding planRows synthetic incidents, loaded by
-// one bulk import (the path gen --db and a first import take).
-func planDB(t *testing.T, path string) *store.SQLite {
-	t.Helper()
-	st, err := store.Open(context.Background(), path, store.WithRegions(testsrv.Regions(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	_, err = st.Import(context.Background(), false, func(w incident.ImportWriter) error {
-		return synth.Batches(1, planRows, 1000, func(incs []incident.Incident) error {
-			for i := range incs {
-				if err := w.Put(&incs[i], 0); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	})
-	if err != nil {
-		t.Fatalf("plan database: %v", err)
-	}
-	return st
-}
 
 // sortsLarge reports the plan step that sorts rows in a temporary B-tree for
 // the ORDER BY, if any.
@@ -61,8 +33,8 @@ func sortsRows(plan []string) string {
 // and stop after 100 matches, not read every row of the type through its
 // index and sort them.
 func TestBulkImportStatisticsPickTheIDWalk(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "plan.db")
-	st := planDB(t, path)
+	st := testsrv.OpenSynthetic(t, planRows)
+	path := st.Path()
 	ctx := context.Background()
 
 	// The statistics are the whole table's: sqlite_stat1 says how many rows
