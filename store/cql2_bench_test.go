@@ -12,8 +12,9 @@ import (
 )
 
 // BenchmarkCQL2Polygon counts the incidents in the Anbar governorate outline
-// (165 vertices) among 200,000 synthetic ones: through the cell index and
-// the registered point-in-polygon function (polygon), with the same index
+// (165 vertices) among 200,000 synthetic ones: through the cell index, the
+// outline's cell grid settling most points in SQL and the registered
+// point-in-polygon function the rest (polygon), with the same index
 // ranges but the box test only (box, the floor: no polygon test), and with
 // the spatial test where it cannot bound the index (unbounded: OR-ed with a
 // condition that matches nothing, so every row is read and tested). Counts

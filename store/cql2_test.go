@@ -9,6 +9,7 @@ import (
 
 	"incidentmap/cql2"
 	"incidentmap/crs"
+	"incidentmap/geo"
 	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
 	"incidentmap/store"
@@ -141,6 +142,75 @@ func TestCQL2TemporalOnDates(t *testing.T) {
 			n, err := st.Count(context.Background(), store.Filter{Expr: e})
 			if err != nil || n != tc.want {
 				t.Fatalf("%d, %v; want %d", n, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestCQL2GridEdges: the grid that settles most points of a polygon filter
+// in SQL (geo.Grid) agrees with locating each point in Go on the points
+// where it could go wrong: the outline's vertices and points on its edges,
+// and points on the grid's own lines, for the functions that tell interior,
+// boundary and exterior apart.
+func TestCQL2GridEdges(t *testing.T) {
+	ctx := context.Background()
+	var anbar orb.Polygon
+	for _, r := range testsrv.Regions(t).All() {
+		if r.Name == "Anbar" {
+			anbar = r.Shape[0]
+		}
+	}
+	holed := orb.Polygon{{{40, 32}, {42, 32}, {42, 34}, {40, 34}, {40, 32}}, {{40.5, 32.5}, {40.5, 33}, {41, 33}, {41, 32.5}, {40.5, 32.5}}}
+	for name, shape := range map[string]orb.Polygon{"Anbar": anbar, "square with a hole": holed} {
+		t.Run(name, func(t *testing.T) {
+			st := testsrv.Open(t)
+			g, ok := geo.Prepare(shape).Grid(1 << 16)
+			if !ok {
+				t.Fatal("no grid")
+			}
+			var pts []orb.Point
+			for _, r := range shape {
+				for i := 0; i+1 < len(r); i++ {
+					a, c := r[i], r[i+1]
+					pts = append(pts, a, orb.Point{(a[0] + c[0]) / 2, (a[1] + c[1]) / 2})
+				}
+			}
+			b := g.Bound
+			for i := 0; i <= g.W; i += 7 {
+				pts = append(pts, orb.Point{b.Min[0] + float64(i)/g.KX(), (b.Min[1] + b.Max[1]) / 2})
+			}
+			for i := 0; i <= g.H; i += 7 {
+				pts = append(pts, orb.Point{(b.Min[0] + b.Max[0]) / 2, b.Min[1] + float64(i)/g.KY()})
+			}
+			if len(pts) > 20000 {
+				pts = pts[:20000]
+			}
+			incs := make([]incident.Incident, len(pts))
+			for i, p := range pts {
+				incs[i] = synth.Incident(11, i+1)
+				incs[i].Lon, incs[i].Lat = incident.RoundCoord(p[0]), incident.RoundCoord(p[1])
+				pts[i] = orb.Point{incs[i].Lon, incs[i].Lat}
+			}
+			if _, err := st.Upsert(ctx, incs); err != nil {
+				t.Fatal(err)
+			}
+			prep := geo.Prepare(shape)
+			for _, op := range []string{"S_INTERSECTS", "S_WITHIN", "S_TOUCHES", "S_DISJOINT"} {
+				want := map[int64]bool{}
+				for i, p := range pts {
+					if r, _ := prep.Relate(op, p); r {
+						want[int64(i+1)] = true
+					}
+				}
+				got, matched := ids(t, st, store.Filter{Expr: cql2.Spatial{Op: op, A: cql2.Property{Name: "geometry"}, B: cql2.Geometry{G: shape}}})
+				if matched != int64(len(want)) || len(got) != len(want) {
+					t.Fatalf("%s: numberMatched %d, %d rows; locating each point gives %d", op, matched, len(got), len(want))
+				}
+				for _, id := range got {
+					if !want[id] {
+						t.Fatalf("%s: incident %d at %v selected; Relate says no", op, id, pts[id-1])
+					}
+				}
 			}
 		})
 	}
