@@ -224,6 +224,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	var replicas listFlag
 	fs.Var(&replicas, "db-replica", "a read replica of the postgres:// --db (repeatable): reads go to one that is caught up")
+	maxLag := fs.Duration("db-replica-max-lag", postgis.DefaultReplicaMaxLag, "skip a read replica that replays further behind the primary than this (/readyz names it)")
 	serveProductionFlags(fs, &cfg)
 	backupInterval := fs.Duration("backup-every", 0, "write a backup this often (0: never)")
 	backupTo := fs.String("backup-to", "", "file the scheduled backup writes (default: the database path + .backup)")
@@ -252,7 +253,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		defer release()
 	}
-	st, err := openEngine(ctx, *db, replicas...)
+	if *maxLag <= 0 {
+		return &usageError{fmt.Sprintf("--db-replica-max-lag %v must be positive", *maxLag)}
+	}
+	st, err := openEngineLag(ctx, *db, replicas, *maxLag)
 	if err != nil {
 		return err
 	}

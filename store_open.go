@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"incidentmap/geo"
 	"incidentmap/incident"
@@ -43,6 +44,12 @@ var (
 // openEngine opens the store --db names: a postgres:// URL is the PostGIS
 // engine, anything else a SQLite file. Both get the governorate boundaries.
 func openEngine(ctx context.Context, db string, replicas ...string) (engine, error) {
+	return openEngineLag(ctx, db, replicas, 0)
+}
+
+// openEngineLag is openEngine with the replicas' maximum replay lag (0: the
+// default, postgis.DefaultReplicaMaxLag).
+func openEngineLag(ctx context.Context, db string, replicas []string, maxLag time.Duration) (engine, error) {
 	if !postgis.IsURL(db) {
 		if len(replicas) > 0 {
 			return nil, &usageError{"--db-replica needs a postgres:// --db: a SQLite file has no replicas"}
@@ -53,7 +60,7 @@ func openEngine(ctx context.Context, db string, replicas ...string) (engine, err
 	if err != nil {
 		return nil, fmt.Errorf("embedded region boundaries: %w", err)
 	}
-	return postgis.Open(ctx, db, postgis.WithRegions(rs), postgis.WithReplicas(replicas...))
+	return postgis.Open(ctx, db, postgis.WithRegions(rs), postgis.WithReplicas(replicas...), postgis.WithReplicaMaxLag(maxLag))
 }
 
 // listFlag is a flag that may be given several times.

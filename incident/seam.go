@@ -149,6 +149,17 @@ type ReplicaState struct {
 	Behind  int64  `json:"behind"`            // changes it has still to replay
 	Reads   int64  `json:"reads"`             // reads it has served
 	Skipped string `json:"skipped,omitempty"` // why reads skip it now
+	// LagBytes is the WAL the primary has written that the replica has not
+	// replayed yet; LagSeconds how long ago the primary wrote the oldest of
+	// it (0 when caught up).
+	LagBytes   int64   `json:"lag_bytes"`
+	LagSeconds float64 `json:"lag_seconds"`
+}
+
+// ReplicaReporter is an engine with read replicas: how each is, for
+// /readyz and /metrics.
+type ReplicaReporter interface {
+	ReplicaStates() []ReplicaState
 }
 
 // ErrNotReady is wrapped by Ready's errors.

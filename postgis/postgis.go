@@ -33,6 +33,8 @@ type PostGIS struct {
 	replicas    []*replica
 	next        atomic.Uint64 // round robin over the replicas
 	seen        atomic.Int64  // the highest data version seen on the primary
+	maxLag      time.Duration // replicas replaying further behind are skipped
+	wal         walTrack      // the primary's recent WAL positions, for the replicas' lag
 	stopChecks  func()        // ends the replicas' health checks
 }
 
@@ -118,7 +120,7 @@ func (p *PostGIS) Ready(ctx context.Context) (incident.Readiness, error) {
 		return r, fmt.Errorf("database schema version %d, this build needs %d: %w", v, SchemaVersion(), incident.ErrNotReady)
 	}
 	r.SchemaVersion = v
-	r.Replicas = p.replicaStates()
+	r.Replicas = p.ReplicaStates()
 	return r, nil
 }
 

@@ -164,6 +164,23 @@ var migrations = []string{
 	END $$;
 	CREATE TRIGGER incidents_notify AFTER INSERT OR UPDATE OR DELETE ON incidents
 		FOR EACH STATEMENT EXECUTE FUNCTION incidents_notify();`,
+
+	// 2: change log seqs in commit order. A sequence hands out numbers when
+	// a row is written, not when its transaction commits: with two writers,
+	// seq 10 could be visible before seq 9, and a data version of 10 (an
+	// ETag, a cached page, the change feed's since=10, a replica "caught up
+	// to 10") would miss change 9 for good. Every statement that changes
+	// incidents first takes one transaction-scoped lock (the one that
+	// serialises new ids), so writers take seqs one transaction after
+	// another and whoever sees seq n sees every change up to n. Writes were
+	// row-locked already; they now queue as SQLite's do.
+	`CREATE FUNCTION incidents_serialize() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		PERFORM pg_advisory_xact_lock(7370102);
+		RETURN NULL;
+	END $$;
+	CREATE TRIGGER incidents_serialize BEFORE INSERT OR UPDATE OR DELETE ON incidents
+		FOR EACH STATEMENT EXECUTE FUNCTION incidents_serialize();`,
 }
 
 // SchemaVersion is the version the migrations bring a database to.

@@ -30,11 +30,24 @@ func assignRegion(ctx context.Context, q queryRower, inc *incident.Incident) err
 	return inc.Validate()
 }
 
-// writeTx runs fn in one read-committed write transaction; the row locks
-// (SELECT … FOR UPDATE) and the unique event_id keep concurrent servers
-// from writing over each other.
+// writeLock is the transaction-scoped advisory lock every change to
+// incidents holds until it commits (migration 2's statement trigger takes
+// it too): new ids and change log seqs are taken in commit order.
+const writeLock = 7370102
+
+// writeTx runs fn in one read-committed write transaction holding the write
+// lock from the start: taken before any row lock (SELECT … FOR UPDATE), so
+// that an import (which takes it at its first statement on incidents, then
+// row locks) and a single write never wait for each other in a circle. The
+// row locks and the unique event_id keep concurrent servers from writing
+// over each other.
 func (p *PostGIS) writeTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, p.pool, fn)
+	return pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", writeLock); err != nil {
+			return fmt.Errorf("write lock: %w", err)
+		}
+		return fn(tx)
+	})
 }
 
 func eventIDOwner(ctx context.Context, tx pgx.Tx, eventID string, self int64) (int64, error) {
@@ -53,7 +66,7 @@ func eventIDOwner(ctx context.Context, tx pgx.Tx, eventID string, self int64) (i
 // above every id in use and every id the change log has seen, as in the
 // SQLite engine, so a deleted incident's id is never given to another.
 func nextIncidentID(ctx context.Context, tx pgx.Tx) (int64, error) {
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(7370102)"); err != nil {
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", writeLock); err != nil {
 		return 0, fmt.Errorf("new incident id: %w", err)
 	}
 	var id int64

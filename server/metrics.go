@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"incidentmap/incident"
 )
 
 // Metrics are the server's Prometheus metrics, on a registry of their own so
@@ -52,6 +54,47 @@ func newMetrics(dbSize func() float64) *Metrics {
 		}, dbSize),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// replicaCollector exports the read replicas' state at each scrape: up,
+// skipped, lag in bytes and seconds, reads served.
+type replicaCollector struct {
+	rr                             incident.ReplicaReporter
+	up, skipped, lagBytes, lagSecs *prometheus.Desc
+	reads                          *prometheus.Desc
+}
+
+func newReplicaCollector(rr incident.ReplicaReporter) *replicaCollector {
+	l := []string{"replica"}
+	return &replicaCollector{rr: rr,
+		up:       prometheus.NewDesc("incidentmap_db_replica_up", "1 when the read replica answers as a standby.", l, nil),
+		skipped:  prometheus.NewDesc("incidentmap_db_replica_skipped", "1 when reads skip the replica now (down, lagging past --db-replica-max-lag, or behind the latest changes); /readyz says why.", l, nil),
+		lagBytes: prometheus.NewDesc("incidentmap_db_replica_lag_bytes", "WAL bytes the primary has written that the replica has not replayed.", l, nil),
+		lagSecs:  prometheus.NewDesc("incidentmap_db_replica_lag_seconds", "How long ago the primary wrote the oldest WAL the replica has not replayed (0: caught up).", l, nil),
+		reads:    prometheus.NewDesc("incidentmap_db_replica_reads_total", "Reads served by the replica.", l, nil),
+	}
+}
+
+func (c *replicaCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.up, c.skipped, c.lagBytes, c.lagSecs, c.reads} {
+		ch <- d
+	}
+}
+
+func (c *replicaCollector) Collect(ch chan<- prometheus.Metric) {
+	b := func(v bool) float64 {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	for _, s := range c.rr.ReplicaStates() {
+		ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, b(s.OK), s.Name)
+		ch <- prometheus.MustNewConstMetric(c.skipped, prometheus.GaugeValue, b(s.Skipped != ""), s.Name)
+		ch <- prometheus.MustNewConstMetric(c.lagBytes, prometheus.GaugeValue, float64(s.LagBytes), s.Name)
+		ch <- prometheus.MustNewConstMetric(c.lagSecs, prometheus.GaugeValue, s.LagSeconds, s.Name)
+		ch <- prometheus.MustNewConstMetric(c.reads, prometheus.CounterValue, float64(s.Reads), s.Name)
+	}
 }
 
 // observe counts one request. Labels outlive the request, so none may be a

@@ -193,6 +193,9 @@ func New(cfg Config, st Store) (*fiber.App, error) {
 		defer cancel()
 		return float64(st.Size(ctx))
 	})
+	if rr, ok := st.(incident.ReplicaReporter); ok {
+		h.metrics.reg.MustRegister(newReplicaCollector(rr))
+	}
 	h.colls = h.collections()
 	h.auth = RequireToken(st, cfg.RequestTimeout)
 	var err error
