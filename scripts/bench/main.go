@@ -47,9 +47,12 @@ func main() {
 	filters := flag.Bool("filters", true, "also print the table of filtered queries")
 	growth := flag.String("growth", "", "comma-separated database sizes: build each with gen in -data (once) and print the growth table instead")
 	data := flag.String("data", "bench-data", "folder of the growth databases")
+	engines := flag.Bool("engines", false, "print the engines table instead: the SQLite engine on -db and the PostGIS engine on a throw-away PostgreSQL loaded from it by migrate, side by side")
 	flag.Parse()
 	var err error
-	if *growth != "" {
+	if *engines {
+		err = runEngines(*bin, *db, time.Duration(*loadSecs)*time.Second)
+	} else if *growth != "" {
 		err = runGrowth(*bin, *data, *growth)
 	} else {
 		err = run(*bin, *db, time.Duration(*loadSecs)*time.Second, *seqFile, *filters)

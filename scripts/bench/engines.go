@@ -1,0 +1,315 @@
+package main
+
+// The engines table (issue 12): the SQLite engine and the PostGIS engine
+// side by side at 1,000,000 incidents in one run. The PostGIS side runs on a
+// throw-away PostgreSQL cluster this program starts (initdb and pg_ctl on a
+// temporary folder, removed at the end) and fills with `incidentmap
+// migrate` from the SQLite database.
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// pgCluster is a throw-away PostgreSQL cluster for the benchmark.
+type pgCluster struct {
+	dir, bin, as string
+	port         int
+}
+
+// pgBindir finds PostgreSQL's server binaries: $PG_BINDIR or the newest of
+// Debian's /usr/lib/postgresql/*/bin.
+func pgBindir() (string, error) {
+	if d := os.Getenv("PG_BINDIR"); d != "" {
+		return d, nil
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(dirs, func(i, j int) bool {
+		vi, _ := strconv.Atoi(filepath.Base(filepath.Dir(dirs[i])))
+		vj, _ := strconv.Atoi(filepath.Base(filepath.Dir(dirs[j])))
+		return vi > vj
+	})
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
+			return d, nil
+		}
+	}
+	return "", fmt.Errorf("no PostgreSQL server binaries (initdb): install postgresql-15-postgis-3 (scripts/test-deps.sh) or set PG_BINDIR")
+}
+
+// pgRun runs one of the server binaries, as the cluster's owner.
+func (c *pgCluster) pgRun(name string, args ...string) error {
+	path := filepath.Join(c.bin, name)
+	cmd := exec.Command(path, args...)
+	if c.as != "" {
+		cmd = exec.Command("runuser", append([]string{"-u", c.as, "--", path}, args...)...)
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s: %w\n%s", name, err, out)
+	}
+	return nil
+}
+
+// startPG initialises and starts a cluster tuned as a small dedicated
+// database server would be (durable: fsync and synchronous commit stay on),
+// on a free loopback port.
+func startPG() (*pgCluster, error) {
+	bin, err := pgBindir()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "incidentmap-bench-pg-")
+	if err != nil {
+		return nil, err
+	}
+	c := &pgCluster{dir: dir, bin: bin}
+	if os.Geteuid() == 0 {
+		// initdb refuses root: the cluster belongs to postgres.
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("running as root without a postgres user: %w", err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		if err := os.Chown(dir, uid, gid); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		c.as = "postgres"
+	}
+	data := filepath.Join(dir, "data")
+	if err := c.pgRun("initdb", "-D", data, "-U", "incidentmap", "--auth=trust", "-E", "UTF8", "--no-locale"); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	c.port = ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	opts := []string{"-p " + strconv.Itoa(c.port), "-k " + dir, "-c listen_addresses=127.0.0.1",
+		"-c max_connections=200", "-c shared_buffers=1GB", "-c effective_cache_size=4GB",
+		"-c maintenance_work_mem=512MB", "-c work_mem=16MB", "-c max_wal_size=8GB",
+		"-c random_page_cost=1.1", "-c checkpoint_completion_target=0.9"}
+	if err := c.pgRun("pg_ctl", "-D", data, "-l", filepath.Join(dir, "log"), "-o", strings.Join(opts, " "), "-w", "-t", "120", "start"); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return c, nil
+}
+
+// url is the connection URL of database db.
+func (c *pgCluster) url(db string) string {
+	return fmt.Sprintf("postgres://incidentmap@127.0.0.1:%d/%s?sslmode=disable", c.port, db)
+}
+
+// createDB creates an empty database through psql.
+func (c *pgCluster) createDB(name string) error {
+	return c.pgRun("psql", "-h", "127.0.0.1", "-p", strconv.Itoa(c.port), "-U", "incidentmap", "-d", "postgres",
+		"-v", "ON_ERROR_STOP=1", "-qc", "CREATE DATABASE "+name)
+}
+
+// stop stops the cluster and removes its folder.
+func (c *pgCluster) stop() {
+	_ = c.pgRun("pg_ctl", "-D", filepath.Join(c.dir, "data"), "-m", "fast", "-w", "stop")
+	os.RemoveAll(c.dir)
+}
+
+// loadavg is the first three fields of /proc/loadavg.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// machine says what the figures were measured on.
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%s, %d CPUs, %s", model, runtime.NumCPU(), runtime.Version())
+}
+
+// engineFigures are one engine's measures, in the order of engineMeasures.
+type engineFigures []string
+
+var engineMeasures = []struct{ what, target string }{
+	{"bbox page of 1,000 (central Baghdad): p50 of 20 pages built (count cached); first page (count too)", "≤ 20.5 ms p50"},
+	{"`/items?limit=100`, 32 connections, the same URL (page cache answers)", "≥ 2,438 req/s"},
+	{"`/items?limit=100&offset=N`, 32 connections, N = 0…9,999 (no page cache)", "≥ 2,438 req/s"},
+	{"z=6 tiles over Iraq, cold (X-Cache MISS) p50 / max of 6", "—"},
+	{"full GeoJSON export over HTTP, 1,000,000 features (server peak RSS)", "≤ 18 s"},
+	{"`incidentmap import` of 1,000,000 from ACLED CSV into an empty database (peak RSS)", "—"},
+}
+
+// load drives path (with %d replaced by a request counter mod mod, when mod
+// > 0) from 32 connections for d and returns the rate line.
+func (s *server) load(path string, mod int, d time.Duration) string {
+	var okN, errN, seq atomic.Int64
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				p := path
+				if mod > 0 {
+					p = fmt.Sprintf(path, seq.Add(1)%int64(mod))
+				}
+				if _, _, _, err := s.get(p); err != nil {
+					errN.Add(1)
+				} else {
+					okN.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	el := time.Since(t0)
+	return fmt.Sprintf("%.0f req/s, %d errors", float64(okN.Load())/el.Seconds(), errN.Load())
+}
+
+// engineColumn measures one engine serving db (a file or a postgres:// URL).
+func engineColumn(bin, db string, loadFor time.Duration) (engineFigures, error) {
+	s, err := startServer(bin, db)
+	if err != nil {
+		return nil, err
+	}
+	defer s.stop()
+	var col engineFigures
+	first, _, _, err := s.get("/collections/incidents/items?bbox=44.30,33.25,44.45,33.40&limit=1000")
+	if err != nil {
+		return nil, err
+	}
+	var built []time.Duration
+	for i := 1; i <= 20; i++ {
+		d, _, _, err := s.get(fmt.Sprintf("/collections/incidents/items?bbox=44.30,33.25,44.45,33.40&limit=1000&offset=%d", i*1000))
+		if err != nil {
+			return nil, err
+		}
+		built = append(built, d)
+	}
+	slices.Sort(built)
+	col = append(col, fmt.Sprintf("%s (%s)", ms(pct(built, 50)), ms(first)))
+	col = append(col, s.load("/collections/incidents/items?limit=100", 0, loadFor))
+	col = append(col, s.load("/collections/incidents/items?limit=100&offset=%d", 10000, loadFor))
+	cold, _, err := s.coldTiles(6, z6Iraq)
+	if err != nil {
+		return nil, err
+	}
+	col = append(col, fmt.Sprintf("%s / %s", ms(pct(cold, 50)), ms(cold[len(cold)-1])))
+	d, size, _, err := s.get("/collections/incidents/items?limit=1000000")
+	if err != nil {
+		return nil, err
+	}
+	col = append(col, fmt.Sprintf("%s for %d MB (%s)", ms(d), size>>20, vmHWM(s.cmd.Process.Pid)))
+	return col, nil
+}
+
+// runEngines prints the engines table: SQLite on db and PostGIS on a copy
+// of it made by migrate, measured one after the other in one run.
+func runEngines(bin, db string, loadFor time.Duration) error {
+	fmt.Fprintf(os.Stderr, "engines: %s; load average %s at start\n", machine(), loadavg())
+	startLoad := loadavg()
+	csv := strings.TrimSuffix(db, ".db") + ".csv"
+	if _, err := os.Stat(csv); err != nil {
+		fmt.Fprintf(os.Stderr, "writing %s (ACLED CSV of the database, once)\n", csv)
+		if _, _, err := timeCommand(bin, "export", "--db", db, "--format", "csv", "--out", csv+".tmp"); err != nil {
+			return err
+		}
+		if err := os.Rename(csv+".tmp", csv); err != nil {
+			return err
+		}
+	}
+	pg, err := startPG()
+	if err != nil {
+		return err
+	}
+	defer pg.stop()
+	if err := pg.createDB("bench"); err != nil {
+		return err
+	}
+	url := pg.url("bench")
+	fmt.Fprintf(os.Stderr, "migrate %s → PostGIS\n", db)
+	md, mrss, err := timeCommand(bin, "migrate", "--from", db, "--to", url)
+	if err != nil {
+		return err
+	}
+	migrateLine := fmt.Sprintf("%s, peak RSS %d MB (load average %s)", ms(md), mrss>>20, loadavg())
+
+	cols := map[string]engineFigures{}
+	for _, e := range []struct{ name, db string }{{"sqlite", db}, {"postgis", url}} {
+		fmt.Fprintf(os.Stderr, "measuring %s (load average %s)\n", e.name, loadavg())
+		col, err := engineColumn(bin, e.db, loadFor)
+		if err != nil {
+			return fmt.Errorf("%s: %w", e.name, err)
+		}
+		cols[e.name] = col
+	}
+	// Imports last: each into an empty database of its engine.
+	target := strings.TrimSuffix(db, ".db") + ".import-engines.db"
+	removeDB := func() {
+		for _, suffix := range []string{"", "-wal", "-shm", ".lock"} {
+			os.Remove(target + suffix)
+		}
+	}
+	removeDB()
+	defer removeDB()
+	for _, e := range []struct{ name, db string }{{"sqlite", target}, {"postgis", pg.url("bench_import")}} {
+		if e.name == "postgis" {
+			if err := pg.createDB("bench_import"); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(os.Stderr, "import into %s (load average %s)\n", e.name, loadavg())
+		d, rss, err := timeCommand(bin, "import", "--quiet", "--db", e.db, csv)
+		if err != nil {
+			return err
+		}
+		cols[e.name] = append(cols[e.name], fmt.Sprintf("%s (%d MB)", ms(d), rss>>20))
+	}
+
+	w := bufio.NewWriter(os.Stdout)
+	fmt.Fprintf(w, "\nEngines side by side at 1,000,000 incidents, one run: %s; load average %s at start, %s at the end.\n",
+		machine(), startLoad, loadavg())
+	fmt.Fprintf(w, "PostGIS: PostgreSQL on this machine (throw-away cluster, shared_buffers 1GB, fsync on), loaded by `incidentmap migrate` in %s.\n", migrateLine)
+	fmt.Fprintf(w, "Targets are 2× pg_featureserv 1.3's figures on the same PostGIS table (issue 12).\n")
+	fmt.Fprintf(w, "\n| measure | SQLite | PostGIS | PostGIS target |\n|---|---|---|---|\n")
+	for i, m := range engineMeasures {
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", m.what, cols["sqlite"][i], cols["postgis"][i], m.target)
+	}
+	return w.Flush()
+}
