@@ -2,17 +2,17 @@ package postgis
 
 import (
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
+	"github.com/paulmach/orb/project"
 
 	"incidentmap/cql2"
 	"incidentmap/geo"
 	"incidentmap/incident"
+	"incidentmap/internal/cqlsql"
 )
 
 // query is a Filter translated to PostgreSQL: conditions over the incidents
@@ -38,17 +38,11 @@ func (q *query) where() string {
 	return " WHERE " + strings.Join(q.conds, " AND ")
 }
 
-// props are the incident's fields as CQL2 types.
-var props = func() cql2.Props {
-	ps := cql2.Props{}
-	for _, f := range incident.Fields {
-		ps[f.Name] = map[incident.Kind]cql2.Type{
-			incident.String: cql2.String, incident.Integer: cql2.Integer, incident.Number: cql2.Number,
-			incident.Date: cql2.Date, incident.DateTime: cql2.DateTime, incident.Point: cql2.GeometryType,
-		}[f.Kind]
-	}
-	return ps
-}()
+// columns are the incident's fields as the CQL2 translator reads them.
+var columns = cqlsql.Columns("i.geom")
+
+// Arg implements cqlsql.Binder.
+func (q *query) Arg(v any) string { return q.arg(v) }
 
 // compile translates f, the same predicates the SQLite engine answers, to
 // PostgreSQL. A predicate this engine cannot answer is ErrInvalid.
@@ -118,15 +112,11 @@ func compile(f incident.Filter) (*query, error) {
 		add("i.fts @@ " + tsquery(q.ts))
 	}
 	if f.Expr != nil {
-		if err := cql2.Check(f.Expr, props); err != nil {
+		sql, err := cqlsql.Translate(f.Expr, columns, dialect{}, q)
+		if err != nil {
 			return nil, fmt.Errorf("filter: %w: %w", err, incident.ErrInvalid)
 		}
-		t := &translator{q: q}
-		var b strings.Builder
-		if err := t.expr(&b, f.Expr); err != nil {
-			return nil, fmt.Errorf("filter: %w: %w", err, incident.ErrInvalid)
-		}
-		add("(" + b.String() + ")")
+		add("(" + sql + ")")
 	}
 	return q, nil
 }
@@ -160,104 +150,131 @@ func tsquery(param string) string {
 		FROM unnest(string_to_array(` + param + `, E'\n')) AS term) terms)`
 }
 
-// translator writes a checked CQL2 tree as PostgreSQL.
-type translator struct{ q *query }
+// dialect is how PostgreSQL says what cqlsql asks, answering what the
+// SQLite engine answers: parameters typed, text ordered by bytes, CASEI and
+// ACCENTI by im_casei/im_accenti (made from the same Go tables, see
+// functions), arithmetic as SQLite's (division by zero is NULL, % of
+// integers), spatial functions by PostGIS in the literal's own CRS.
+type dialect struct{}
 
-func (t *translator) expr(b *strings.Builder, e cql2.Expr) error {
-	switch e := e.(type) {
-	case cql2.And:
-		return t.binary(b, e.L, " AND ", e.R)
-	case cql2.Or:
-		return t.binary(b, e.L, " OR ", e.R)
-	case cql2.Not:
-		b.WriteString("NOT (")
-		if err := t.expr(b, e.X); err != nil {
-			return err
-		}
-		b.WriteString(")")
-	case cql2.BoolLit:
-		if e.V {
-			b.WriteString("TRUE")
-		} else {
-			b.WriteString("FALSE")
-		}
-	case cql2.Compare:
-		typ, err := t.common(e.L, e.R)
-		if err != nil {
-			return err
-		}
-		l, err := t.operand(e.L, typ)
-		if err != nil {
-			return err
-		}
-		r, err := t.operand(e.R, typ)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(b, "%s %s %s", l, e.Op, r)
-	case cql2.Like:
-		x, err := t.operand(e.X, cql2.String)
-		if err != nil {
-			return err
-		}
-		// PostgreSQL's LIKE is case-sensitive, as CQL2's, with \ escaping;
-		// CASEI/ACCENTI of the pattern become lower/im_unaccent of it.
-		pat, err := t.operand(e.Pattern, cql2.String)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(b, "%s%s LIKE %s", x, not(e.Negated), pat)
-	case cql2.In:
-		typ, err := t.common(append([]cql2.Operand{e.X}, e.List...)...)
-		if err != nil {
-			return err
-		}
-		x, err := t.operand(e.X, typ)
-		if err != nil {
-			return err
-		}
-		parts := make([]string, len(e.List))
-		for i, o := range e.List {
-			if parts[i], err = t.operand(o, typ); err != nil {
-				return err
-			}
-		}
-		fmt.Fprintf(b, "%s%s IN (%s)", x, not(e.Negated), strings.Join(parts, ", "))
-	case cql2.Between:
-		typ, err := t.common(e.X, e.Lo, e.Hi)
-		if err != nil {
-			return err
-		}
-		var s [3]string
-		for i, o := range []cql2.Operand{e.X, e.Lo, e.Hi} {
-			if s[i], err = t.operand(o, typ); err != nil {
-				return err
-			}
-		}
-		fmt.Fprintf(b, "%s%s BETWEEN %s AND %s", s[0], not(e.Negated), s[1], s[2])
-	case cql2.IsNull:
-		p, ok := e.X.(cql2.Property)
-		if !ok {
-			return fmt.Errorf("IS NULL of %s is not supported by the PostGIS engine", e.X)
-		}
-		col := "i." + p.Name
-		switch {
-		case props[p.Name] == cql2.GeometryType:
-			fmt.Fprintf(b, "i.geom IS%s NULL", not(e.Negated))
-		case props[p.Name] == cql2.String && e.Negated:
-			// A blank text is the null of a text property, as in the SQLite engine.
-			fmt.Fprintf(b, "(%s IS NOT NULL AND %s <> '')", col, col)
-		case props[p.Name] == cql2.String:
-			fmt.Fprintf(b, "(%s IS NULL OR %s = '')", col, col)
-		default:
-			fmt.Fprintf(b, "%s IS%s NULL", col, not(e.Negated))
-		}
-	case cql2.Spatial:
-		return t.spatial(b, e)
-	default:
-		return fmt.Errorf("%s is not supported by the PostGIS engine yet", e)
+func (dialect) Bool(v bool) string {
+	if v {
+		return "TRUE"
 	}
-	return nil
+	return "FALSE"
+}
+
+func (dialect) Literal(ph string, typ cql2.Type) string {
+	switch typ {
+	case cql2.Integer:
+		return ph + "::bigint"
+	case cql2.Number:
+		return ph + "::double precision"
+	case cql2.Boolean:
+		return ph + "::boolean"
+	}
+	return ph + "::text"
+}
+
+func (dialect) Ordered(x string) string    { return x + ` COLLATE "C"` }
+func (dialect) CaseFold(x string) string   { return "im_casei(" + x + ")" }
+func (dialect) AccentFold(x string) string { return "im_accenti(" + x + ")" }
+func (dialect) Seconds(x string) string    { return "im_secs(" + x + ")" }
+
+// Like writes the pattern in PostgreSQL's LIKE syntax: its own escape
+// character is \ too, but a final lone \ is an error there and a plain
+// backslash in CQL2.
+func (dialect) Like(x, pattern string, negated bool, b cqlsql.Binder) string {
+	var p strings.Builder
+	for _, t := range cqlsql.ParseLike(pattern) {
+		switch {
+		case t.Any:
+			p.WriteByte('%')
+		case t.One:
+			p.WriteByte('_')
+		case t.R == '%' || t.R == '_' || t.R == '\\':
+			p.WriteByte('\\')
+			p.WriteRune(t.R)
+		default:
+			p.WriteRune(t.R)
+		}
+	}
+	return x + not(negated) + " LIKE " + b.Arg(p.String()) + "::text"
+}
+
+// LikeExpr: a pattern from a column, its final lone backslash (if any)
+// escaped so that it stands for itself, as in CQL2.
+func (dialect) LikeExpr(x, pattern string, negated bool) string {
+	return fmt.Sprintf(`%s%s LIKE (CASE WHEN %s ~ '(^|[^\\])(\\\\)*\\$' THEN %[3]s || '\' ELSE %[3]s END)`, x, not(negated), pattern)
+}
+
+func (dialect) Arith(op, l, r string, lt, rt cql2.Type) string {
+	ints := lt == cql2.Integer && rt == cql2.Integer
+	const f = "::double precision"
+	switch op {
+	case "/":
+		return "(" + l + f + " / NULLIF(" + r + f + ", 0))"
+	case "DIV":
+		if ints {
+			return "(" + l + "::bigint / NULLIF(" + r + "::bigint, 0))"
+		}
+		return "trunc(" + l + f + " / NULLIF(" + r + f + ", 0))::bigint"
+	case "%":
+		if ints {
+			return "(" + l + "::bigint % NULLIF(" + r + "::bigint, 0))"
+		}
+		return "(trunc(" + l + f + ")::bigint % NULLIF(trunc(" + r + f + ")::bigint, 0))"
+	case "^":
+		return "im_pow(" + l + f + ", " + r + f + ")"
+	}
+	if ints {
+		return "(" + l + "::bigint " + op + " " + r + "::bigint)"
+	}
+	return "(" + l + f + " " + op + " " + r + f + ")"
+}
+
+// spatialFuncs maps CQL2's spatial functions to PostGIS's.
+var spatialFuncs = map[string]string{
+	"S_INTERSECTS": "ST_Intersects", "S_EQUALS": "ST_Equals", "S_TOUCHES": "ST_Touches",
+	"S_WITHIN": "ST_Within", "S_CONTAINS": "ST_Contains",
+}
+
+// Spatial tests the point against the literal in the literal's CRS (the
+// point projected by ST_Transform, so the literal's edges stay straight in
+// its own CRS, as the SQLite engine does), after the box around the literal
+// in degrees, which the GiST index answers.
+func (dialect) Spatial(op string, c cqlsql.Column, g cql2.Geometry, b cqlsql.Binder) (string, error) {
+	fn, ok := spatialFuncs[op]
+	if !ok {
+		return "", &cql2.Error{Pos: g.Pos, Msg: op + " is not a spatial function"}
+	}
+	bd := cqlsql.LonLatBound(g)
+	box := fmt.Sprintf("ST_MakeEnvelope(%s::double precision, %s::double precision, %s::double precision, %s::double precision, 4326)",
+		b.Arg(bd.Min[0]), b.Arg(bd.Min[1]), b.Arg(bd.Max[0]), b.Arg(bd.Max[1]))
+	geom, srid := g.G, 4326
+	feature := c.SQL
+	if cr := cqlsql.LiteralCRS(g); cr != nil {
+		if cr.LatFirst {
+			// EPSG:4326 is latitude first; PostGIS reads x as longitude.
+			geom = orb.Clone(geom)
+			project.Geometry(geom, func(p orb.Point) orb.Point { return orb.Point{p[1], p[0]} })
+		} else {
+			srid = cr.EPSG
+			feature = fmt.Sprintf("ST_Transform(%s, %d)", c.SQL, srid)
+		}
+	}
+	var lit string
+	if bb, ok := geom.(orb.Bound); ok {
+		lit = fmt.Sprintf("ST_MakeEnvelope(%s::double precision, %s::double precision, %s::double precision, %s::double precision, %d)",
+			b.Arg(bb.Min[0]), b.Arg(bb.Min[1]), b.Arg(bb.Max[0]), b.Arg(bb.Max[1]), srid)
+	} else {
+		js, err := geojson.NewGeometry(geom).MarshalJSON()
+		if err != nil {
+			return "", fmt.Errorf("geometry literal: %w", err)
+		}
+		lit = fmt.Sprintf("ST_SetSRID(ST_GeomFromGeoJSON(%s::text), %d)", b.Arg(string(js)), srid)
+	}
+	return fmt.Sprintf("(%s && %s AND %s(%s, %s))", c.SQL, box, fn, feature, lit), nil
 }
 
 func not(n bool) string {
@@ -265,110 +282,4 @@ func not(n bool) string {
 		return " NOT"
 	}
 	return ""
-}
-
-func (t *translator) binary(b *strings.Builder, l cql2.Expr, op string, r cql2.Expr) error {
-	b.WriteString("(")
-	if err := t.expr(b, l); err != nil {
-		return err
-	}
-	b.WriteString(op)
-	if err := t.expr(b, r); err != nil {
-		return err
-	}
-	b.WriteString(")")
-	return nil
-}
-
-// common is the type the operands are compared as: a property's, else the
-// first operand's.
-func (t *translator) common(ops ...cql2.Operand) (cql2.Type, error) {
-	for _, o := range ops {
-		switch o.(type) {
-		case cql2.Property, cql2.Func:
-			return cql2.TypeOf(o, props)
-		}
-	}
-	return cql2.TypeOf(ops[0], props)
-}
-
-// operand is the SQL of o compared as typ.
-func (t *translator) operand(o cql2.Operand, typ cql2.Type) (string, error) {
-	switch o := o.(type) {
-	case cql2.Property:
-		if props[o.Name] == cql2.GeometryType {
-			return "i.geom", nil
-		}
-		return "i." + o.Name, nil
-	case cql2.Func:
-		arg, err := t.operand(o.Args[0], cql2.String)
-		if err != nil {
-			return "", err
-		}
-		if o.Name == "CASEI" {
-			return "lower(" + arg + ")", nil
-		}
-		return "im_unaccent(" + arg + ")", nil
-	case cql2.StringLit:
-		return t.q.arg(o.V), nil
-	case cql2.NumberLit:
-		if typ == cql2.Integer && o.Int && math.Abs(o.V) < 1<<53 {
-			return t.q.arg(int64(o.V)), nil
-		}
-		return t.q.arg(o.V) + "::double precision", nil
-	case cql2.BoolLit:
-		return t.q.arg(o.V), nil
-	case cql2.DateLit:
-		return t.q.arg(o.V.UTC().Format(time.DateOnly)), nil
-	case cql2.TimestampLit:
-		if typ == cql2.Date {
-			return t.q.arg(o.V.UTC().Format(time.DateOnly)), nil
-		}
-		return t.q.arg(o.V.UTC().Format(time.RFC3339)), nil
-	}
-	return "", fmt.Errorf("%s is not supported by the PostGIS engine yet", o)
-}
-
-// spatialFuncs maps CQL2's spatial functions to PostGIS's.
-var spatialFuncs = map[string]string{
-	"S_INTERSECTS": "ST_Intersects", "S_EQUALS": "ST_Equals", "S_DISJOINT": "ST_Disjoint",
-	"S_TOUCHES": "ST_Touches", "S_WITHIN": "ST_Within", "S_OVERLAPS": "ST_Overlaps",
-	"S_CROSSES": "ST_Crosses", "S_CONTAINS": "ST_Contains",
-}
-
-func (t *translator) spatial(b *strings.Builder, e cql2.Spatial) error {
-	fn, ok := spatialFuncs[e.Op]
-	if !ok {
-		return fmt.Errorf("%s is not supported by the PostGIS engine", e.Op)
-	}
-	side := func(o cql2.Operand) (string, error) {
-		switch o := o.(type) {
-		case cql2.Property:
-			return "i.geom", nil
-		case cql2.Geometry:
-			if o.CRS != "" && o.CRS != "http://www.opengis.net/def/crs/OGC/1.3/CRS84" {
-				return "", fmt.Errorf("geometries in %s are not supported by the PostGIS engine yet", o.CRS)
-			}
-			if bd, ok := o.G.(orb.Bound); ok {
-				return fmt.Sprintf("ST_MakeEnvelope(%s, %s, %s, %s, 4326)",
-					t.q.arg(bd.Min[0]), t.q.arg(bd.Min[1]), t.q.arg(bd.Max[0]), t.q.arg(bd.Max[1])), nil
-			}
-			js, err := geojson.NewGeometry(o.G).MarshalJSON()
-			if err != nil {
-				return "", err
-			}
-			return "ST_SetSRID(ST_GeomFromGeoJSON(" + t.q.arg(string(js)) + "), 4326)", nil
-		}
-		return "", fmt.Errorf("%s is not a geometry", o)
-	}
-	a, err := side(e.A)
-	if err != nil {
-		return err
-	}
-	c, err := side(e.B)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(b, "%s(%s, %s)", fn, a, c)
-	return nil
 }

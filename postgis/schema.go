@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"incidentmap/internal/cqlsql"
 )
 
 // migrations are applied in order, each in its own transaction, and recorded
@@ -221,7 +223,43 @@ func (p *PostGIS) migrate(ctx context.Context) error {
 			return fmt.Errorf("migration %d: %w", v, err)
 		}
 	}
+	for _, f := range functions() {
+		if _, err := conn.Exec(ctx, f); err != nil {
+			return fmt.Errorf("migrate: SQL functions: %w", err)
+		}
+	}
 	return nil
+}
+
+// functions define the SQL functions CQL2 filters translate to that must
+// compute exactly what the SQLite engine's Go functions do. They are not
+// migrations: CASEI and ACCENTI are generated from the Go tables of this
+// build (cqlsql.CaseFoldSQL), so each start replaces them with its own.
+func functions() []string {
+	return []string{
+		cqlsql.CaseFoldSQL(),
+		cqlsql.AccentFoldSQL(),
+		// im_secs: as cqlsql.Secs, float64(unix seconds) + float64(nanos)/1e9,
+		// so that equal instants compare equal on both engines.
+		`CREATE OR REPLACE FUNCTION im_secs(text) RETURNS double precision LANGUAGE sql STABLE PARALLEL SAFE STRICT AS $f$
+		SELECT floor(e)::double precision + ((e - floor(e)) * 1000000000)::double precision / 1e9::double precision
+		FROM (SELECT extract(epoch FROM (CASE WHEN length($1) = 10 THEN $1 || 'T00:00:00Z' ELSE $1 END)::timestamptz) AS e) s $f$`,
+		// im_pow: math.Pow's answers where PostgreSQL's power() raises an
+		// error (0 to a negative power is +Inf, a negative number to a
+		// fraction NaN, which SQLite keeps as NULL; overflow is ±Inf).
+		`CREATE OR REPLACE FUNCTION im_pow(x double precision, y double precision) RETURNS double precision
+		LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE STRICT AS $f$
+		BEGIN
+			IF x = 0 AND y < 0 THEN RETURN 'Infinity'; END IF;
+			IF x < 0 AND y <> trunc(y) THEN RETURN NULL; END IF;
+			RETURN power(x, y);
+		EXCEPTION WHEN numeric_value_out_of_range THEN
+			IF (abs(x) > 1) = (y > 0) THEN
+				RETURN CASE WHEN x < 0 AND trunc(y) = y AND (trunc(y)::numeric % 2) = 1 THEN '-Infinity'::double precision ELSE 'Infinity' END;
+			END IF;
+			RETURN 0;
+		END $f$`,
+	}
 }
 
 // Version returns the database's schema version.

@@ -8,384 +8,102 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/paulmach/orb"
 
 	"incidentmap/cql2"
 	"incidentmap/crs"
 	"incidentmap/geo"
-	"incidentmap/incident"
+	"incidentmap/internal/cqlsql"
 )
 
-// Column says how a CQL2 property is stored. Its SQL text is trusted: it
-// comes from the store's fixed tables, never from a request.
-type Column struct {
-	Type cql2.Type
-	SQL  string // column expression of a scalar property
-	X, Y string // longitude and latitude columns of a point geometry
-}
+// Column says how a CQL2 property is stored (see cqlsql.Column).
+type Column = cqlsql.Column
 
 // cqlColumns maps each field of the incident to its storage for the CQL2
-// translator. Column names are the fields' names: incident.Fields is the one
-// closed vocabulary SQL is built from.
-var cqlColumns = func() map[string]Column {
-	cols := map[string]Column{}
-	for _, f := range incident.Fields {
-		c := Column{SQL: "i." + f.Name}
-		switch f.Kind {
-		case incident.Point:
-			c = Column{Type: cql2.GeometryType, X: "i.lon", Y: "i.lat"}
-		case incident.Integer:
-			c.Type = cql2.Integer
-		case incident.Number:
-			c.Type = cql2.Number
-		case incident.Date:
-			c.Type = cql2.Date
-		case incident.DateTime:
-			c.Type = cql2.DateTime
-		}
-		cols[f.Name] = c
-	}
-	return cols
-}()
-
-func propsOf(cols map[string]Column) cql2.Props {
-	ps := cql2.Props{}
-	for n, c := range cols {
-		ps[n] = c.Type
-	}
-	return ps
-}
+// translator: the SQLite engine keeps a point as lon and lat.
+var cqlColumns = cqlsql.Columns("")
 
 // translateCQL2 turns a checked CQL2 tree into a SQLite boolean expression
-// with ? placeholders and its arguments. Column text comes only from cols;
-// every literal becomes an argument. Spatial functions call relate (see
-// registerFunctions) on the geometries' content ids; pin the tree's
-// geometries (pinGeometries) for as long as the query runs.
+// with ? placeholders and its arguments (the shared translator, cqlsql, with
+// SQLite's dialect). Column text comes only from cols; every literal becomes
+// an argument. Spatial functions call relate (see registerFunctions) on the
+// geometries' content ids; pin the tree's geometries (pinGeometries) for as
+// long as the query runs.
 func translateCQL2(e cql2.Expr, cols map[string]Column) (string, []any, error) {
-	if err := cql2.Check(e, propsOf(cols)); err != nil {
-		return "", nil, err
-	}
-	t := &translator{cols: cols, props: propsOf(cols)}
-	var b strings.Builder
-	if err := t.expr(&b, e); err != nil {
-		return "", nil, err
-	}
-	return b.String(), t.args, nil
+	var b binder
+	s, err := cqlsql.Translate(e, cols, dialect{}, &b)
+	return s, b, err
 }
 
-type translator struct {
-	cols  map[string]Column
-	props cql2.Props
-	args  []any
+// binder collects the arguments of ? placeholders in order.
+type binder []any
+
+// Arg implements cqlsql.Binder.
+func (b *binder) Arg(v any) string {
+	*b = append(*b, v)
+	return "?"
 }
 
-func (t *translator) expr(b *strings.Builder, e cql2.Expr) error {
-	switch e := e.(type) {
-	case cql2.And, cql2.Or:
-		return t.balanced(b, e)
-	case cql2.Not:
-		b.WriteString("NOT (")
-		if err := t.expr(b, e.X); err != nil {
-			return err
-		}
-		b.WriteString(")")
-	case cql2.BoolLit:
-		b.WriteString(boolSQL(e.V))
-	case cql2.Compare:
-		typ, err := t.common(e.L, e.R)
-		if err != nil {
-			return err
-		}
-		l, err := t.operand(e.L, typ)
-		if err != nil {
-			return err
-		}
-		r, err := t.operand(e.R, typ)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(b, "%s %s %s", l, e.Op, r)
-	case cql2.Like:
-		x, err := t.operand(e.X, cql2.String)
-		if err != nil {
-			return err
-		}
-		if !cql2.IsPatternLiteral(e.Pattern) {
-			// A pattern from a property: translated per row (im_like).
-			pat, err := t.operand(e.Pattern, cql2.String)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(b, "%sim_like(%s, %s)", map[bool]string{true: "NOT "}[e.Negated], x, pat)
-			return nil
-		}
-		pat, fold := likePattern(e.Pattern)
-		// SQLite's LIKE ignores ASCII case; CQL2's does not, so the pattern
-		// becomes a GLOB, case-sensitive. CASEI/ACCENTI fold both sides.
-		t.args = append(t.args, likeToGlob(fold(pat)))
-		fmt.Fprintf(b, "%s%s GLOB ?", x, not(e.Negated))
-	case cql2.In:
-		typ, err := t.common(append([]cql2.Operand{e.X}, e.List...)...)
-		if err != nil {
-			return err
-		}
-		x, err := t.operand(e.X, typ)
-		if err != nil {
-			return err
-		}
-		parts := make([]string, len(e.List))
-		for i, o := range e.List {
-			if parts[i], err = t.operand(o, typ); err != nil {
-				return err
-			}
-		}
-		fmt.Fprintf(b, "%s%s IN (%s)", x, not(e.Negated), strings.Join(parts, ", "))
-	case cql2.Between:
-		typ, err := t.common(e.X, e.Lo, e.Hi)
-		if err != nil {
-			return err
-		}
-		var s [3]string
-		for i, o := range []cql2.Operand{e.X, e.Lo, e.Hi} {
-			if s[i], err = t.operand(o, typ); err != nil {
-				return err
-			}
-		}
-		fmt.Fprintf(b, "%s%s BETWEEN %s AND %s", s[0], not(e.Negated), s[1], s[2])
-	case cql2.IsNull:
-		c := t.cols[e.X.(cql2.Property).Name]
-		expr := c.SQL
-		if c.Type == cql2.GeometryType {
-			expr = c.X
-		}
-		switch {
-		case c.Type == cql2.String && e.Negated:
-			// A blank text (ACLED leaves fields blank; stored as '') is the
-			// null of a text property: IS NULL finds it, IS NOT NULL does not.
-			fmt.Fprintf(b, "(%s IS NOT NULL AND %s <> '')", expr, expr)
-		case c.Type == cql2.String:
-			fmt.Fprintf(b, "(%s IS NULL OR %s = '')", expr, expr)
-		default:
-			fmt.Fprintf(b, "%s IS%s NULL", expr, not(e.Negated))
-		}
-	case cql2.Spatial:
-		return t.spatial(b, e)
-	case cql2.Temporal:
-		return t.temporal(b, e)
-	default:
-		return &cql2.Error{Msg: fmt.Sprintf("unsupported expression %T", e)}
-	}
-	return nil
-}
+// dialect is how SQLite says what cqlsql asks. Go functions registered on
+// every connection (openDB) compute what SQLite has no function for.
+type dialect struct{}
 
-func boolSQL(v bool) string {
+func (dialect) Bool(v bool) string {
 	if v {
 		return "1"
 	}
 	return "0"
 }
 
-func not(n bool) string {
-	if n {
-		return " NOT"
-	}
-	return ""
+func (dialect) Literal(ph string, _ cql2.Type) string { return ph }
+
+// Ordered: SQLite compares text by bytes (BINARY) already.
+func (dialect) Ordered(x string) string    { return x }
+func (dialect) CaseFold(x string) string   { return "im_casei(" + x + ")" }
+func (dialect) AccentFold(x string) string { return "im_accenti(" + x + ")" }
+func (dialect) Seconds(x string) string    { return "im_secs(" + x + ")" }
+func (dialect) LikeExpr(x, p string, n bool) string {
+	return map[bool]string{true: "NOT "}[n] + "im_like(" + x + ", " + p + ")"
 }
 
-// balanced writes a chain of ANDs (or ORs) as a balanced tree of
-// parentheses: the parser nests "a OR b OR c …" to the left, and SQLite
-// refuses an expression nested deeper than 1,000, which a long list of
-// alternatives reaches; balanced, 10,000 terms nest 14 deep.
-func (t *translator) balanced(b *strings.Builder, e cql2.Expr) error {
-	_, isAnd := e.(cql2.And)
-	var terms []cql2.Expr
-	var flatten func(cql2.Expr)
-	flatten = func(x cql2.Expr) {
-		switch x := x.(type) {
-		case cql2.And:
-			if isAnd {
-				flatten(x.L)
-				flatten(x.R)
-				return
-			}
-		case cql2.Or:
-			if !isAnd {
-				flatten(x.L)
-				flatten(x.R)
-				return
-			}
-		}
-		terms = append(terms, x)
+// Like: SQLite's LIKE ignores ASCII case and CQL2's does not, so the pattern
+// becomes a GLOB, which is case-sensitive.
+func (dialect) Like(x, pattern string, negated bool, b cqlsql.Binder) string {
+	ph := b.Arg(likeToGlob(pattern))
+	if negated {
+		return x + " NOT GLOB " + ph
 	}
-	flatten(e)
-	op := " OR "
-	if isAnd {
-		op = " AND "
-	}
-	var write func([]cql2.Expr) error
-	write = func(ts []cql2.Expr) error {
-		if len(ts) == 1 {
-			return t.expr(b, ts[0])
-		}
-		b.WriteString("(")
-		if err := write(ts[:len(ts)/2]); err != nil {
-			return err
-		}
-		b.WriteString(op)
-		if err := write(ts[len(ts)/2:]); err != nil {
-			return err
-		}
-		b.WriteString(")")
-		return nil
-	}
-	return write(terms)
+	return x + " GLOB " + ph
 }
 
-// common is the type operands compare as: the first property's (or typed
-// expression's), else the first literal's.
-func (t *translator) common(ops ...cql2.Operand) (cql2.Type, error) {
-	for _, o := range ops {
-		switch o.(type) {
-		case cql2.Property, cql2.Func, cql2.Arith:
-			return cql2.TypeOf(o, t.props)
-		}
+func (dialect) Arith(op, l, r string, _, _ cql2.Type) string {
+	switch op {
+	case "/":
+		// Division is of reals (CQL2), and by zero NULL (no match), not an error.
+		return "(CAST(" + l + " AS REAL) / " + r + ")"
+	case "DIV":
+		return "CAST(" + l + " / " + r + " AS INTEGER)"
+	case "^":
+		return "im_pow(" + l + ", " + r + ")"
 	}
-	return cql2.TypeOf(ops[0], t.props)
+	// + - * and % (SQLite's % truncates both sides to integers).
+	return "(" + l + " " + op + " " + r + ")"
 }
 
-// operand is the SQL of o compared as typ.
-func (t *translator) operand(o cql2.Operand, typ cql2.Type) (string, error) {
-	switch o := o.(type) {
-	case cql2.Property:
-		return t.cols[o.Name].SQL, nil
-	case cql2.Func:
-		arg, err := t.operand(o.Args[0], cql2.String)
-		if err != nil {
-			return "", err
-		}
-		if o.Name == "CASEI" {
-			return "im_casei(" + arg + ")", nil
-		}
-		return "im_accenti(" + arg + ")", nil
-	case cql2.Arith:
-		l, err := t.operand(o.L, cql2.Number)
-		if err != nil {
-			return "", err
-		}
-		r, err := t.operand(o.R, cql2.Number)
-		if err != nil {
-			return "", err
-		}
-		switch o.Op {
-		case "/":
-			// Division is of reals (CQL2), and by zero NULL (no match), not an error.
-			return "(CAST(" + l + " AS REAL) / " + r + ")", nil
-		case "DIV":
-			return "CAST(" + l + " / " + r + " AS INTEGER)", nil
-		case "%":
-			return "(" + l + " % " + r + ")", nil
-		case "^":
-			return "im_pow(" + l + ", " + r + ")", nil
-		}
-		return "(" + l + " " + o.Op + " " + r + ")", nil
-	}
-	v, err := value(o, typ)
-	if err != nil {
-		return "", err
-	}
-	t.args = append(t.args, v)
-	return "?", nil
-}
-
-// value converts a literal to the Go value bound for a comparison as typ.
-func value(o cql2.Operand, typ cql2.Type) (any, error) {
-	wrong := func() error {
-		return &cql2.Error{Pos: o.Position(), Msg: fmt.Sprintf("%s is not a valid %s value", o.String(), typ)}
-	}
-	switch typ {
-	case cql2.String:
-		if s, ok := o.(cql2.StringLit); ok {
-			return s.V, nil
-		}
-	case cql2.Integer, cql2.Number:
-		if n, ok := o.(cql2.NumberLit); ok {
-			if n.Int {
-				return int64(n.V), nil
-			}
-			return n.V, nil
-		}
-	case cql2.Boolean:
-		if v, ok := o.(cql2.BoolLit); ok {
-			return v.V, nil
-		}
-	case cql2.Date:
-		switch l := o.(type) {
-		case cql2.DateLit:
-			return l.V.Format("2006-01-02"), nil
-		case cql2.TimestampLit:
-			return l.V.Format("2006-01-02"), nil
-		case cql2.StringLit:
-			// A quoted date compared with a date property, as GDAL and QGIS write it.
-			if _, err := time.Parse("2006-01-02", l.V); err == nil {
-				return l.V, nil
-			}
-		}
-	case cql2.DateTime:
-		switch l := o.(type) {
-		case cql2.DateLit:
-			return l.V.Format("2006-01-02") + "T00:00:00Z", nil
-		case cql2.TimestampLit:
-			return l.V.Format("2006-01-02T15:04:05Z"), nil
-		case cql2.StringLit:
-			if _, err := time.Parse("2006-01-02", l.V); err == nil {
-				return l.V + "T00:00:00Z", nil
-			}
-		}
-	}
-	return nil, wrong()
-}
-
-// likePattern is the text of a LIKE pattern and the folding CASEI/ACCENTI
-// wrapped around it apply.
-func likePattern(o cql2.Operand) (string, func(string) string) {
-	switch o := o.(type) {
-	case cql2.StringLit:
-		return o.V, func(s string) string { return s }
-	case cql2.Func:
-		s, inner := likePattern(o.Args[0])
-		f := caseFold
-		if o.Name == "ACCENTI" {
-			f = accentFold
-		}
-		return s, func(s string) string { return f(inner(s)) }
-	}
-	return "", func(s string) string { return s }
-}
-
-// likeToGlob turns a CQL2 LIKE pattern (% any run, _ one character, \ escapes
-// the next character) into a SQLite GLOB pattern, which is case-sensitive.
+// likeToGlob turns a CQL2 LIKE pattern into a SQLite GLOB pattern, which is
+// case-sensitive.
 func likeToGlob(p string) string {
 	var b strings.Builder
-	esc := false
-	for _, r := range p {
+	for _, t := range cqlsql.ParseLike(p) {
 		switch {
-		case esc:
-			esc = false
-			b.WriteString(globLiteral(r))
-		case r == '\\':
-			esc = true
-		case r == '%':
+		case t.Any:
 			b.WriteByte('*')
-		case r == '_':
+		case t.One:
 			b.WriteByte('?')
 		default:
-			b.WriteString(globLiteral(r))
+			b.WriteString(globLiteral(t.R))
 		}
-	}
-	if esc {
-		b.WriteString(globLiteral('\\'))
 	}
 	return b.String()
 }
@@ -399,36 +117,16 @@ func globLiteral(r rune) string {
 	return string(r)
 }
 
-// spatial translates a spatial function. The features are points, so each
-// function comes down to where the point lies relative to the literal (see
-// geo.Prepared.Relate); the box test before relate lets SQLite reject most
-// rows without calling Go, and the same box narrows the cell-index ranges
-// (Filter.bound) when the function is a top-level condition.
-func (t *translator) spatial(b *strings.Builder, e cql2.Spatial) error {
-	op, lit, ok := spatialLiteral(e)
-	if !ok {
-		// The point against itself.
-		switch op {
-		case "S_INTERSECTS", "S_WITHIN", "S_CONTAINS", "S_EQUALS":
-			b.WriteString("1")
-		default:
-			b.WriteString("0")
-		}
-		return nil
-	}
-	c := t.cols[spatialProperty(e).Name]
-	pg := prepareGeometry(lit)
-	switch op {
-	case "S_OVERLAPS", "S_CROSSES":
-		b.WriteString("0") // a point never overlaps nor crosses
-		return nil
-	case "S_DISJOINT":
-		b.WriteString("NOT ")
-		op = "S_INTERSECTS"
-	}
+// Spatial is "the point op g": where the point lies relative to the literal
+// (see geo.Prepared.Relate). The box test before relate lets SQLite reject
+// most rows without calling Go, and the same box narrows the cell-index
+// ranges (Filter.bound) when the function is a top-level condition.
+func (dialect) Spatial(op string, c Column, g cql2.Geometry, b cqlsql.Binder) (string, error) {
+	pg := prepareGeometry(g)
 	bd := pg.lonLatBound
-	t.args = append(t.args, bd.Min[0], bd.Max[0], bd.Min[1], bd.Max[1])
-	fmt.Fprintf(b, "(%s BETWEEN ? AND ? AND %s BETWEEN ? AND ? AND ", c.X, c.Y)
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "(%s BETWEEN %s AND %s AND %s BETWEEN %s AND %s AND ",
+		c.X, b.Arg(bd.Min[0]), b.Arg(bd.Max[0]), c.Y, b.Arg(bd.Min[1]), b.Arg(bd.Max[1]))
 	if g := pg.grid(); g != nil {
 		// Most points are settled by the grid cell they fall in (see
 		// geo.Grid): one byte of the cells' answers, picked by arithmetic on
@@ -446,18 +144,18 @@ func (t *translator) spatial(b *strings.Builder, e cql2.Spatial) error {
 				}
 			}
 		}
-		t.args = append(t.args, gridAnswers{b: ans, key: fmt.Sprintf("grid:%d:%s", pg.id, op)},
-			g.Bound.Min[0], g.KX(), int64(g.W-1), int64(g.W), g.Bound.Min[1], g.KY(), int64(g.H-1))
-		fmt.Fprintf(b, "CASE substr(?, 1 + min(CAST((%s - ?) * ? AS INTEGER), ?) + ? * min(CAST((%s - ?) * ? AS INTEGER), ?), 1)"+
-			" WHEN x'01' THEN 1 WHEN x'00' THEN 0 ELSE ", c.X, c.Y)
+		fmt.Fprintf(&sb, "CASE substr(%s, 1 + min(CAST((%s - %s) * %s AS INTEGER), %s) + %s * min(CAST((%s - %s) * %s AS INTEGER), %s), 1)"+
+			" WHEN x'01' THEN 1 WHEN x'00' THEN 0 ELSE ",
+			b.Arg(gridAnswers{b: ans, key: fmt.Sprintf("grid:%d:%s", pg.id, op)}),
+			c.X, b.Arg(g.Bound.Min[0]), b.Arg(g.KX()), b.Arg(int64(g.W-1)), b.Arg(int64(g.W)),
+			c.Y, b.Arg(g.Bound.Min[1]), b.Arg(g.KY()), b.Arg(int64(g.H-1)))
 	}
-	t.args = append(t.args, pg.id, int64(slices.Index(cql2.SpatialOps, op)))
-	fmt.Fprintf(b, "im_relate(?, ?, %s, %s)", c.X, c.Y)
+	fmt.Fprintf(&sb, "im_relate(%s, %s, %s, %s)", b.Arg(pg.id), b.Arg(int64(slices.Index(cql2.SpatialOps, op))), c.X, c.Y)
 	if pg.grid() != nil {
-		b.WriteString(" END")
+		sb.WriteString(" END")
 	}
-	b.WriteString(")")
-	return nil
+	sb.WriteString(")")
+	return sb.String(), nil
 }
 
 // gridCells is how many cells a polygon literal's grid has (see geo.Grid):
@@ -494,25 +192,6 @@ func (pg *preparedGeometry) grid() *geo.Grid {
 	return pg.g
 }
 
-// spatialLiteral is the function as "feature op literal" and the literal;
-// ok is false when both arguments are the property.
-func spatialLiteral(e cql2.Spatial) (op string, lit cql2.Geometry, ok bool) {
-	if g, isLit := e.B.(cql2.Geometry); isLit {
-		return e.Op, g, true
-	}
-	if g, isLit := e.A.(cql2.Geometry); isLit {
-		return geo.Converse(e.Op), g, true
-	}
-	return e.Op, cql2.Geometry{}, false
-}
-
-func spatialProperty(e cql2.Spatial) cql2.Property {
-	if p, ok := e.A.(cql2.Property); ok {
-		return p
-	}
-	return e.B.(cql2.Property)
-}
-
 // needsClosure reports whether op (feature op literal) holds only of points
 // in the literal's closure, so the literal's box bounds the matches.
 func needsClosure(op string) bool {
@@ -541,17 +220,8 @@ func prepareGeometry(g cql2.Geometry) *preparedGeometry {
 	h.Write([]byte(g.CRS))
 	h.Write([]byte{0})
 	h.Write([]byte(g.String()))
-	pg := &preparedGeometry{id: int64(h.Sum64() & math.MaxInt64), prep: geo.Prepare(g.G)}
-	pg.lonLatBound = pg.prep.Bound
-	if g.CRS != "" {
-		if c, err := crs.Lookup(g.CRS); err == nil && c != crs.CRS84 {
-			pg.crs = c
-			b := pg.prep.Bound
-			minLon, minLat, maxLon, maxLat := c.LonLatBox(b.Min[0], b.Min[1], b.Max[0], b.Max[1])
-			pg.lonLatBound = orb.Bound{Min: orb.Point{minLon, minLat}, Max: orb.Point{maxLon, maxLat}}
-		}
-	}
-	return pg
+	return &preparedGeometry{id: int64(h.Sum64() & math.MaxInt64), prep: geo.Prepare(g.G),
+		crs: cqlsql.LiteralCRS(g), lonLatBound: cqlsql.LonLatBound(g)}
 }
 
 // cqlBound is the box every match of e lies in, from the spatial functions
@@ -570,11 +240,11 @@ func cqlBound(e cql2.Expr) (orb.Bound, bool) {
 		}
 		return r, rok
 	case cql2.Spatial:
-		op, lit, ok := spatialLiteral(e)
+		op, lit, ok := cqlsql.SpatialLiteral(e)
 		if !ok || !needsClosure(op) {
 			return orb.Bound{}, false
 		}
-		return prepareGeometry(lit).lonLatBound, true
+		return cqlsql.LonLatBound(lit), true
 	}
 	return orb.Bound{}, false
 }
@@ -603,7 +273,7 @@ func cqlGeometries(e cql2.Expr) []*preparedGeometry {
 		case cql2.Not:
 			walk(e.X)
 		case cql2.Spatial:
-			if _, lit, ok := spatialLiteral(e); ok {
+			if _, lit, ok := cqlsql.SpatialLiteral(e); ok {
 				out = append(out, prepareGeometry(lit))
 			}
 		}

@@ -6,17 +6,14 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"math"
-	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/mattn/go-sqlite3"
 	"github.com/paulmach/orb"
-	"golang.org/x/text/cases"
-	"golang.org/x/text/unicode/norm"
 
 	"incidentmap/cql2"
+	"incidentmap/internal/cqlsql"
 )
 
 // geometries holds the prepared geometry literals of the queries running,
@@ -92,24 +89,6 @@ func (g *geometries) relate(id, op int64, lon, lat float64) (bool, error) {
 	return r, nil
 }
 
-// caseFold is CASEI: Unicode full case folding (Straße and STRASSE fold alike).
-func caseFold(s string) string { return cases.Fold().String(s) }
-
-// accentFold is ACCENTI: the text decomposed (NFD), its combining marks
-// dropped — accents on Latin letters, and the short vowels and other marks
-// of Arabic script — and composed again.
-func accentFold(s string) string {
-	d := norm.NFD.String(s)
-	var b strings.Builder
-	b.Grow(len(d))
-	for _, r := range d {
-		if !unicode.Is(unicode.Mn, r) {
-			b.WriteRune(r)
-		}
-	}
-	return norm.NFC.String(b.String())
-}
-
 // connector opens connections of go-sqlite3 with the store's SQL functions
 // registered on each, without registering a driver name process-wide.
 type connector struct {
@@ -132,8 +111,8 @@ func (s *SQLite) openDB(dsn string) *sql.DB {
 			impl any
 		}{
 			{"im_relate", s.geoms.relate},
-			{"im_casei", caseFold},
-			{"im_accenti", accentFold},
+			{"im_casei", cqlsql.CaseFold},
+			{"im_accenti", cqlsql.AccentFold},
 			{"im_pow", pow},
 			{"im_secs", seconds},
 			{"im_like", like},
@@ -193,7 +172,7 @@ func seconds(v any) any {
 	if err != nil {
 		return nil
 	}
-	return secs(t)
+	return cqlsql.Secs(t)
 }
 
 // like is the SQL function im_like(text, pattern): CQL2's LIKE (case-

@@ -1,4 +1,4 @@
-package store
+package cqlsql
 
 import (
 	"fmt"
@@ -29,11 +29,12 @@ func (t *translator) temporal(b *strings.Builder, e cql2.Temporal) error {
 		return err
 	}
 	var conds []string
-	add := func(format string, ops ...*end) {
-		parts := make([]any, len(ops))
-		for i, o := range ops {
-			parts[i] = o.sql
-			t.args = append(t.args, o.args...)
+	// add writes one comparison; each end binds its values as it is
+	// written, so placeholders come in the order of the text.
+	add := func(format string, ends ...end) {
+		parts := make([]any, len(ends))
+		for i, o := range ends {
+			parts[i] = o()
 		}
 		conds = append(conds, fmt.Sprintf(format, parts...))
 	}
@@ -87,11 +88,8 @@ func (t *translator) temporal(b *strings.Builder, e cql2.Temporal) error {
 	return nil
 }
 
-// end is the SQL of one end of a temporal operand and its arguments.
-type end struct {
-	sql  string
-	args []any
-}
+// end writes one end of a temporal operand, binding its value if it has one.
+type end func() string
 
 // dayGranular reports whether o is a date or made of dates.
 func (t *translator) dayGranular(o cql2.Operand) bool {
@@ -107,7 +105,7 @@ func (t *translator) dayGranular(o cql2.Operand) bool {
 }
 
 // Open ends: before and after every date text, and every number of seconds
-// SQLite's dates reach.
+// a stored date reaches.
 const (
 	openStartDate = ""
 	openEndDate   = "9999-99-99"
@@ -118,7 +116,7 @@ const (
 )
 
 // ends is the start and end of a temporal operand.
-func (t *translator) ends(o cql2.Operand, dates bool) (*end, *end, error) {
+func (t *translator) ends(o cql2.Operand, dates bool) (end, end, error) {
 	if iv, ok := o.(cql2.Interval); ok {
 		s, _, err := t.instant(iv.Start, dates, true)
 		if err != nil {
@@ -130,47 +128,59 @@ func (t *translator) ends(o cql2.Operand, dates bool) (*end, *end, error) {
 	return t.instant(o, dates, true)
 }
 
+// bound is an end that binds v, as a value of typ.
+func (t *translator) bound(v any, typ cql2.Type) end {
+	return func() string { return t.d.Literal(t.b.Arg(v), typ) }
+}
+
+// sql is an end that is an expression.
+func sql(s string) end { return func() string { return s } }
+
 // instant is the start and end of an instant (a date spans its day when
 // compared in seconds); nil is an open end, start or end as isStart says.
-func (t *translator) instant(o cql2.Operand, dates, isStart bool) (*end, *end, error) {
+func (t *translator) instant(o cql2.Operand, dates, isStart bool) (end, end, error) {
 	if o == nil {
 		if dates {
-			v := any(openEndDate)
+			v := openEndDate
 			if isStart {
 				v = openStartDate
 			}
-			return &end{"?", []any{v}}, &end{"?", []any{v}}, nil
+			return t.bound(v, cql2.Date), t.bound(v, cql2.Date), nil
 		}
-		v := any(openEndSecs)
+		v := float64(openEndSecs)
 		if isStart {
 			v = openStartSecs
 		}
-		return &end{"?", []any{v}}, &end{"?", []any{v}}, nil
+		return t.bound(v, cql2.Number), t.bound(v, cql2.Number), nil
 	}
 	switch o := o.(type) {
 	case cql2.Property:
 		c := t.cols[o.Name]
 		if dates {
-			return &end{c.SQL, nil}, &end{c.SQL, nil}, nil
+			// ISO dates order alike under every collation, so the
+			// column stays as it is and its index serves.
+			return sql(c.SQL), sql(c.SQL), nil
 		}
-		start := "im_secs(" + c.SQL + ")"
+		start := t.d.Seconds(c.SQL)
 		if c.Type == cql2.Date {
-			return &end{start, nil}, &end{fmt.Sprintf("(%s + %g)", start, float64(daySecs)), nil}, nil
+			return sql(start), sql(fmt.Sprintf("(%s + %s)", start, t.d.Literal(fmt.Sprintf("%g", float64(daySecs)), cql2.Number))), nil
 		}
-		return &end{start, nil}, &end{start, nil}, nil
+		return sql(start), sql(start), nil
 	case cql2.DateLit:
 		if dates {
 			d := o.V.Format("2006-01-02")
-			return &end{"?", []any{d}}, &end{"?", []any{d}}, nil
+			return t.bound(d, cql2.Date), t.bound(d, cql2.Date), nil
 		}
-		s := secs(o.V)
-		return &end{"?", []any{s}}, &end{"?", []any{s + daySecs}}, nil
+		s := Secs(o.V)
+		return t.bound(s, cql2.Number), t.bound(s+daySecs, cql2.Number), nil
 	case cql2.TimestampLit:
-		s := secs(o.V)
-		return &end{"?", []any{s}}, &end{"?", []any{s}}, nil
+		s := Secs(o.V)
+		return t.bound(s, cql2.Number), t.bound(s, cql2.Number), nil
 	}
 	return nil, nil, &cql2.Error{Pos: o.Position(), Msg: fmt.Sprintf("%s is not an instant", o.String())}
 }
 
-// secs is t as seconds since 1970 with its fraction.
-func secs(t time.Time) float64 { return float64(t.Unix()) + float64(t.Nanosecond())/1e9 }
+// Secs is t as seconds since 1970 with its fraction: float64(unix seconds)
+// + float64(nanoseconds)/1e9, the formula every engine's Seconds follows so
+// that equal instants compare equal.
+func Secs(t time.Time) float64 { return float64(t.Unix()) + float64(t.Nanosecond())/1e9 }
