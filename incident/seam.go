@@ -84,6 +84,10 @@ type Tiler interface {
 	// TileGrid clusters the incidents f selects in tile t on a grid of
 	// TileGridSize × TileGridSize cells; only non-empty cells are returned.
 	TileGrid(ctx context.Context, f Filter, t maptile.Tile) ([]TileCell, error)
+	// TileCount says how many incidents f selects in tile t when the engine
+	// can tell without reading them (its pre-aggregates; see TileTypes); ok
+	// is false when it cannot.
+	TileCount(ctx context.Context, f Filter, t maptile.Tile) (n int64, ok bool, err error)
 }
 
 // TileGridSize is how many grid cells a tile's side has for clustering.

@@ -110,6 +110,10 @@ func (p *PostGIS) LoadTables(ctx context.Context, fill func(put func(table strin
 				return fmt.Errorf("load: rebuild index: %w", err)
 			}
 		}
+		// The tile pre-aggregates' triggers were off too.
+		if _, err := tx.Exec(ctx, "DELETE FROM tile_cells; INSERT INTO tile_cells "+tileCellsOf("incidents")); err != nil {
+			return fmt.Errorf("load: tile pre-aggregates: %w", err)
+		}
 		if _, err := tx.Exec(ctx, "ALTER TABLE incidents ENABLE TRIGGER USER"); err != nil {
 			return fmt.Errorf("load: %w", err)
 		}

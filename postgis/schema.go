@@ -183,6 +183,8 @@ var migrations = []string{
 	END $$;
 	CREATE TRIGGER incidents_serialize BEFORE INSERT OR UPDATE OR DELETE ON incidents
 		FOR EACH STATEMENT EXECUTE FUNCTION incidents_serialize();`,
+	// 3: tile pre-aggregates (issue 16; see tileagg.go).
+	tileCellsMigration,
 }
 
 // SchemaVersion is the version the migrations bring a database to.

@@ -59,31 +59,44 @@ func (p *PostGIS) TilePoints(ctx context.Context, f incident.Filter, t maptile.T
 }
 
 // TileGrid clusters the incidents f selects in tile t by grid cell (the
-// cell key shifted right), in SQL: count, fatalities, centroid, and the
-// incident itself where a cell holds one.
+// cell key shifted right): count, fatalities, centroid, and the incident
+// itself where a cell holds one. From the pre-aggregates when they answer
+// f at the tile's zoom (tileagg.go), otherwise in SQL over the incidents
+// under the tile.
 func (p *PostGIS) TileGrid(ctx context.Context, f incident.Filter, t maptile.Tile) ([]incident.TileCell, error) {
+	if types, ok := incident.TileTypes(f); ok && tileAggLevel(int(t.Z)) > 0 {
+		cells, err := p.tileGridAgg(ctx, types, t)
+		if err != nil {
+			return nil, fmt.Errorf("tile grid: %w", err)
+		}
+		return cells, nil
+	}
 	r, shift := tileRange(t)
 	q, err := tileQuery(f, r)
 	if err != nil {
 		return nil, err
 	}
 	s := q.arg(int64(shift))
-	rows, err := p.reader().Query(ctx, `SELECT i.cell >> `+s+`::int AS k, count(*), sum(i.fatalities), avg(i.lon), avg(i.lat),
-		min(i.id), min(i.event_date), min(i.event_type)
+	rows, err := p.reader().Query(ctx, `SELECT i.cell >> `+s+`::int AS k, count(*), sum(i.fatalities),
+		sum(trunc(i.lon * 10000000)::bigint)::bigint, sum(trunc(i.lat * 10000000)::bigint)::bigint,
+		min(i.id), min(i.event_date), min(i.event_type), min(i.lon), min(i.lat)
 		FROM incidents i`+q.where()+` GROUP BY 1 ORDER BY 1`, q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("tile grid: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (incident.TileCell, error) {
 		var c incident.TileCell
-		var n, fat, id int64
+		var n, fat, lonSum, latSum, id int64
 		var date, typ string
-		if err := row.Scan(&c.Key, &n, &fat, &c.Lon, &c.Lat, &id, &date, &typ); err != nil {
+		var lon, lat float64
+		if err := row.Scan(&c.Key, &n, &fat, &lonSum, &latSum, &id, &date, &typ, &lon, &lat); err != nil {
 			return c, err
 		}
 		c.Count, c.Fatalities = int(n), int(fat)
+		c.Lon, c.Lat = incident.TileCentroid(lonSum, latSum, n)
 		if n == 1 {
-			c.Single = &incident.TilePoint{ID: id, Lon: c.Lon, Lat: c.Lat, Fatalities: int(fat), EventDate: date, EventType: typ}
+			c.Lon, c.Lat = lon, lat
+			c.Single = &incident.TilePoint{ID: id, Lon: lon, Lat: lat, Fatalities: int(fat), EventDate: date, EventType: typ}
 		}
 		return c, nil
 	})

@@ -135,14 +135,11 @@ func (h *handlers) buildTile(ctx context.Context, t maptile.Tile, f store.Filter
 		return orb.Point{clamp(wx - float64(t.X)), clamp(wy - float64(t.Y))}
 	}
 	var feats []*geojson.Feature
-	var points []store.TilePoint
-	var err error
-	if t.Z >= TileClusterBelowZoom {
-		if points, err = h.store.TilePoints(ctx, f, t, TileMaxPoints+1); err != nil {
-			return nil, fmt.Errorf("tile %d/%d/%d: %w", t.Z, t.X, t.Y, err)
-		}
+	points, cluster, err := h.tilePoints(ctx, t, f)
+	if err != nil {
+		return nil, fmt.Errorf("tile %d/%d/%d: %w", t.Z, t.X, t.Y, err)
 	}
-	if t.Z >= TileClusterBelowZoom && len(points) <= TileMaxPoints {
+	if !cluster {
 		for i := range points {
 			feats = append(feats, pointFeature(&points[i], pixel(points[i].Lon, points[i].Lat)))
 		}
@@ -181,6 +178,28 @@ func (h *handlers) buildTile(ctx context.Context, t maptile.Tile, f store.Filter
 		return nil, fmt.Errorf("tile %d/%d/%d: encode: %w", t.Z, t.X, t.Y, err)
 	}
 	return body, nil
+}
+
+// tilePoints reads the single incidents of tile t, or says it is to be
+// clustered: always above TileClusterBelowZoom, and when it holds more than
+// TileMaxPoints — known from the engine's count when it keeps one (then the
+// incidents are not read at all), else from reading one more than that.
+func (h *handlers) tilePoints(ctx context.Context, t maptile.Tile, f store.Filter) ([]store.TilePoint, bool, error) {
+	if t.Z < TileClusterBelowZoom {
+		return nil, true, nil
+	}
+	n, known, err := h.store.TileCount(ctx, f, t)
+	if err != nil {
+		return nil, false, err
+	}
+	if known && n > TileMaxPoints {
+		return nil, true, nil
+	}
+	points, err := h.store.TilePoints(ctx, f, t, TileMaxPoints+1)
+	if err != nil {
+		return nil, false, err
+	}
+	return points, len(points) > TileMaxPoints, nil
 }
 
 // warmZoom and warmMaxTiles bound the tiles warmTiles builds.

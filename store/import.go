@@ -383,6 +383,9 @@ func (b *bulkLoad) finishLoad(ctx context.Context, tx *sql.Tx) error {
 		// The daily counts' triggers were off too (migration 14).
 		"DELETE FROM daily_stats",
 		"INSERT INTO daily_stats " + dailyStatsFill,
+		// And the tile pre-aggregates' (migration 15).
+		"DELETE FROM tile_cells",
+		tileCellsFill(),
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("bulk load: %.60s: %w", q, err)

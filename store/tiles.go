@@ -83,23 +83,126 @@ func readTilePoints(rows *sql.Rows, err error) ([]TilePoint, error) {
 	return out, rows.Err()
 }
 
-// TileGrid groups the incidents f selects inside the key range r by their
-// key shifted right by shift — cells of the quadtree shift/2 zoom levels
-// below the range's tile — and returns the non-empty cells in key order, all
-// in one read snapshot. Every grid cell is its own key range, so SQLite
-// aggregates each (count, fatalities, centroid) straight from the cell index
-// in one correlated subquery, in key order: a GROUP BY would sort all the
-// tile's incidents first (2.5× slower for a tile of 800,000), and streaming
-// them into Go costlier still. Only incidents alone in their cell are read
-// whole.
+// TileGrid groups the incidents f selects in tile t by grid cell (their key
+// shifted right by the grid's shift: cells TileGridSize a side) and returns
+// the non-empty cells in key order, all in one read snapshot. From the
+// pre-aggregates (tileagg.go) when they answer f at the tile's zoom,
+// otherwise from the incidents under the tile (tileGridScan).
 func (s *SQLite) TileGrid(ctx context.Context, f Filter, t maptile.Tile) ([]TileCell, error) {
-	r := geo.TileCells(uint32(t.Z), t.X, t.Y)
-	shift := tileGridShift(uint32(t.Z))
 	tx, err := s.ro.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("tile grid: %w", err)
 	}
 	defer tx.Rollback()
+	var cells []TileCell
+	if types, ok := incident.TileTypes(f); ok && tileAggLevel(uint32(t.Z)) > 0 {
+		cells, err = tileGridAgg(ctx, tx, types, t)
+	} else {
+		cells, err = s.tileGridScan(ctx, tx, f, t)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tile grid: %w", err)
+	}
+	if err := readSingles(ctx, tx, cells); err != nil {
+		return nil, fmt.Errorf("tile grid: %w", err)
+	}
+	return cells, nil
+}
+
+// tileAggLevel is the pre-aggregated level of the grid of a tile of zoom
+// z, 0 when that level is not kept.
+func tileAggLevel(z uint32) int {
+	if l := int(z) + 6; l <= incident.TileAggMaxLevel && l <= geo.CellZoom {
+		return l
+	}
+	return 0
+}
+
+// typesCond is the condition on event_type of a pre-aggregate query for
+// types (nil: all), with its arguments.
+func typesCond(types []string) (string, []any) {
+	if types == nil {
+		return "", nil
+	}
+	a := make([]any, len(types))
+	for i, v := range types {
+		a[i] = v
+	}
+	return " AND event_type IN (" + placeholders(len(types)) + ")", a
+}
+
+// tileGridAgg reads the grid of tile t from tile_cells: the rows of its
+// level under the tile, summed over the event types selected, in key order
+// (the primary key's), so no sort.
+func tileGridAgg(ctx context.Context, tx *sql.Tx, types []string, t maptile.Tile) ([]TileCell, error) {
+	if types != nil && len(types) == 0 {
+		return nil, nil
+	}
+	level := tileAggLevel(uint32(t.Z))
+	r := geo.TileCells(uint32(t.Z), t.X, t.Y)
+	shift := 2 * (geo.CellZoom - level)
+	cond, args := typesCond(types)
+	rows, err := tx.QueryContext(ctx, `SELECT key, sum(n), sum(fatalities), sum(lon_sum), sum(lat_sum), sum(id_sum)
+		FROM tile_cells WHERE level = ? AND key BETWEEN ? AND ?`+cond+` GROUP BY key ORDER BY key`,
+		append([]any{level, r.Lo >> shift, r.Hi >> shift}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var cells []TileCell
+	for rows.Next() {
+		var c TileCell
+		var n, fat, lonSum, latSum, idSum int64
+		if err := rows.Scan(&c.Key, &n, &fat, &lonSum, &latSum, &idSum); err != nil {
+			return nil, err
+		}
+		cells = append(cells, newTileCell(c.Key, n, fat, lonSum, latSum, idSum))
+	}
+	return cells, rows.Err()
+}
+
+// newTileCell is a cell from its sums; a cell of one incident names it by
+// id (idSum), for readSingles to fill in.
+func newTileCell(key, n, fat, lonSum, latSum, idSum int64) TileCell {
+	c := TileCell{Key: key, Count: int(n), Fatalities: int(fat)}
+	c.Lon, c.Lat = incident.TileCentroid(lonSum, latSum, n)
+	if n == 1 {
+		c.Single = &TilePoint{ID: idSum}
+	}
+	return c
+}
+
+// TileCount says how many incidents f selects in tile t when the
+// pre-aggregates answer f at the tile's zoom (one cell of level z); ok is
+// false otherwise.
+func (s *SQLite) TileCount(ctx context.Context, f Filter, t maptile.Tile) (int64, bool, error) {
+	types, ok := incident.TileTypes(f)
+	z := int(t.Z)
+	if !ok || z < incident.TileAggMinLevel || z > incident.TileAggMaxLevel {
+		return 0, false, nil
+	}
+	if types != nil && len(types) == 0 {
+		return 0, true, nil
+	}
+	cond, args := typesCond(types)
+	var n int64
+	err := s.ro.QueryRowContext(ctx, `SELECT coalesce(sum(n), 0) FROM tile_cells WHERE level = ? AND key = ?`+cond,
+		append([]any{z, geo.TileCells(uint32(z), t.X, t.Y).Lo >> (2 * (geo.CellZoom - z))}, args...)...).Scan(&n)
+	if err != nil {
+		return 0, false, fmt.Errorf("tile count: %w", err)
+	}
+	return n, true, nil
+}
+
+// tileGridScan computes the grid of tile t from the incidents under it.
+// Every grid cell is its own key range, so SQLite aggregates each (count,
+// fatalities, coordinate sums) straight from the cell index in one
+// correlated subquery, in key order: a GROUP BY would sort all the tile's
+// incidents first (2.5× slower for a tile of 800,000), and streaming them
+// into Go costlier still.
+func (s *SQLite) tileGridScan(ctx context.Context, tx *sql.Tx, f Filter, t maptile.Tile) ([]TileCell, error) {
+	r := geo.TileCells(uint32(t.Z), t.X, t.Y)
+	shift := tileGridShift(uint32(t.Z))
 	defer s.geoms.pin(f.Expr)()
 	cond, args, err := tileConditions(f)
 	if err != nil {
@@ -113,77 +216,79 @@ func (s *SQLite) TileGrid(ctx context.Context, f Filter, t maptile.Tile) ([]Tile
 			UNION ALL
 			SELECT (SELECT cell >> ? FROM incidents INDEXED BY incidents_cell WHERE cell BETWEEN (g.k + 1) << ? AND ? ORDER BY cell LIMIT 1)
 			FROM g WHERE g.k IS NOT NULL),
-		c AS MATERIALIZED (SELECT k, (SELECT json_array(count(*), sum(i.fatalities), avg(i.lon), avg(i.lat), min(i.id))
+		c AS MATERIALIZED (SELECT k, (SELECT json_array(count(*), sum(i.fatalities), sum(`+fixed(fixedLon, "i")+`),
+				sum(`+fixed(fixedLat, "i")+`), min(i.id))
 			FROM incidents i INDEXED BY incidents_cell WHERE i.cell BETWEEN g.k << ? AND ((g.k + 1) << ?) - 1`+cond+`) AS a
 			FROM g WHERE g.k IS NOT NULL)
 		SELECT k, a FROM c WHERE a NOT LIKE '[0,%'`,
 		append([]any{shift, r.Lo, r.Hi, shift, shift, r.Hi, shift, shift}, args...)...)
 	if err != nil {
-		return nil, fmt.Errorf("tile grid: %w", err)
+		return nil, err
 	}
+	defer rows.Close()
 	var cells []TileCell
-	var singles []any // ids of the cells of one incident
 	for rows.Next() {
-		var c TileCell
+		var key int64
 		var agg string
-		if err := rows.Scan(&c.Key, &agg); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("tile grid: %w", err)
+		if err := rows.Scan(&key, &agg); err != nil {
+			return nil, err
 		}
-		id, err := parseCellAggregate(agg, &c)
+		c, err := parseCellAggregate(key, agg)
 		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("tile grid: cell %d: %w", c.Key, err)
-		}
-		if c.Count == 1 {
-			c.Single = &TilePoint{ID: id}
-			singles = append(singles, id)
+			return nil, fmt.Errorf("cell %d: %w", key, err)
 		}
 		cells = append(cells, c)
 	}
-	if err := rows.Close(); err != nil {
-		return nil, fmt.Errorf("tile grid: %w", err)
-	}
-	if len(singles) == 0 {
-		return cells, nil
-	}
-	byID := make(map[int64]*TilePoint, len(singles))
+	return cells, rows.Err()
+}
+
+// readSingles fills in the incidents of the cells of one (named by id),
+// and puts those cells at their incident's own point.
+func readSingles(ctx context.Context, tx *sql.Tx, cells []TileCell) error {
+	byID := map[int64]*TilePoint{}
+	var ids []any
 	for i := range cells {
 		if p := cells[i].Single; p != nil {
 			byID[p.ID] = p
+			ids = append(ids, p.ID)
 		}
+	}
+	if len(ids) == 0 {
+		return nil
 	}
 	// A grid has at most a few thousand cells: one IN list reads them all.
 	points, err := readTilePoints(tx.QueryContext(ctx, `SELECT `+tilePointColumns+` FROM incidents i
-		WHERE i.id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(singles)), ",")+`)`, singles...))
+		WHERE i.id IN (`+placeholders(len(ids))+`)`, ids...))
 	if err != nil {
-		return nil, fmt.Errorf("tile grid: %w", err)
+		return err
 	}
 	for _, p := range points {
 		if q := byID[p.ID]; q != nil {
 			*q = p
 		}
 	}
-	return cells, nil
+	for i := range cells {
+		if p := cells[i].Single; p != nil {
+			cells[i].Lon, cells[i].Lat = p.Lon, p.Lat
+		}
+	}
+	return nil
 }
 
-// parseCellAggregate reads TileGrid's [count, fatalities, lon, lat, min id]
-// into c and returns the id.
-func parseCellAggregate(agg string, c *TileCell) (int64, error) {
+// parseCellAggregate reads tileGridScan's [count, fatalities, lon sum,
+// lat sum, min id] of the cell key.
+func parseCellAggregate(key int64, agg string) (TileCell, error) {
 	parts := strings.Split(strings.Trim(agg, "[]"), ",")
 	if len(parts) != 5 {
-		return 0, fmt.Errorf("aggregate %q", agg)
+		return TileCell{}, fmt.Errorf("aggregate %q", agg)
 	}
+	var v [5]int64
 	var errs [5]error
-	var n, f, id int64
-	n, errs[0] = strconv.ParseInt(parts[0], 10, 64)
-	f, errs[1] = strconv.ParseInt(parts[1], 10, 64)
-	c.Lon, errs[2] = strconv.ParseFloat(parts[2], 64)
-	c.Lat, errs[3] = strconv.ParseFloat(parts[3], 64)
-	id, errs[4] = strconv.ParseInt(parts[4], 10, 64)
-	if err := errors.Join(errs[:]...); err != nil {
-		return 0, fmt.Errorf("aggregate %q: %w", agg, err)
+	for i := range parts {
+		v[i], errs[i] = strconv.ParseInt(parts[i], 10, 64)
 	}
-	c.Count, c.Fatalities = int(n), int(f)
-	return id, nil
+	if err := errors.Join(errs[:]...); err != nil {
+		return TileCell{}, fmt.Errorf("aggregate %q: %w", agg, err)
+	}
+	return newTileCell(key, v[0], v[1], v[2], v[3], v[4]), nil
 }

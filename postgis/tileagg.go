@@ -1,0 +1,169 @@
+package postgis
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb/maptile"
+
+	"incidentmap/geo"
+	"incidentmap/incident"
+)
+
+// The tile pre-aggregates, as the SQLite engine keeps them (see
+// incident.TileAggMinLevel): tile_cells holds per cell of every level and
+// event type the count, fatalities and sums of fixed-point coordinates and
+// ids. Statement triggers with transition tables keep it: one grouping of
+// the rows a statement wrote, so an import of a million rows updates it in
+// one pass instead of thirteen upserts a row.
+
+// tileCellsMigration is migration 3.
+var tileCellsMigration = fmt.Sprintf(`CREATE TABLE tile_cells (
+		level      smallint NOT NULL,
+		key        bigint   NOT NULL,
+		event_type text     NOT NULL,
+		n          bigint   NOT NULL CHECK (n >= 0),
+		fatalities bigint   NOT NULL,
+		lon_sum    bigint   NOT NULL,
+		lat_sum    bigint   NOT NULL,
+		id_sum     bigint   NOT NULL,
+		PRIMARY KEY (level, key, event_type)
+	);
+	CREATE FUNCTION tile_cells_change() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		IF TG_OP IN ('UPDATE', 'DELETE') THEN
+			UPDATE tile_cells t SET n = t.n - g.n, fatalities = t.fatalities - g.fatalities, lon_sum = t.lon_sum - g.lon_sum,
+				lat_sum = t.lat_sum - g.lat_sum, id_sum = t.id_sum - g.id_sum
+				FROM (%[1]s) g WHERE (t.level, t.key, t.event_type) = (g.level, g.key, g.event_type);
+			DELETE FROM tile_cells t USING (%[1]s) g
+				WHERE (t.level, t.key, t.event_type) = (g.level, g.key, g.event_type) AND t.n = 0;
+		END IF;
+		IF TG_OP IN ('UPDATE', 'INSERT') THEN
+			INSERT INTO tile_cells %[2]s
+				ON CONFLICT (level, key, event_type) DO UPDATE SET n = tile_cells.n + excluded.n,
+					fatalities = tile_cells.fatalities + excluded.fatalities, lon_sum = tile_cells.lon_sum + excluded.lon_sum,
+					lat_sum = tile_cells.lat_sum + excluded.lat_sum, id_sum = tile_cells.id_sum + excluded.id_sum;
+		END IF;
+		RETURN NULL;
+	END $$;
+	INSERT INTO tile_cells %[3]s;
+	CREATE TRIGGER tile_cells_insert AFTER INSERT ON incidents REFERENCING NEW TABLE AS new_rows
+		FOR EACH STATEMENT EXECUTE FUNCTION tile_cells_change();
+	CREATE TRIGGER tile_cells_update AFTER UPDATE ON incidents REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+		FOR EACH STATEMENT EXECUTE FUNCTION tile_cells_change();
+	CREATE TRIGGER tile_cells_delete AFTER DELETE ON incidents REFERENCING OLD TABLE AS old_rows
+		FOR EACH STATEMENT EXECUTE FUNCTION tile_cells_change();`,
+	tileCellsOf("old_rows"), tileCellsOf("new_rows"), tileCellsOf("incidents"))
+
+// tileCellsOf is the SELECT of the sums per cell of every level and event
+// type of the incidents in table (a transition table or incidents itself):
+// grouped by the finest cell first, then rolled up to every level.
+func tileCellsOf(table string) string {
+	return fmt.Sprintf(`SELECT l::smallint AS level, a.k >> (2 * (%[1]d - l)) AS key, a.event_type, sum(a.n)::bigint AS n,
+		sum(a.fatalities)::bigint AS fatalities, sum(a.lon_sum)::bigint AS lon_sum, sum(a.lat_sum)::bigint AS lat_sum, sum(a.id_sum)::bigint AS id_sum
+		FROM (SELECT r.cell >> %[3]d AS k, r.event_type, count(*) AS n, sum(r.fatalities) AS fatalities,
+			sum(trunc(r.lon * 10000000)::bigint) AS lon_sum, sum(trunc(r.lat * 10000000)::bigint) AS lat_sum, sum(r.id) AS id_sum
+			FROM %[5]s r GROUP BY 1, 2) a, generate_series(%[4]d, %[1]d) l GROUP BY 1, 2, 3`,
+		incident.TileAggMaxLevel, geo.CellZoom, 2*(geo.CellZoom-incident.TileAggMaxLevel), incident.TileAggMinLevel, table)
+}
+
+// tileAggLevel is the pre-aggregated level of the grid of a tile of zoom
+// z, 0 when that level is not kept.
+func tileAggLevel(z int) int {
+	if l := z + 6; l <= incident.TileAggMaxLevel && l <= geo.CellZoom {
+		return l
+	}
+	return 0
+}
+
+// tileGridAgg reads the grid of tile t from tile_cells, summed over the
+// event types selected (nil: all), in key order.
+func (p *PostGIS) tileGridAgg(ctx context.Context, types []string, t maptile.Tile) ([]incident.TileCell, error) {
+	if types != nil && len(types) == 0 {
+		return nil, nil
+	}
+	level := tileAggLevel(int(t.Z))
+	r := geo.TileCells(uint32(t.Z), t.X, t.Y)
+	shift := 2 * (geo.CellZoom - level)
+	args := []any{level, r.Lo >> shift, r.Hi >> shift}
+	cond := ""
+	if types != nil {
+		cond = " AND event_type = ANY($4)"
+		args = append(args, types)
+	}
+	rows, err := p.reader().Query(ctx, `SELECT key, sum(n)::bigint, sum(fatalities)::bigint, sum(lon_sum)::bigint, sum(lat_sum)::bigint, sum(id_sum)::bigint
+		FROM tile_cells WHERE level = $1 AND key BETWEEN $2 AND $3`+cond+` GROUP BY key ORDER BY key`, args...)
+	if err != nil {
+		return nil, err
+	}
+	cells, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (incident.TileCell, error) {
+		var key, n, fat, lonSum, latSum, idSum int64
+		if err := row.Scan(&key, &n, &fat, &lonSum, &latSum, &idSum); err != nil {
+			return incident.TileCell{}, err
+		}
+		c := incident.TileCell{Key: key, Count: int(n), Fatalities: int(fat)}
+		c.Lon, c.Lat = incident.TileCentroid(lonSum, latSum, n)
+		if n == 1 {
+			c.Single = &incident.TilePoint{ID: idSum}
+		}
+		return c, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	byID := map[int64]*incident.TilePoint{}
+	for i := range cells {
+		if s := cells[i].Single; s != nil {
+			ids = append(ids, s.ID)
+			byID[s.ID] = s
+		}
+	}
+	if len(ids) == 0 {
+		return cells, nil
+	}
+	rows, err = p.reader().Query(ctx, "SELECT i.id, i.lon, i.lat, i.fatalities, i.event_date, i.event_type FROM incidents i WHERE i.id = ANY($1)", ids)
+	if err != nil {
+		return nil, err
+	}
+	points, err := pgx.CollectRows(rows, scanTilePoint)
+	if err != nil {
+		return nil, err
+	}
+	for _, pt := range points {
+		if s := byID[pt.ID]; s != nil {
+			*s = pt
+		}
+	}
+	for i := range cells {
+		if s := cells[i].Single; s != nil {
+			cells[i].Lon, cells[i].Lat = s.Lon, s.Lat
+		}
+	}
+	return cells, nil
+}
+
+// TileCount says how many incidents f selects in tile t when the
+// pre-aggregates answer f at the tile's zoom; ok is false otherwise.
+func (p *PostGIS) TileCount(ctx context.Context, f incident.Filter, t maptile.Tile) (int64, bool, error) {
+	types, ok := incident.TileTypes(f)
+	z := int(t.Z)
+	if !ok || z < incident.TileAggMinLevel || z > incident.TileAggMaxLevel {
+		return 0, false, nil
+	}
+	if types != nil && len(types) == 0 {
+		return 0, true, nil
+	}
+	args := []any{z, geo.TileCells(uint32(z), t.X, t.Y).Lo >> (2 * (geo.CellZoom - z))}
+	cond := ""
+	if types != nil {
+		cond = " AND event_type = ANY($3)"
+		args = append(args, types)
+	}
+	var n int64
+	if err := p.reader().QueryRow(ctx, "SELECT coalesce(sum(n), 0)::bigint FROM tile_cells WHERE level = $1 AND key = $2"+cond, args...).Scan(&n); err != nil {
+		return 0, false, fmt.Errorf("tile count: %w", err)
+	}
+	return n, true, nil
+}
