@@ -153,7 +153,7 @@ func writeCSV(w *bufio.Writer, rows Rows) (int, error) {
 	for rows.Next() {
 		inc := rows.Incident()
 		for i, col := range importer.ACLEDColumns {
-			rec[i] = csvField(inc, col)
+			rec[i] = csvField(inc, i, col)
 			if importer.IsCSVTextColumn(col) {
 				rec[i] = importer.EscapeCSVText(rec[i])
 			}
@@ -167,48 +167,39 @@ func writeCSV(w *bufio.Writer, rows Rows) (int, error) {
 	return n, cw.Error()
 }
 
-func csvField(inc *incident.Incident, col string) string {
+// csvFieldOf maps each ACLED column to the field the table keeps in it
+// (-1: none), made once from incident.Props.
+var csvFieldOf = func() []int {
+	out := make([]int, len(importer.ACLEDColumns))
+	for i, col := range importer.ACLEDColumns {
+		out[i] = -1
+		for p, f := range incident.Props {
+			if f.CSV == col {
+				out[i] = p
+			}
+		}
+	}
+	return out
+}()
+
+// csvField is the text of ACLED column i (named col) for inc.
+func csvField(inc *incident.Incident, i int, col string) string {
+	if p := csvFieldOf[i]; p >= 0 {
+		f := &incident.Props[p]
+		if n := f.Int(inc); n != nil {
+			return strconv.Itoa(*n)
+		}
+		return *f.Text(inc)
+	}
 	switch col {
-	case "event_id_cnty":
-		return inc.EventID
-	case "event_date":
-		return inc.EventDate
 	case "year":
 		if len(inc.EventDate) >= 4 {
 			return inc.EventDate[:4]
 		}
-	case "time_precision":
-		return strconv.Itoa(inc.TimePrecision)
-	case "event_type":
-		return inc.EventType
-	case "sub_event_type":
-		return inc.SubEventType
-	case "actor1":
-		return inc.Actor1
-	case "actor2":
-		return inc.Actor2
-	case "admin1":
-		return inc.Admin1
-	case "admin2":
-		return inc.Admin2
-	case "location":
-		return inc.Location
 	case "latitude":
 		return string(geo.AppendCoord(nil, inc.Lat))
 	case "longitude":
 		return string(geo.AppendCoord(nil, inc.Lon))
-	case "geo_precision":
-		return strconv.Itoa(inc.GeoPrecision)
-	case "source":
-		return inc.Source
-	case "source_url":
-		return inc.SourceURL
-	case "notes":
-		return inc.Notes
-	case "fatalities":
-		return strconv.Itoa(inc.Fatalities)
-	case "tags":
-		return inc.Tags
 	}
 	return ""
 }

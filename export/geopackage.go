@@ -7,16 +7,18 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strings"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver: a GeoPackage is a SQLite file
 
+	"incidentmap/geo"
 	"incidentmap/incident"
 )
 
 // gpkgSchema is an OGC GeoPackage 1.3 with one point feature table, its
 // required metadata tables and an R-tree spatial index (the gpkg_rtree_index
 // extension, with the triggers that keep it in step with edits in GIS tools).
-const gpkgSchema = `
+var gpkgSchema = `
 PRAGMA application_id = 1196444487; -- 'GPKG'
 PRAGMA user_version = 10300;
 CREATE TABLE gpkg_spatial_ref_sys (
@@ -41,12 +43,7 @@ CREATE TABLE gpkg_geometry_columns (
 CREATE TABLE gpkg_extensions (
 	table_name TEXT, column_name TEXT, extension_name TEXT NOT NULL, definition TEXT NOT NULL, scope TEXT NOT NULL,
 	CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name));
-CREATE TABLE incidents (
-	fid INTEGER PRIMARY KEY AUTOINCREMENT, geom POINT,
-	event_id TEXT NOT NULL UNIQUE, event_date DATE, time_precision MEDIUMINT, event_type TEXT,
-	sub_event_type TEXT, actor1 TEXT, actor2 TEXT, admin1 TEXT, admin2 TEXT, location TEXT, region TEXT,
-	geo_precision MEDIUMINT, fatalities MEDIUMINT, source TEXT, source_url TEXT, notes TEXT, tags TEXT,
-	updated_at DATETIME);
+` + gpkgTable() + `
 INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id)
 	VALUES ('incidents', 'features', 'incidents', 'security incidents exported by incidentmap', 4326);
 INSERT INTO gpkg_geometry_columns VALUES ('incidents', 'geom', 'POINT', 4326, 0, 0);
@@ -91,6 +88,40 @@ BEGIN
 	DELETE FROM rtree_incidents_geom WHERE id = OLD.fid;
 END;
 `
+
+// gpkgTable is the feature table: fid, the point, then a column per
+// property of the field table, typed as GeoPackage's core types (GIS tools
+// read dates as dates and numbers as numbers).
+func gpkgTable() string {
+	var b strings.Builder
+	b.WriteString("CREATE TABLE incidents (\n\tfid INTEGER PRIMARY KEY AUTOINCREMENT, geom POINT")
+	for i := range incident.Props {
+		f := &incident.Props[i]
+		b.WriteString(", " + f.Name + " " + gpkgType(f))
+		if f.Name == "event_id" {
+			b.WriteString(" NOT NULL UNIQUE")
+		}
+	}
+	b.WriteString(");")
+	return b.String()
+}
+
+// gpkgType is the GeoPackage column type of a property.
+func gpkgType(f *incident.Field) string {
+	switch f.Kind {
+	case incident.Integer:
+		return "MEDIUMINT"
+	case incident.Date:
+		return "DATE"
+	case incident.DateTime:
+		return "DATETIME"
+	}
+	return "TEXT"
+}
+
+// gpkgInsert inserts one row: fid, geom, then the properties.
+var gpkgInsert = "INSERT INTO incidents (fid, geom, " + strings.Join(geo.PropertyNames, ", ") + ") VALUES (?, ?" +
+	strings.Repeat(", ?", len(incident.Props)) + ")"
 
 // GPKGPoint is a GeoPackage geometry blob of a WGS 84 point: the
 // StandardGeoPackageBinary header (magic "GP", version 0, flags: little
@@ -137,9 +168,7 @@ func WriteGeoPackage(ctx context.Context, path string, cur incident.Cursor) (n i
 		return 0, fmt.Errorf("geopackage: %w", err)
 	}
 	defer tx.Rollback()
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO incidents (fid, geom, event_id, event_date, time_precision,
-		event_type, sub_event_type, actor1, actor2, admin1, admin2, location, region, geo_precision, fatalities,
-		source, source_url, notes, tags, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+	ins, err := tx.PrepareContext(ctx, gpkgInsert)
 	if err != nil {
 		return 0, fmt.Errorf("geopackage: %w", err)
 	}
@@ -150,12 +179,19 @@ func WriteGeoPackage(ctx context.Context, path string, cur incident.Cursor) (n i
 	}
 	defer idx.Close()
 	ext := [4]float64{math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)}
+	args := make([]any, 2+len(incident.Props))
 	for cur.Next() {
 		inc := cur.Incident()
-		if _, err := ins.ExecContext(ctx, inc.ID, GPKGPoint(inc.Lon, inc.Lat), inc.EventID, inc.EventDate,
-			inc.TimePrecision, inc.EventType, inc.SubEventType, inc.Actor1, inc.Actor2, inc.Admin1, inc.Admin2,
-			inc.Location, inc.Region, inc.GeoPrecision, inc.Fatalities, inc.Source, inc.SourceURL, inc.Notes,
-			inc.Tags, inc.UpdatedAt); err != nil {
+		args[0], args[1] = inc.ID, GPKGPoint(inc.Lon, inc.Lat)
+		for i := range incident.Props {
+			f := &incident.Props[i]
+			if n := f.Int(inc); n != nil {
+				args[2+i] = *n
+			} else {
+				args[2+i] = *f.Text(inc)
+			}
+		}
+		if _, err := ins.ExecContext(ctx, args...); err != nil {
 			return n, fmt.Errorf("geopackage: incident %d: %w", inc.ID, err)
 		}
 		if _, err := idx.ExecContext(ctx, inc.ID, inc.Lon, inc.Lon, inc.Lat, inc.Lat); err != nil {

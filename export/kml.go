@@ -10,32 +10,21 @@ import (
 	"incidentmap/incident"
 )
 
-// kmlField is one attribute of a placemark, typed in the KML Schema so that
-// GIS tools read numbers as numbers.
-type kmlField struct {
-	name, typ string
-	value     func(*incident.Incident) string
+// kmlType is the KML Schema type of a property, so that GIS tools read
+// numbers as numbers.
+func kmlType(f *incident.Field) string {
+	if f.Kind == incident.Integer {
+		return "int"
+	}
+	return "string"
 }
 
-var kmlFields = []kmlField{
-	{"event_id", "string", func(i *incident.Incident) string { return i.EventID }},
-	{"event_date", "string", func(i *incident.Incident) string { return i.EventDate }},
-	{"time_precision", "int", func(i *incident.Incident) string { return strconv.Itoa(i.TimePrecision) }},
-	{"event_type", "string", func(i *incident.Incident) string { return i.EventType }},
-	{"sub_event_type", "string", func(i *incident.Incident) string { return i.SubEventType }},
-	{"actor1", "string", func(i *incident.Incident) string { return i.Actor1 }},
-	{"actor2", "string", func(i *incident.Incident) string { return i.Actor2 }},
-	{"admin1", "string", func(i *incident.Incident) string { return i.Admin1 }},
-	{"admin2", "string", func(i *incident.Incident) string { return i.Admin2 }},
-	{"location", "string", func(i *incident.Incident) string { return i.Location }},
-	{"region", "string", func(i *incident.Incident) string { return i.Region }},
-	{"geo_precision", "int", func(i *incident.Incident) string { return strconv.Itoa(i.GeoPrecision) }},
-	{"fatalities", "int", func(i *incident.Incident) string { return strconv.Itoa(i.Fatalities) }},
-	{"source", "string", func(i *incident.Incident) string { return i.Source }},
-	{"source_url", "string", func(i *incident.Incident) string { return i.SourceURL }},
-	{"notes", "string", func(i *incident.Incident) string { return i.Notes }},
-	{"tags", "string", func(i *incident.Incident) string { return i.Tags }},
-	{"updated_at", "string", func(i *incident.Incident) string { return i.UpdatedAt }},
+// kmlValue is the text of the property f of inc.
+func kmlValue(f *incident.Field, inc *incident.Incident) string {
+	if n := f.Int(inc); n != nil {
+		return strconv.Itoa(*n)
+	}
+	return *f.Text(inc)
 }
 
 // xmlText appends s escaped for XML character data and attributes.
@@ -66,8 +55,9 @@ func writeKML(w *bufio.Writer, rows Rows) (int, error) {
 	w.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
 		`<kml xmlns="http://www.opengis.net/kml/2.2"><Document><name>incidents</name>` + "\n" +
 		kmlBalloon + "\n" + `<Schema name="incidents" id="incidents">`)
-	for _, f := range kmlFields {
-		w.WriteString(`<SimpleField name="` + f.name + `" type="` + f.typ + `"/>`)
+	for i := range incident.Props {
+		f := &incident.Props[i]
+		w.WriteString(`<SimpleField name="` + f.Name + `" type="` + kmlType(f) + `"/>`)
 	}
 	w.WriteString("</Schema>\n<Folder><name>incidents</name>\n")
 	n := 0
@@ -85,9 +75,10 @@ func writeKML(w *bufio.Writer, rows Rows) (int, error) {
 		w.WriteString("</description><TimeStamp><when>")
 		xmlText(w, inc.EventDate)
 		w.WriteString(`</when></TimeStamp><styleUrl>#incident</styleUrl><ExtendedData><SchemaData schemaUrl="#incidents">`)
-		for _, f := range kmlFields {
-			w.WriteString(`<SimpleData name="` + f.name + `">`)
-			xmlText(w, f.value(inc))
+		for i := range incident.Props {
+			f := &incident.Props[i]
+			w.WriteString(`<SimpleData name="` + f.Name + `">`)
+			xmlText(w, kmlValue(f, inc))
 			w.WriteString("</SimpleData>")
 		}
 		coord = geo.AppendCoord(coord[:0], inc.Lon)

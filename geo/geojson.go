@@ -27,42 +27,32 @@ func AppendFeature(dst []byte, inc *incident.Incident) []byte {
 	return append(dst, "}}"...)
 }
 
-func appendProps(dst []byte, inc *incident.Incident) []byte {
-	dst = appendStrProp(dst, "event_id", inc.EventID, true)
-	dst = appendStrProp(dst, "event_date", inc.EventDate, false)
-	dst = appendIntProp(dst, "time_precision", inc.TimePrecision)
-	dst = appendStrProp(dst, "event_type", inc.EventType, false)
-	dst = appendStrProp(dst, "sub_event_type", inc.SubEventType, false)
-	dst = appendStrProp(dst, "actor1", inc.Actor1, false)
-	dst = appendStrProp(dst, "actor2", inc.Actor2, false)
-	dst = appendStrProp(dst, "admin1", inc.Admin1, false)
-	dst = appendStrProp(dst, "admin2", inc.Admin2, false)
-	dst = appendStrProp(dst, "location", inc.Location, false)
-	dst = appendStrProp(dst, "region", inc.Region, false)
-	dst = appendIntProp(dst, "geo_precision", inc.GeoPrecision)
-	dst = appendIntProp(dst, "fatalities", inc.Fatalities)
-	dst = appendStrProp(dst, "source", inc.Source, false)
-	dst = appendStrProp(dst, "source_url", inc.SourceURL, false)
-	dst = appendStrProp(dst, "notes", inc.Notes, false)
-	dst = appendStrProp(dst, "tags", inc.Tags, false)
-	return appendStrProp(dst, "updated_at", inc.UpdatedAt, false)
-}
-
-func appendStrProp(dst []byte, name, v string, first bool) []byte {
-	if !first {
-		dst = append(dst, ',')
+// propKeys are the members' openings, `"name":` after a comma but for the
+// first, made once from the field table.
+var propKeys = func() []string {
+	out := make([]string, len(incident.Props))
+	for i, f := range incident.Props {
+		out[i] = `,"` + f.Name + `":`
 	}
-	dst = append(dst, '"')
-	dst = append(dst, name...)
-	dst = append(dst, `":`...)
-	return AppendString(dst, v)
+	out[0] = out[0][1:]
+	return out
+}()
+
+// appendProps appends the properties of inc in the field table's order.
+func appendProps(dst []byte, inc *incident.Incident) []byte {
+	for i := range incident.Props {
+		dst = append(dst, propKeys[i]...)
+		dst = appendValue(dst, &incident.Props[i], inc)
+	}
+	return dst
 }
 
-func appendIntProp(dst []byte, name string, v int) []byte {
-	dst = append(dst, `,"`...)
-	dst = append(dst, name...)
-	dst = append(dst, `":`...)
-	return strconv.AppendInt(dst, int64(v), 10)
+// appendValue appends the JSON value of the property f of inc.
+func appendValue(dst []byte, f *incident.Field, inc *incident.Incident) []byte {
+	if p := f.Int(inc); p != nil {
+		return strconv.AppendInt(dst, int64(*p), 10)
+	}
+	return AppendString(dst, *f.Text(inc))
 }
 
 // AppendCoord appends a coordinate with at most 6 decimals and no exponent.

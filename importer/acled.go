@@ -129,24 +129,23 @@ func acledRow(rec []string, col map[string]int) (Row, error) {
 	}
 	var out Row
 	inc := &out.Incident
-	inc.EventID = get("event_id_cnty")
-	d := get("event_date")
-	date, ok := ACLEDDate(d)
-	if !ok {
-		return out, &incident.FieldError{Field: "event_date", Value: d, Reason: "is not a date YYYY-MM-DD or DD Month YYYY"}
+	// Text and dates first, then the point, then the numbers: the order the
+	// errors of a row with several faults have always come in.
+	for i := range incident.Props {
+		f := &incident.Props[i]
+		if f.CSV == "" || !f.Input || f.Int(inc) != nil {
+			continue
+		}
+		v := get(f.CSV)
+		if f.Kind == incident.Date {
+			date, ok := ACLEDDate(v)
+			if !ok {
+				return out, &incident.FieldError{Field: f.Name, Value: v, Reason: "is not a date YYYY-MM-DD or DD Month YYYY"}
+			}
+			v = date
+		}
+		*f.Text(inc) = v
 	}
-	inc.EventDate = date
-	inc.EventType = get("event_type")
-	inc.SubEventType = get("sub_event_type")
-	inc.Actor1 = get("actor1")
-	inc.Actor2 = get("actor2")
-	inc.Admin1 = get("admin1")
-	inc.Admin2 = get("admin2")
-	inc.Location = get("location")
-	inc.Source = get("source")
-	inc.SourceURL = get("source_url")
-	inc.Notes = get("notes")
-	inc.Tags = get("tags")
 	var err error
 	if inc.Lat, err = coord("latitude", get("latitude")); err != nil {
 		return out, err
@@ -154,14 +153,12 @@ func acledRow(rec []string, col map[string]int) (Row, error) {
 	if inc.Lon, err = coord("longitude", get("longitude")); err != nil {
 		return out, err
 	}
-	ints := []struct {
-		name string
-		dst  *int
-		def  int
-	}{{"time_precision", &inc.TimePrecision, 1}, {"geo_precision", &inc.GeoPrecision, 1}, {"fatalities", &inc.Fatalities, 0}}
-	for _, it := range ints {
-		if *it.dst, err = whole(it.name, get(it.name), it.def); err != nil {
-			return out, err
+	for i := range incident.Props {
+		f := &incident.Props[i]
+		if n := f.Int(inc); n != nil && f.CSV != "" && f.Input {
+			if *n, err = whole(f.Name, get(f.CSV), f.Default); err != nil {
+				return out, err
+			}
 		}
 	}
 	if ts := strings.TrimSpace(get("timestamp")); ts != "" {

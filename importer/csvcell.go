@@ -1,5 +1,7 @@
 package importer
 
+import "incidentmap/incident"
+
 // csvTriggers are the first characters that make a spreadsheet read a cell
 // as a formula (OWASP, "CSV Injection"): = + - @, tab and carriage return.
 const csvTriggers = "=+-@\t\r"
@@ -47,14 +49,19 @@ func formulaLike(s string) bool {
 	return false
 }
 
-// csvTextColumns are the ACLED columns that hold free text: the ones export
-// escapes and import unescapes. Dates and numbers are written by incidentmap
-// in fixed forms ("-33.3" is a number to a spreadsheet, not a formula).
-var csvTextColumns = map[string]bool{
-	"event_id_cnty": true, "event_type": true, "sub_event_type": true, "actor1": true, "actor2": true,
-	"admin1": true, "admin2": true, "location": true, "source": true, "source_url": true,
-	"notes": true, "tags": true,
-}
+// csvTextColumns are the ACLED columns that hold free text (the columns of
+// the String fields): the ones export escapes and import unescapes. Dates
+// and numbers are written by incidentmap in fixed forms ("-33.3" is a
+// number to a spreadsheet, not a formula).
+var csvTextColumns = func() map[string]bool {
+	m := map[string]bool{}
+	for _, f := range incident.Props {
+		if f.CSV != "" && f.Kind == incident.String {
+			m[f.CSV] = true
+		}
+	}
+	return m
+}()
 
 // IsCSVTextColumn reports whether an ACLED column holds free text, escaped
 // in exports with EscapeCSVText.

@@ -33,112 +33,40 @@ type span struct {
 
 func (s span) ok() bool { return s.hi != 0 }
 
-// The properties the data model reads. The 14 string ones come first, in the
-// order the old code listed them.
-const (
-	pEventID = iota
-	pEventDate
-	pEventType
-	pSubEventType
-	pActor1
-	pActor2
-	pAdmin1
-	pAdmin2
-	pLocation
-	pRegion
-	pSource
-	pSourceURL
-	pNotes
-	pTags
-	nStringProps
-
-	pTimePrecision = iota - 1
-	pGeoPrecision
-	pFatalities
-	pTimestamp
-	nProps
+// The properties the decoder notes: the field table's properties (by their
+// index in incident.Props), then the source's timestamp.
+var (
+	pTimestamp = len(incident.Props)
+	nProps     = pTimestamp + 1
 )
 
-var propNames = [nProps]string{
-	"event_id", "event_date", "event_type", "sub_event_type", "actor1", "actor2", "admin1", "admin2",
-	"location", "region", "source", "source_url", "notes", "tags",
-	"time_precision", "geo_precision", "fatalities", "timestamp",
+// maxProps bounds nProps so that the noted values fit an array on the stack.
+const maxProps = 32
+
+func init() {
+	if nProps > maxProps {
+		panic("importer: the field table has more properties than maxProps")
+	}
 }
 
-// propIndex returns the index of a known property name, or -1. A switch on
-// string(key) compiles to comparisons without converting key.
+// propName is the name of noted property p.
+func propName(p int) string {
+	if p == pTimestamp {
+		return "timestamp"
+	}
+	return incident.Props[p].Name
+}
+
+// propIndex returns the index of a known property name, or -1. The
+// conversion of key in a map index costs no copy.
 func propIndex(key []byte) int {
-	switch string(key) {
-	case "event_id":
-		return pEventID
-	case "event_date":
-		return pEventDate
-	case "event_type":
-		return pEventType
-	case "sub_event_type":
-		return pSubEventType
-	case "actor1":
-		return pActor1
-	case "actor2":
-		return pActor2
-	case "admin1":
-		return pAdmin1
-	case "admin2":
-		return pAdmin2
-	case "location":
-		return pLocation
-	case "region":
-		return pRegion
-	case "source":
-		return pSource
-	case "source_url":
-		return pSourceURL
-	case "notes":
-		return pNotes
-	case "tags":
-		return pTags
-	case "time_precision":
-		return pTimePrecision
-	case "geo_precision":
-		return pGeoPrecision
-	case "fatalities":
-		return pFatalities
-	case "timestamp":
+	if p := incident.PropIndex(string(key)); p >= 0 {
+		return p
+	}
+	if string(key) == "timestamp" {
 		return pTimestamp
 	}
 	return -1
-}
-
-func stringField(inc *incident.Incident, p int) *string {
-	switch p {
-	case pEventID:
-		return &inc.EventID
-	case pEventDate:
-		return &inc.EventDate
-	case pEventType:
-		return &inc.EventType
-	case pSubEventType:
-		return &inc.SubEventType
-	case pActor1:
-		return &inc.Actor1
-	case pActor2:
-		return &inc.Actor2
-	case pAdmin1:
-		return &inc.Admin1
-	case pAdmin2:
-		return &inc.Admin2
-	case pLocation:
-		return &inc.Location
-	case pRegion:
-		return &inc.Region
-	case pSource:
-		return &inc.Source
-	case pSourceURL:
-		return &inc.SourceURL
-	case pNotes:
-		return &inc.Notes
-	}
-	return &inc.Tags
 }
 
 // Keys of the feature object that GeoJSON reserves; any other is an extra member.
@@ -185,8 +113,8 @@ type featureDecoder struct {
 	member    [nMembers]span
 	idNum     span // first number out of range in the last "id"
 	extras    []extra
-	prop      [nProps]span // value of each known property (last one wins)
-	propNum   span         // first number out of range anywhere in the properties
+	prop      [maxProps]span // value of each known property (last one wins)
+	propNum   span           // first number out of range anywhere in the properties
 }
 
 // errNullInCollection stands for input the old decoder panicked on: orb
@@ -319,7 +247,7 @@ func (d *featureDecoder) scan() bool {
 // checked, and where each known property's value lies is noted.
 func (d *featureDecoder) scanProperties(i int) int {
 	b := d.b
-	d.prop = [nProps]span{}
+	d.prop = [maxProps]span{}
 	d.propNum = span{}
 	if i >= len(b) || b[i] != '{' {
 		return skipValue(b, i, 1, nil)
@@ -543,29 +471,29 @@ func (d *featureDecoder) incident(pt [2]float64) (incident.Incident, error) {
 		return inc, &incident.FieldError{Field: "geometry", Value: fmt.Sprint(pt), Reason: "coordinates must be finite"}
 	}
 	// The old code went through a map here, so with several bad strings it
-	// reported any one of them; this reports the first in propNames order.
-	for p := 0; p < nStringProps; p++ {
+	// reported any one of them; this reports the first in the table's order.
+	for p := range incident.Props {
+		f := &incident.Props[p]
 		v := d.prop[p]
-		if !v.ok() {
+		if !f.Input || f.Int(&inc) != nil || !v.ok() {
 			continue
 		}
 		switch d.b[v.lo] {
 		case 'n':
 		case '"':
-			*stringField(&inc, p) = d.str(v)
+			*f.Text(&inc) = d.str(v)
 		default:
-			return inc, &incident.FieldError{Field: propNames[p], Value: d.sprint(v), Reason: "must be a string"}
+			return inc, &incident.FieldError{Field: f.Name, Value: d.sprint(v), Reason: "must be a string"}
 		}
 	}
-	var err error
-	if inc.TimePrecision, err = d.intProp(pTimePrecision, 1); err != nil {
-		return inc, err
-	}
-	if inc.GeoPrecision, err = d.intProp(pGeoPrecision, 1); err != nil {
-		return inc, err
-	}
-	if inc.Fatalities, err = d.intProp(pFatalities, 0); err != nil {
-		return inc, err
+	for p := range incident.Props {
+		f := &incident.Props[p]
+		if n := f.Int(&inc); n != nil && f.Input {
+			var err error
+			if *n, err = d.intProp(p, f.Default); err != nil {
+				return inc, err
+			}
+		}
 	}
 	inc.Normalize()
 	return inc, inc.Validate()
@@ -589,15 +517,15 @@ func (d *featureDecoder) intProp(p, def int) (int, error) {
 		}
 		n, err := strconv.Atoi(s)
 		if err != nil || n < -1e9 || n > 1e9 {
-			return 0, &incident.FieldError{Field: propNames[p], Value: s, Reason: "must be a whole number"}
+			return 0, &incident.FieldError{Field: propName(p), Value: s, Reason: "must be a whole number"}
 		}
 		return n, nil
 	case '{', '[', 't', 'f':
-		return 0, &incident.FieldError{Field: propNames[p], Value: d.sprint(v), Reason: "must be a whole number"}
+		return 0, &incident.FieldError{Field: propName(p), Value: d.sprint(v), Reason: "must be a whole number"}
 	}
 	x := d.number(v)
 	if x != math.Trunc(x) || math.Abs(x) > 1e9 {
-		return 0, &incident.FieldError{Field: propNames[p], Value: fmt.Sprint(x), Reason: "must be a whole number"}
+		return 0, &incident.FieldError{Field: propName(p), Value: fmt.Sprint(x), Reason: "must be a whole number"}
 	}
 	return int(x), nil
 }

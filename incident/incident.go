@@ -56,10 +56,10 @@ func (e *FieldError) Error() string {
 // Normalize trims text fields, rounds the point to 6 decimals (about 0.1 m) and
 // fills Region from Admin1, so that equal input stores as equal rows.
 func (inc *Incident) Normalize() {
-	for _, s := range []*string{&inc.EventID, &inc.EventDate, &inc.EventType, &inc.SubEventType,
-		&inc.Actor1, &inc.Actor2, &inc.Admin1, &inc.Admin2, &inc.Location, &inc.Region,
-		&inc.Source, &inc.SourceURL, &inc.Notes, &inc.Tags} {
-		*s = strings.TrimSpace(*s)
+	for i := range Props {
+		if f := &Props[i]; f.Input && f.Kind.IsText() {
+			*f.Text(inc) = strings.TrimSpace(*f.Text(inc))
+		}
 	}
 	inc.Lon = RoundCoord(inc.Lon)
 	inc.Lat = RoundCoord(inc.Lat)
@@ -84,20 +84,10 @@ func (inc *Incident) Validate() error {
 	if err := inc.checkTextLimits(); err != nil {
 		return err
 	}
-	if _, err := time.Parse(DateLayout, inc.EventDate); err != nil {
-		return &FieldError{"event_date", inc.EventDate, "is not a date YYYY-MM-DD"}
-	}
-	if inc.TimePrecision < 1 || inc.TimePrecision > 3 {
-		return &FieldError{"time_precision", fmt.Sprint(inc.TimePrecision), "must be 1, 2 or 3"}
-	}
-	if inc.EventType == "" {
-		return &FieldError{"event_type", inc.EventType, "is required"}
-	}
-	if inc.GeoPrecision < 1 || inc.GeoPrecision > 3 {
-		return &FieldError{"geo_precision", fmt.Sprint(inc.GeoPrecision), "must be 1, 2 or 3"}
-	}
-	if inc.Fatalities < 0 {
-		return &FieldError{"fatalities", fmt.Sprint(inc.Fatalities), "must be 0 or more"}
+	for i := range Props {
+		if err := Props[i].check(inc); err != nil {
+			return err
+		}
 	}
 	if math.IsNaN(inc.Lon) || inc.Lon < -180 || inc.Lon > 180 {
 		return &FieldError{"longitude", fmt.Sprint(inc.Lon), "must be a number from -180 to 180"}
@@ -106,4 +96,50 @@ func (inc *Incident) Validate() error {
 		return &FieldError{"latitude", fmt.Sprint(inc.Lat), "must be a number from -90 to 90"}
 	}
 	return nil
+}
+
+// check reports a value of inc that breaks the field's rules: a required
+// text left empty, a date that is not one, an integer out of its bounds.
+func (f *Field) check(inc *Incident) error {
+	switch {
+	case f.Kind == Date:
+		v := *f.Text(inc)
+		if _, err := time.Parse(DateLayout, v); err != nil {
+			return &FieldError{f.Name, v, "is not a date YYYY-MM-DD"}
+		}
+	case f.Kind.IsText():
+		if f.Required && *f.Text(inc) == "" {
+			return &FieldError{f.Name, "", "is required"}
+		}
+	case f.Kind == Integer && f.slot != sNone:
+		n := *f.Int(inc)
+		if f.HasMax && (n < f.Min || n > f.Max) {
+			return &FieldError{f.Name, fmt.Sprint(n), f.rangeText()}
+		}
+		if n < f.Min {
+			return &FieldError{f.Name, fmt.Sprint(n), fmt.Sprintf("must be %d or more", f.Min)}
+		}
+	}
+	return nil
+}
+
+// rangeText says which values a bounded integer field takes: its list
+// ("must be 1, 2 or 3") or its bounds.
+func (f *Field) rangeText() string {
+	if len(f.Enum) == 0 {
+		return fmt.Sprintf("must be from %d to %d", f.Min, f.Max)
+	}
+	var b strings.Builder
+	b.WriteString("must be ")
+	for i, v := range f.Enum {
+		switch {
+		case i == 0:
+		case i == len(f.Enum)-1:
+			b.WriteString(" or ")
+		default:
+			b.WriteString(", ")
+		}
+		fmt.Fprint(&b, v)
+	}
+	return b.String()
 }

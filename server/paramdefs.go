@@ -3,6 +3,7 @@ package server
 import (
 	"incidentmap/crs"
 	"incidentmap/geo"
+	"incidentmap/incident"
 )
 
 // paramDef is one query parameter: its name is what the parser allows, and the
@@ -37,7 +38,7 @@ var itemsParamDefs = append([]paramDef{
 		Schema: map[string]any{"type": "string", "enum": []string{"json", "html", "geojson", "geojsonseq", "csv", "kml", "gpkg"}}},
 	{Name: "event_types", List: true, Description: "Any of these ACLED event types (exact values, comma-separated). " +
 		"event_type=X is the equality test on one value.",
-		Schema: map[string]any{"type": "array", "items": map[string]any{"type": "string", "enum": eventTypes}}},
+		Schema: map[string]any{"type": "array", "items": map[string]any{"type": "string", "enum": incident.EventTypes}}},
 	{Name: "sub_event_types", List: true, Description: "Any of these ACLED sub-event types (exact values, comma-separated). " +
 		"sub_event_type=X is the equality test on one value.",
 		Schema: map[string]any{"type": "array", "items": map[string]any{"type": "string"}}},
@@ -122,7 +123,3 @@ func paramNames(defs []paramDef) []string {
 	}
 	return out
 }
-
-// eventTypes is ACLED's closed list of event types (ACLED codebook, 2023).
-var eventTypes = []string{"Battles", "Explosions/Remote violence", "Violence against civilians",
-	"Protests", "Riots", "Strategic developments"}

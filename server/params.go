@@ -270,12 +270,12 @@ func splitList(name, s string) ([]string, error) {
 // filters but return no page (tiles, events, aggregates) leave them out.
 var pageParams = []string{"limit", "offset", "sortby", "f", "properties", "skipGeometry"}
 
-// sortables are the queryables sortby may name; free text (notes) is left
-// out: an order by it serves no one and sorts long strings.
+// sortables are the queryables sortby may name: the fields the field table
+// marks Sortable.
 var sortables = func() []queryable {
 	var out []queryable
 	for _, q := range incidentQueryables {
-		if q.Column != "" && q.Name != "notes" {
+		if f, ok := incident.FieldByName(q.Name); ok && f.Sortable {
 			out = append(out, q)
 		}
 	}

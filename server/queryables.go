@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"incidentmap/incident"
 )
 
 // queryable is a property that filters (CQL2, property parameters) may name.
@@ -70,38 +72,31 @@ func (h *handlers) queryables(c *fiber.Ctx, col *collection) error {
 	return sendJSON(c, MediaSchemaJSON, doc)
 }
 
-// incidentQueryables are the incident properties filters may name; the
-// Column values are the only column names filter SQL is ever built from.
-var incidentQueryables = []queryable{
-	{Name: "geometry", Title: "Location (WGS 84 point)", Format: "geometry-point"},
-	{Name: "id", Title: "Feature id", Type: "integer", Column: "i.id"},
-	{Name: "event_id", Title: "External event id (ACLED event_id_cnty)", Type: "string", Column: "i.event_id"},
-	{Name: "event_date", Title: "Date of the event", Type: "string", Format: "date", Column: "i.event_date"},
-	{Name: "time_precision", Title: "Time precision (1 day, 2 week, 3 month)", Type: "integer", Enum: []any{1, 2, 3}, Column: "i.time_precision"},
-	{Name: "event_type", Title: "Event type (ACLED)", Type: "string", Enum: anySlice(eventTypes), Column: "i.event_type"},
-	{Name: "sub_event_type", Title: "Sub-event type (ACLED)", Type: "string", Column: "i.sub_event_type"},
-	{Name: "actor1", Title: "First actor", Type: "string", Column: "i.actor1"},
-	{Name: "actor2", Title: "Second actor", Type: "string", Column: "i.actor2"},
-	{Name: "admin1", Title: "Governorate", Type: "string", Column: "i.admin1"},
-	{Name: "admin2", Title: "District", Type: "string", Column: "i.admin2"},
-	{Name: "location", Title: "Place name", Type: "string", Column: "i.location"},
-	{Name: "region", Title: "Region", Type: "string", Column: "i.region"},
-	{Name: "geo_precision", Title: "Location precision (1 exact, 2 near, 3 region)", Type: "integer", Enum: []any{1, 2, 3}, Column: "i.geo_precision"},
-	{Name: "fatalities", Title: "Fatalities (lowest reported)", Type: "integer", Column: "i.fatalities"},
-	{Name: "source", Title: "Source", Type: "string", Column: "i.source"},
-	{Name: "source_url", Title: "Source URL", Type: "string", Column: "i.source_url"},
-	{Name: "notes", Title: "What happened", Type: "string", Column: "i.notes"},
-	{Name: "tags", Title: "Tags", Type: "string", Column: "i.tags"},
-	{Name: "updated_at", Title: "Last change", Type: "string", Format: "date-time", Column: "i.updated_at"},
-}
-
-func anySlice(s []string) []any {
-	out := make([]any, len(s))
-	for i, v := range s {
-		out[i] = v
+// incidentQueryables are the incident properties filters may name, one per
+// field of the field table; the Column values are the only column names
+// filter SQL is ever built from.
+var incidentQueryables = func() []queryable {
+	var out []queryable
+	for _, f := range incident.Fields {
+		q := queryable{Name: f.Name, Title: f.Title, Enum: f.Enum, Column: "i." + f.Name}
+		switch f.Kind {
+		case incident.Point:
+			q.Format, q.Column = "geometry-point", ""
+		case incident.Integer:
+			q.Type = "integer"
+		case incident.Number:
+			q.Type = "number"
+		case incident.Date:
+			q.Type, q.Format = "string", "date"
+		case incident.DateTime:
+			q.Type, q.Format = "string", "date-time"
+		default:
+			q.Type = "string"
+		}
+		out = append(out, q)
 	}
 	return out
-}
+}()
 
 // value converts a parameter's text to the queryable's type, refusing text
 // that cannot be one.

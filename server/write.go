@@ -90,15 +90,11 @@ func invalidBody(format string, a ...any) *Error {
 	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidBody, Description: fmt.Sprintf(format, a...)}
 }
 
-// writableProps are the properties a written Feature may carry. updated_at is
-// set by the store and ignored; anything else is refused, so that a misspelt
-// property is an error, not a silently dropped value.
-var writableProps = map[string]bool{
-	"event_id": true, "event_date": true, "time_precision": true, "event_type": true, "sub_event_type": true,
-	"actor1": true, "actor2": true, "admin1": true, "admin2": true, "location": true, "region": true,
-	"geo_precision": true, "fatalities": true, "source": true, "source_url": true, "notes": true, "tags": true,
-	"updated_at": true,
-}
+// writableProp says whether a written Feature may carry the property name:
+// any property of the field table. updated_at is set by the store and
+// ignored; anything else is refused, so that a misspelt property is an
+// error, not a silently dropped value.
+func writableProp(name string) bool { return incident.PropIndex(name) >= 0 }
 
 // decodeFeature reads an incident from a GeoJSON Feature document. wantID,
 // when not 0, is the id of the URL: a Feature that names another id is refused.
@@ -121,7 +117,7 @@ func decodeFeature(body []byte, wantID int64) (incident.Incident, error) {
 		}
 	}
 	for name := range probe.Properties {
-		if !writableProps[name] {
+		if !writableProp(name) {
 			return incident.Incident{}, invalidBody("unknown property %q; see /collections/incidents/queryables for the property names", name)
 		}
 	}
