@@ -33,6 +33,11 @@ type Filter struct {
 	Sort          []SortKey  // order by these fields, then id (in the last key's direction); overrides ByID and the spatial order
 	Limit         int        // 0 means all
 	Offset        int
+	// MayDeferCount lets Incidents leave the cursor's Matched at -1 (not
+	// counted yet) when the count would cost more than the page; the engine
+	// then finishes it in the background, for the next request of the same
+	// filter. An engine may always count.
+	MayDeferCount bool
 }
 
 // Equal is an exact equality test of one stored field: Field is a property

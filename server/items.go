@@ -56,13 +56,61 @@ func (h *handlers) items(c *fiber.Ctx) error {
 		}
 	}
 	ctx, cancel := h.requestContext(c)
+	path := utils.CopyString(c.Path())
+	out := q.crs
+	log, metrics := h.log, h.metrics
+	props, skipGeometry := q.props, q.skipGeometry
+	if format != formatHTML && q.filter.Limit > 0 && q.filter.Limit <= bufferedPageLimit {
+		// A page of at most 1,000 features (≤ ~1 MB) is built in one buffer
+		// and sent with its length: one write instead of a chunk per 64 KB,
+		// a 500 instead of a cut document if reading fails, the snapshot
+		// released before the first byte goes out, and the bytes to keep
+		// for the next asker of the same view. Built before its head, it
+		// need not wait for numberMatched: the engine may leave a long count
+		// to the background (MayDeferCount), and one row more than the page
+		// says whether there is a next page.
+		f := q.filter
+		f.MayDeferCount = true
+		f.Limit++
+		cur, err := h.store.Incidents(ctx, f, true)
+		if err != nil {
+			cancel()
+			return fmt.Errorf("items: %w", err)
+		}
+		var feats bytes.Buffer
+		n, more, err := writeFeaturesUpTo(&feats, cur, out, props, skipGeometry, q.filter.Limit)
+		matched := cur.Matched()
+		cur.Close()
+		cancel()
+		metrics.RowsStreamed(n)
+		if err != nil {
+			return fmt.Errorf("items: %w", err)
+		}
+		head, err := collectionHead(h.itemsLinks(c, path, q, more, format), matched, q.crs)
+		if err != nil {
+			return err
+		}
+		body := append(make([]byte, 0, len(head)+feats.Len()+32), head...)
+		body = append(append(body, feats.Bytes()...), `],"numberReturned":`...)
+		body = append(strconv.AppendInt(body, int64(n), 10), '}')
+		c.Set(fiber.HeaderContentType, MediaGeoJSON)
+		setContentCRS(c, q.crs)
+		// A page without numberMatched is not kept: the next asker gets the
+		// number the background count leaves in the engine's cache.
+		if pageKey != "" && matched >= 0 && len(body) <= pageCacheMaxBytes {
+			h.pages.put(version, pageKey, body)
+		}
+		if pageKey != "" {
+			c.Set("X-Cache", "MISS")
+		}
+		return c.Send(body)
+	}
 	cur, err := h.store.Incidents(ctx, q.filter, true)
 	if err != nil {
 		cancel()
 		return fmt.Errorf("items: %w", err)
 	}
-	path := utils.CopyString(c.Path())
-	links := h.itemsLinks(c, path, q, cur.Matched(), format)
+	links := h.itemsLinks(c, path, q, hasNext(q.filter, cur.Matched()), format)
 	if format == formatHTML {
 		return h.streamItemsHTML(c, cancel, cur, q, links)
 	}
@@ -74,34 +122,6 @@ func (h *handlers) items(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderContentType, MediaGeoJSON)
 	setContentCRS(c, q.crs)
-	out := q.crs
-	log, metrics := h.log, h.metrics
-	props, skipGeometry := q.props, q.skipGeometry
-	if q.filter.Limit > 0 && q.filter.Limit <= bufferedPageLimit {
-		// A page of at most 1,000 features (≤ ~1 MB) is built in one buffer
-		// and sent with its length: one write instead of a chunk per 64 KB,
-		// a 500 instead of a cut document if reading fails, the snapshot
-		// released before the first byte goes out, and the bytes to keep
-		// for the next asker of the same view.
-		var buf bytes.Buffer
-		buf.Write(head)
-		n, err := writeFeatures(&buf, cur, out, props, skipGeometry)
-		cur.Close()
-		cancel()
-		metrics.RowsStreamed(n)
-		if err != nil {
-			return fmt.Errorf("items: %w", err)
-		}
-		fmt.Fprintf(&buf, `],"numberReturned":%d}`, n)
-		body := buf.Bytes()
-		if pageKey != "" && len(body) <= pageCacheMaxBytes {
-			h.pages.put(version, pageKey, body)
-		}
-		if pageKey != "" {
-			c.Set("X-Cache", "MISS")
-		}
-		return c.Send(body)
-	}
 	// The encoder runs after this handler returns, so it must not touch c. It
 	// writes into a spool, so the snapshot ends with the last row, whatever
 	// the client's pace (see streamSpooled).
@@ -154,6 +174,39 @@ func writeFeatures(w io.Writer, cur incident.Cursor, out *crs.CRS, props []strin
 	return n, cur.Err()
 }
 
+// writeFeaturesUpTo is writeFeatures of at most limit features; more says
+// whether cur held another.
+func writeFeaturesUpTo(w io.Writer, cur incident.Cursor, out *crs.CRS, props []string, skipGeometry bool, limit int) (n int, more bool, err error) {
+	lc := &limitedCursor{Cursor: cur, left: limit}
+	n, err = writeFeatures(w, lc, out, props, skipGeometry)
+	return n, lc.more, err
+}
+
+// limitedCursor ends a cursor after left rows and notes whether it had more.
+type limitedCursor struct {
+	incident.Cursor
+	left int
+	more bool
+}
+
+func (l *limitedCursor) Next() bool {
+	if !l.Cursor.Next() {
+		return false
+	}
+	if l.left == 0 {
+		l.more = true
+		return false
+	}
+	l.left--
+	return true
+}
+
+// hasNext says whether a page of f is followed by another when matched
+// incidents match in all.
+func hasNext(f incident.Filter, matched int64) bool {
+	return int64(f.Offset+f.Limit) < matched
+}
+
 // collectionHead is the FeatureCollection up to the opening of "features".
 // Coordinates in a CRS other than CRS84 are stated by the Content-Crs header
 // and, for JSON-FG readers, a coordRefSys member.
@@ -170,8 +223,12 @@ func collectionHead(links []Link, matched int64, c *crs.CRS) ([]byte, error) {
 	}
 	head = append(head, `"timeStamp":`...)
 	head = geo.AppendString(head, time.Now().UTC().Format(time.RFC3339))
-	head = append(head, `,"numberMatched":`...)
-	head = strconv.AppendInt(head, matched, 10)
+	if matched >= 0 {
+		// Unknown (a count left to the background) is said by leaving it out,
+		// as OGC API – Features allows.
+		head = append(head, `,"numberMatched":`...)
+		head = strconv.AppendInt(head, matched, 10)
+	}
 	head = append(head, `,"links":`...)
 	head = append(head, lj...)
 	return append(head, `,"features":[`...), nil
@@ -179,7 +236,7 @@ func collectionHead(links []Link, matched int64, c *crs.CRS) ([]byte, error) {
 
 // itemsLinks are self, alternate, collection and the next/prev pages of an
 // items response in format; the page links keep that format.
-func (h *handlers) itemsLinks(c *fiber.Ctx, path string, q itemsQuery, matched int64, format format) []Link {
+func (h *handlers) itemsLinks(c *fiber.Ctx, path string, q itemsQuery, next bool, format format) []Link {
 	base := h.baseURL(c)
 	f := q.filter
 	selfType, altType, altF := MediaGeoJSON, MediaHTML, "html"
@@ -201,7 +258,7 @@ func (h *handlers) itemsLinks(c *fiber.Ctx, path string, q itemsQuery, matched i
 		links = append(links, Link{Href: pageHref(base, path, all, 0), Rel: "alternate",
 			Type: strings.TrimSuffix(ef.MediaType(), "; charset=utf-8"), Title: "every matching incident as a " + string(ef) + " download"})
 	}
-	if int64(f.Offset+f.Limit) < matched {
+	if next {
 		links = append(links, Link{Href: pageHref(base, path, raw, f.Offset+f.Limit), Rel: "next", Type: selfType, Title: "next page"})
 	}
 	if f.Offset > 0 {

@@ -118,7 +118,7 @@ func (h *handlers) regionItems(c *fiber.Ctx) error {
 	// The parser bounds offset (maxOffset) so that offset+limit cannot wrap.
 	start := min(f.Offset, matched)
 	page := list[start:min(start+f.Limit, matched)]
-	links := h.itemsLinks(c, utils.CopyString(c.Path()), q, int64(matched), format)
+	links := h.itemsLinks(c, utils.CopyString(c.Path()), q, hasNext(q.filter, int64(matched)), format)
 	if format == formatHTML {
 		return h.renderHTML(c, "regions", "Regions of Iraq", links,
 			regionsPage{Matched: matched, Limit: f.Limit, Offset: f.Offset, Regions: page})

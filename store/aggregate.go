@@ -4,12 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
-
-	"incidentmap/incident"
 )
 
 // aggregateCacheSize bounds the aggregation queries whose grouped rows are
@@ -473,40 +470,9 @@ func dailyStatsQuery(f Filter, keys []GroupKey) (string, []any, bool) {
 			return "", nil, false
 		}
 	}
-	var conds []string
-	var args []any
-	rest := f
-	rest.Interval, rest.EventTypes, rest.SubEventTypes, rest.Equals = incident.Interval{}, nil, nil, nil
-	rest.Limit, rest.Offset, rest.ByID, rest.ByRelevance = 0, 0, false, false
-	if !reflect.DeepEqual(rest, Filter{}) {
+	where, args, ok := dailyStatsWhere(f)
+	if !ok {
 		return "", nil, false
-	}
-	for _, e := range f.Equals {
-		switch e.Field {
-		case "event_date", "event_type", "sub_event_type":
-			conds = append(conds, e.Field+" = ?")
-			args = append(args, e.Value)
-		default:
-			return "", nil, false
-		}
-	}
-	if d := f.Interval.StartDate(); d != "" {
-		conds, args = append(conds, "event_date >= ?"), append(args, d)
-	}
-	if d := f.Interval.EndDate(); d != "" {
-		conds, args = append(conds, "event_date <= ?"), append(args, d)
-	}
-	for _, l := range []struct {
-		col  string
-		vals []string
-	}{{"event_type", f.EventTypes}, {"sub_event_type", f.SubEventTypes}} {
-		if len(l.vals) == 0 {
-			continue
-		}
-		conds = append(conds, l.col+" IN ("+placeholders(len(l.vals))+")")
-		for _, v := range l.vals {
-			args = append(args, v)
-		}
 	}
 	var sel, group []string
 	for i, k := range keys {
@@ -525,9 +491,6 @@ func dailyStatsQuery(f Filter, keys []GroupKey) (string, []any, bool) {
 		sel = append(sel, fmt.Sprintf("%s AS k%d", expr, i))
 		group = append(group, fmt.Sprintf("k%d", i))
 	}
-	q := "SELECT " + strings.Join(sel, ", ") + ", sum(n), sum(fatalities) FROM daily_stats"
-	if len(conds) > 0 {
-		q += " WHERE " + strings.Join(conds, " AND ")
-	}
+	q := "SELECT " + strings.Join(sel, ", ") + ", sum(n), sum(fatalities) FROM daily_stats" + where
 	return q + " GROUP BY " + strings.Join(group, ", "), args, true
 }

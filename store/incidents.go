@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/paulmach/orb"
 
@@ -102,7 +103,8 @@ func (f *sqlFilter) conditions() ([]string, []any) {
 // Cursor walks the incidents of one query inside one read snapshot. Call Next
 // until it returns false, then Err, and always Close.
 type Cursor struct {
-	matched int64 // see Matched
+	matched int64         // see Matched
+	pending *pendingCount // the background count Matched waits for, if any
 	tx      *sql.Tx
 	rows    *sql.Rows
 	cur     incident.Incident
@@ -138,8 +140,18 @@ func (c *Cursor) Next() bool {
 func (c *Cursor) Incident() *incident.Incident { return &c.cur }
 
 // Matched is the number of incidents the filter matches, ignoring limit and
-// offset, from the same snapshot as the rows; -1 when it was not counted.
-func (c *Cursor) Matched() int64 { return c.matched }
+// offset, for the same data version as the rows; -1 when it was not counted.
+// With Filter.MayDeferCount it may wait (up to countWait after the query
+// began) for a count running in the background: call it after the rows.
+func (c *Cursor) Matched() int64 {
+	if c.pending != nil {
+		if n, ok := c.pending.wait(); ok {
+			c.matched = n
+		}
+		c.pending = nil
+	}
+	return c.matched
+}
 
 // Err is the first error met while iterating.
 func (c *Cursor) Err() error {
@@ -202,6 +214,7 @@ func (f *sqlFilter) countQuery() (string, []any) {
 // what the page holds, not what the bbox holds. Either order is total, so
 // offsets page consistently.
 func (s *SQLite) Incidents(ctx context.Context, filter Filter, count bool) (incident.Cursor, error) {
+	t0 := time.Now()
 	tx, err := s.ro.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin read: %w", err)
@@ -217,11 +230,11 @@ func (s *SQLite) Incidents(ctx context.Context, filter Filter, count bool) (inci
 		return fail(err)
 	}
 	if count {
-		if c.matched, err = s.countIn(ctx, tx, &f); err != nil {
+		if c.matched, c.pending, err = s.pageCount(ctx, tx, &f, t0); err != nil {
 			return fail(err)
 		}
 	}
-	walk, err := s.walkIDs(ctx, tx, &f, c.matched)
+	walk, err := s.walkIDs(ctx, tx, &f, c.matched, c.pending != nil)
 	if err != nil {
 		return fail(err)
 	}
@@ -232,6 +245,28 @@ func (s *SQLite) Incidents(ctx context.Context, filter Filter, count bool) (inci
 		return fail(fmt.Errorf("query incidents: %w", err))
 	}
 	return c, nil
+}
+
+// pageCount is the number of matches of a page's filter, or -1 and the
+// background count to wait for when it may be left (see counting.go).
+func (s *SQLite) pageCount(ctx context.Context, tx *sql.Tx, f *sqlFilter, t0 time.Time) (int64, *pendingCount, error) {
+	n, version, ok, err := s.quickCount(ctx, tx, f)
+	if err != nil || ok {
+		return n, nil, err
+	}
+	if f.MayDeferCount {
+		_, span, err := idSpan(ctx, tx)
+		if err != nil {
+			return 0, nil, err
+		}
+		if span >= s.deferCountRows() {
+			key := countKey(f)
+			return -1, &pendingCount{s: s, job: s.bg.start(s, key, f.Filter), key: key, version: version,
+				deadline: t0.Add(countWait)}, nil
+		}
+	}
+	n, err = s.countIn(ctx, tx, f)
+	return n, nil, err
 }
 
 // idWalkFactor weighs reading a row of the table in id order against
@@ -249,19 +284,23 @@ const idWalkFactor = 4
 // about page × span / matched rows (span: the range of ids, the matches
 // spread over it), an index path reads matched rows; the walk wins when
 // matched² ≥ idWalkFactor × page × span, so neither path reads more than
-// ~2·√(idWalkFactor × page × span) rows. Without a count (exports: every
-// match is read anyway), a limit, or in spatial or relevance order, SQLite
-// decides.
-func (s *SQLite) walkIDs(ctx context.Context, tx *sql.Tx, f *sqlFilter, matched int64) (bool, error) {
-	if matched <= 0 || f.Limit <= 0 || (f.bound != nil && !f.ByID) || (len(f.Text) > 0 && f.ByRelevance) || len(f.Sort) > 0 {
+// ~2·√(idWalkFactor × page × span) rows. When the count is being made in the
+// background (probe), a short walk decides instead (see probeWalk). Without
+// a count (exports: every match is read anyway), a limit, or in spatial or
+// relevance order, SQLite decides.
+func (s *SQLite) walkIDs(ctx context.Context, tx *sql.Tx, f *sqlFilter, matched int64, probe bool) (bool, error) {
+	if f.Limit <= 0 || (f.bound != nil && !f.ByID) || (len(f.Text) > 0 && f.ByRelevance) || len(f.Sort) > 0 {
 		return false, nil
 	}
-	var span int64
-	if err := tx.QueryRowContext(ctx,
-		// Two subqueries: SQLite answers a lone min() or max() with one seek,
-		// both in one SELECT with a scan of the table.
-		"SELECT coalesce((SELECT max(id) FROM incidents) - (SELECT min(id) FROM incidents) + 1, 0)").Scan(&span); err != nil {
-		return false, fmt.Errorf("id span: %w", err)
+	if probe {
+		return s.probeWalk(ctx, tx, f)
+	}
+	if matched <= 0 {
+		return false, nil
+	}
+	_, span, err := idSpan(ctx, tx)
+	if err != nil {
+		return false, err
 	}
 	page := float64(f.Limit) + float64(f.Offset)
 	return float64(matched)*float64(matched) >= idWalkFactor*page*float64(span), nil
@@ -336,11 +375,15 @@ func (s *SQLite) QueryPlan(ctx context.Context, filter Filter) (page, count []st
 	if err != nil {
 		return nil, nil, err
 	}
-	matched, err := s.countIn(ctx, tx, &f)
-	if err != nil {
-		return nil, nil, err
+	// With MayDeferCount the page is planned as when its count is left to
+	// the background (whatever the table's size): without the number.
+	matched := int64(-1)
+	if !filter.MayDeferCount {
+		if matched, err = s.countIn(ctx, tx, &f); err != nil {
+			return nil, nil, err
+		}
 	}
-	walk, err := s.walkIDs(ctx, tx, &f, matched)
+	walk, err := s.walkIDs(ctx, tx, &f, matched, filter.MayDeferCount)
 	if err != nil {
 		return nil, nil, err
 	}

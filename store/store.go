@@ -42,6 +42,8 @@ type SQLite struct {
 	aggregates  versionCache[[]rawGroup]    // grouped rows per aggregation query
 	rolled      versionCache[Aggregation]   // the groups asked for, per query and keys
 	geoms       geometries                  // geometry literals of running CQL2 filters
+	bg          backgroundCounts            // counts pages did not wait for (see counting.go)
+	deferRows   int64                       // see WithCountDeferral; 0 is deferCountRows
 	ckpt        *sql.DB                     // one connection that never waits, for the checkpointer
 	stopCkpt    chan struct{}               // closed by Close to stop the checkpointer
 	closeOnce   sync.Once                   // Close runs once
@@ -57,6 +59,23 @@ type Option func(*SQLite)
 // incident whose source gave no admin1 (see AssignRegion).
 func WithRegions(rs *geo.Regions) Option {
 	return func(s *SQLite) { s.regions = rs }
+}
+
+// WithCountDeferral sets the table size (in ids) from which a page whose
+// filter allows it (Filter.MayDeferCount) may go without numberMatched
+// while its count runs in the background (see counting.go); the default is
+// 250,000. A non-nil gate holds every background count until it is closed:
+// tests lower the size and hold the counts to see pages go without them.
+func WithCountDeferral(minRows int64, gate <-chan struct{}) Option {
+	return func(s *SQLite) { s.deferRows, s.bg.gate = minRows, gate }
+}
+
+// deferCountRows is the table size from which counts may be deferred.
+func (s *SQLite) deferCountRows() int64 {
+	if s.deferRows > 0 {
+		return s.deferRows
+	}
+	return deferCountRows
 }
 
 // Open opens (creating if needed) the database at path, turns on WAL, a busy
@@ -109,6 +128,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*SQLite, error) {
 	go s.checkpointer(walCheckEvery)
 	s.ro.SetMaxOpenConns(8)
 	s.ro.SetMaxIdleConns(8)
+	s.bg.ctx, s.bg.stop = context.WithCancel(context.Background())
 	return s, nil
 }
 
@@ -137,6 +157,7 @@ func (s *SQLite) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stopCkpt)
 		<-s.ckptDone
+		s.bg.close()
 		rerr := errors.Join(s.ro.Close(), s.ckpt.Close())
 		_, _ = s.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 		s.closeErr = errors.Join(rerr, s.db.Close())

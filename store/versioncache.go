@@ -78,16 +78,3 @@ func cached[V any](ctx context.Context, s *SQLite, cache *versionCache[V], key s
 	defer tx.Rollback()
 	return cachedIn(ctx, tx, cache, key, func() (V, error) { return compute(tx) })
 }
-
-// countIn counts what f matches inside tx (a read snapshot), through the
-// cache of the snapshot's data version.
-func (s *SQLite) countIn(ctx context.Context, tx *sql.Tx, f *sqlFilter) (int64, error) {
-	q, args := f.countQuery()
-	return cachedIn(ctx, tx, &s.counts, fmt.Sprint(q, args), func() (int64, error) {
-		var n int64
-		if err := tx.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
-			return 0, fmt.Errorf("count incidents: %w", err)
-		}
-		return n, nil
-	})
-}

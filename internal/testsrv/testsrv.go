@@ -42,10 +42,12 @@ func Regions(t testing.TB) *geo.Regions {
 	return rs
 }
 
-// Open opens a store with the region boundaries on a fresh file in t.TempDir().
-func Open(t testing.TB) *store.SQLite {
+// Open opens a store with the region boundaries (and opts) on a fresh file
+// in t.TempDir().
+func Open(t testing.TB, opts ...store.Option) *store.SQLite {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "incidents.db"), store.WithRegions(Regions(t)))
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "incidents.db"),
+		append([]store.Option{store.WithRegions(Regions(t))}, opts...)...)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
@@ -69,12 +71,12 @@ func OpenSeeded(t testing.TB) *store.SQLite {
 	return st
 }
 
-// OpenSynthetic opens a store like Open and loads n synthetic incidents
+// OpenSynthetic opens a store like Open (with opts) and loads n synthetic incidents
 // (synth, seed 1) with one import: the bulk load a first import or
 // gen --db makes, with the statistics it leaves.
-func OpenSynthetic(t testing.TB, n int) *store.SQLite {
+func OpenSynthetic(t testing.TB, n int, opts ...store.Option) *store.SQLite {
 	t.Helper()
-	st := Open(t)
+	st := Open(t, opts...)
 	_, err := st.Import(context.Background(), false, func(w incident.ImportWriter) error {
 		return synth.Batches(1, n, 1000, func(incs []incident.Incident) error {
 			for i := range incs {

@@ -1,0 +1,111 @@
+package store_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"incidentmap/incident"
+	"incidentmap/internal/testsrv"
+	"incidentmap/store"
+)
+
+// pageOf reads a page of f and the cursor's Matched after the rows.
+func pageOf(t *testing.T, st *store.SQLite, f store.Filter) ([]int64, int64) {
+	t.Helper()
+	cur, err := st.Incidents(context.Background(), f, true)
+	if err != nil {
+		t.Fatalf("incidents: %v", err)
+	}
+	defer cur.Close()
+	var ids []int64
+	for cur.Next() {
+		ids = append(ids, cur.Incident().ID)
+	}
+	if err := cur.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return ids, cur.Matched()
+}
+
+// TestDeferredCountsAreRightOrAbsent is issue 16's rule for numberMatched on
+// large tables: a page whose count is not at hand goes without it (-1) while
+// the count runs in the background, the next request of the filter gets the
+// exact number, counts daily_stats answers are always there, and the pages
+// are the same rows whichever way they were planned.
+func TestDeferredCountsAreRightOrAbsent(t *testing.T) {
+	gate := make(chan struct{})
+	st := testsrv.OpenSynthetic(t, 20000, store.WithCountDeferral(1, gate))
+	ctx := context.Background()
+	three, forty := 3, 40
+	cases := []struct {
+		name string
+		f    store.Filter
+	}{
+		{"common type, fatality bound (walks ids)", store.Filter{EventTypes: []string{"Battles"}, MinFatalities: &three}},
+		{"rare fatality bound (through the index)", store.Filter{MinFatalities: &forty}},
+		{"region, offset", store.Filter{Regions: []string{"Anbar"}, Offset: 200}},
+	}
+	for _, c := range cases {
+		f := c.f
+		f.Limit, f.MayDeferCount = 100, true
+		ids, matched := pageOf(t, st, f)
+		if matched != -1 {
+			t.Errorf("%s: the count is held back, yet Matched is %d", c.name, matched)
+		}
+		// The same page counted first (and so planned from the number).
+		exactFilter := f
+		exactFilter.MayDeferCount = false
+		want, wantN := pageOf(t, st, exactFilter)
+		if len(want) != 100 || !slices.Equal(ids, want) {
+			t.Errorf("%s: page without the count %v…, with it %v… (%d and %d rows)", c.name, head(ids), head(want), len(ids), len(want))
+		}
+		// Now cached: a deferred page has it at once.
+		if _, n := pageOf(t, st, f); n != wantN {
+			t.Errorf("%s: after the count, Matched %d, want %d", c.name, n, wantN)
+		}
+	}
+
+	// Dates and types: daily_stats answers, nothing is deferred.
+	year := store.Filter{EventTypes: []string{"Riots"}, Limit: 100, MayDeferCount: true}
+	year.Interval, _ = incident.ParseInterval("2021-01-01/2021-12-31")
+	_, n := pageOf(t, st, year)
+	zero := 0
+	exact, err := st.Count(ctx, store.Filter{EventTypes: []string{"Riots"}, Interval: year.Interval, MinFatalities: &zero})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != exact || n == 0 {
+		t.Errorf("Riots in 2021 from daily_stats: %d, counted %d", n, exact)
+	}
+
+	// A held count finishes in the background once let go: the next page has
+	// the number without counting in the request.
+	ahead := store.Filter{SubEventTypes: []string{"Armed clash"}, MinFatalities: &three, Limit: 100, MayDeferCount: true}
+	if _, n := pageOf(t, st, ahead); n != -1 {
+		t.Fatalf("held: Matched %d", n)
+	}
+	close(gate)
+	huge := 1 << 30
+	want, err := st.Count(ctx, store.Filter{SubEventTypes: []string{"Armed clash"}, MinFatalities: &three, MaxFatalities: &huge})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, n := pageOf(t, st, ahead)
+		if n == want {
+			break
+		}
+		if n != -1 {
+			t.Fatalf("background count: Matched %d, want %d", n, want)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the background count never reached the cache")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func head(ids []int64) []int64 { return ids[:min(len(ids), 5)] }
