@@ -22,6 +22,11 @@ type query struct {
 	conds []string
 	args  []any
 	ts    string // the $n of the full-text tsquery; "" for none
+	// box is the bbox condition's index in conds (-1: none) and boxExact
+	// the same test without the GiST operator, for plans that walk the cell
+	// index instead (see spatialPage).
+	box      int
+	boxExact string
 }
 
 // arg binds v and returns its placeholder.
@@ -47,7 +52,7 @@ func (q *query) Arg(v any) string { return q.arg(v) }
 // compile translates f, the same predicates the SQLite engine answers, to
 // PostgreSQL. A predicate this engine cannot answer is ErrInvalid.
 func compile(f incident.Filter) (*query, error) {
-	q := &query{Filter: f}
+	q := &query{Filter: f, box: -1}
 	add := func(c string) { q.conds = append(q.conds, c) }
 	if b := f.BBox; b != nil {
 		if geo.CrossesAntimeridian(*b) {
@@ -56,8 +61,9 @@ func compile(f incident.Filter) (*query, error) {
 		} else {
 			// The GiST index finds the box; the exact test keeps the edges
 			// inclusive as the SQLite engine does.
-			add(fmt.Sprintf("i.geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326) AND i.lon BETWEEN %[1]s AND %[3]s AND i.lat BETWEEN %[2]s AND %[4]s",
-				q.arg(b.Min[0]), q.arg(b.Min[1]), q.arg(b.Max[0]), q.arg(b.Max[1])))
+			x0, y0, x1, y1 := q.arg(b.Min[0]), q.arg(b.Min[1]), q.arg(b.Max[0]), q.arg(b.Max[1])
+			q.box, q.boxExact = len(q.conds), fmt.Sprintf("i.lon BETWEEN %s AND %s AND i.lat BETWEEN %s AND %s", x0, x1, y0, y1)
+			add(fmt.Sprintf("i.geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326) AND %s", x0, y0, x1, y1, q.boxExact))
 		}
 	}
 	if d := f.Interval.StartDate(); d != "" {

@@ -111,7 +111,7 @@ func (p *PostGIS) openReplicas(ctx context.Context) error {
 		p.maxLag = DefaultReplicaMaxLag
 	}
 	for _, u := range p.replicaURLs {
-		cfg, err := pgxpool.ParseConfig(u)
+		cfg, err := poolConfig(u)
 		if err != nil {
 			return fmt.Errorf("replica: %w", err)
 		}
