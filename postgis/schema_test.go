@@ -1,0 +1,96 @@
+package postgis_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"incidentmap/geo"
+	"incidentmap/incident"
+	"incidentmap/internal/fieldtest"
+	"incidentmap/internal/pgtest"
+	"incidentmap/seed"
+)
+
+// TestSchemaMatchesFieldTable checks the migrated PostGIS schema against
+// incident.Fields: columns (information_schema), checks, and the history
+// function incident_feature that migration 1 writes out field by field.
+func TestSchemaMatchesFieldTable(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.DB(t)
+	p := openPostGISAt(t, url)
+	incs, err := geo.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Upsert(ctx, incs); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	fieldtest.Check(t, fieldtest.Engine{
+		Columns: func() (map[string]fieldtest.Column, error) {
+			rows, err := conn.Query(ctx, `SELECT column_name, data_type, is_nullable = 'NO', coalesce(column_default, '')
+				FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'incidents'`)
+			if err != nil {
+				return nil, err
+			}
+			defer rows.Close()
+			out := map[string]fieldtest.Column{}
+			for rows.Next() {
+				var name string
+				var c fieldtest.Column
+				if err := rows.Scan(&name, &c.Type, &c.NotNull, &c.Default); err != nil {
+					return nil, err
+				}
+				out[name] = c
+			}
+			return out, rows.Err()
+		},
+		Type: func(f incident.Field) string {
+			switch {
+			case f.Kind == incident.Point:
+				return "double precision"
+			case f.Name == "id":
+				return "bigint"
+			case f.Kind == incident.Integer:
+				return "integer"
+			}
+			return "text"
+		},
+		Default: func(s string) string { return strings.TrimSuffix(s, "::text") },
+		Own:     []string{"source_timestamp", "cell", "geom", "fts"},
+		Try: func(id int64, column string, v any) error {
+			tx, err := conn.Begin(ctx)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback(ctx)
+			_, err = tx.Exec(ctx, "UPDATE incidents SET "+pgx.Identifier{column}.Sanitize()+" = $1 WHERE id = $2", v, id)
+			return err
+		},
+		Exec: func(q string, args ...any) error {
+			_, err := conn.Exec(ctx, q, args...)
+			return err
+		},
+		LastHistory: func() (string, error) {
+			var s string
+			err := conn.QueryRow(ctx, "SELECT feature::text FROM history ORDER BY seq DESC LIMIT 1").Scan(&s)
+			return s, err
+		},
+		ID: 3,
+		Incident: func(id int64) (incident.Incident, error) {
+			inc, err := p.Incident(ctx, id)
+			if errors.Is(err, incident.ErrNotFound) {
+				t.Fatalf("no incident %d in the seed", id)
+			}
+			return inc, err
+		},
+	})
+}
