@@ -215,6 +215,16 @@ func TestConformanceQueries(t *testing.T) {
 		{"q phrase", incident.Filter{Text: terms(t, `"rockets hit the base"`)}},
 		{"q prefix", incident.Filter{Text: terms(t, "drone*")}},
 		{"q operators are words", incident.Filter{Text: terms(t, "AND OR NOT NEAR")}},
+		// sortby=relevance: incident.Relevance on both engines, ties by
+		// text length and id; spellings (Term.Any) match as the term.
+		{"relevance word", incident.Filter{Text: terms(t, "baghdad"), ByRelevance: true}},
+		{"relevance page", incident.Filter{Text: terms(t, "drone"), ByRelevance: true, Limit: 50, Offset: 25}},
+		{"relevance terms", incident.Filter{Text: terms(t, `airport "rockets hit" erb*`), ByRelevance: true}},
+		{"relevance prefix accents", incident.Filter{Text: terms(t, "mosu* ALI"), ByRelevance: true}},
+		{"relevance spellings", incident.Filter{Text: []incident.Term{{Text: "mosul", Any: []string{"mósul", "kirkuk"}}}, ByRelevance: true, Limit: 100}},
+		{"relevance with filters", incident.Filter{Text: terms(t, "killed"), ByRelevance: true, EventTypes: []string{"Battles"}, BBox: &box}},
+		{"q spellings", incident.Filter{Text: []incident.Term{{Text: "erbil", Any: []string{"hawler", "arbil"}}, {Text: "air", Prefix: true, Any: []string{"drone"}}}}},
+		{"updated since", incident.Filter{UpdatedSince: "2000-01-01T00:00:00Z", Limit: 10}},
 		{"cql2 compare", incident.Filter{Expr: mustCQL(t, "fatalities >= 3 AND event_type <> 'Riots'")}},
 		{"cql2 like", incident.Filter{Expr: mustCQL(t, "location LIKE 'Ba%'")}},
 		{"cql2 in between", incident.Filter{Expr: mustCQL(t, "admin1 IN ('Anbar', 'Erbil') AND fatalities BETWEEN 1 AND 4")}},

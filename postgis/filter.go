@@ -104,6 +104,9 @@ func compile(f incident.Filter) (*query, error) {
 		}
 		add("i." + e.Field + " = " + q.arg(v))
 	}
+	if f.UpdatedSince != "" {
+		add("i.updated_at >= " + q.arg(f.UpdatedSince))
+	}
 	if f.MinFatalities != nil {
 		add("i.fatalities >= " + q.arg(*f.MinFatalities))
 	}
@@ -128,15 +131,22 @@ func compile(f incident.Filter) (*query, error) {
 }
 
 // tsQueryText encodes full-text terms as one parameter: terms separated by
-// a newline, a prefix term ending in a tab. tsquery builds the tsquery from it
-// in SQL, so no user text is ever parsed as tsquery syntax.
+// a newline, a term's spellings by U+001F, a prefix term ending in a tab.
+// im_term_query builds each term's tsquery from it in SQL, so no user text is
+// ever parsed as tsquery syntax.
 func tsQueryText(terms []incident.Term) string {
+	clean := strings.NewReplacer("\n", " ", "\t", " ", "\x1f", " ")
 	var b strings.Builder
 	for i, t := range terms {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		b.WriteString(strings.NewReplacer("\n", " ", "\t", " ").Replace(t.Text))
+		for j, s := range append([]string{t.Text}, t.Any...) {
+			if j > 0 {
+				b.WriteByte('\x1f')
+			}
+			b.WriteString(clean.Replace(s))
+		}
 		if t.Prefix {
 			b.WriteByte('\t')
 		}
@@ -144,16 +154,38 @@ func tsQueryText(terms []incident.Term) string {
 	return b.String()
 }
 
-// tsquery is the SQL of the tsquery of a tsQueryText parameter: each term a
-// phrase of its words (simple configuration, accents removed), a prefix
-// term's last word matching as a prefix, all AND-ed — what the SQLite
-// engine's FTS5 query asks.
+// tsquery is the SQL of the tsquery of a tsQueryText parameter: every
+// term's (see im_term_query) AND-ed — what the SQLite engine's FTS5 query
+// asks.
 func tsquery(param string) string {
-	return `(SELECT coalesce(tsquery_and_agg(t), ''::tsquery) FROM (
-		SELECT CASE WHEN right(term, 1) = E'\t'
-			THEN (phraseto_tsquery('simple', im_words(rtrim(term, E'\t')))::text || ':*')::tsquery
-			ELSE phraseto_tsquery('simple', im_words(term)) END AS t
-		FROM unnest(string_to_array(` + param + `, E'\n')) AS term) terms)`
+	return `(SELECT coalesce(tsquery_and_agg(im_term_query(term, '')), ''::tsquery)
+		FROM unnest(string_to_array(` + param + `, E'\n')) AS term)`
+}
+
+// relevanceWeights are the tsvector weights of incident.Relevance's groups,
+// in its order (see migration 4).
+var relevanceWeights = []string{"A", "B", "C", "D"}
+
+// relevance is the ORDER BY of sortby=relevance (see incident.Relevance)
+// but the id, for the terms of q's parameter param: per term and group, the
+// group's weight when the term matches words of the group's tsvector
+// weight. Each weighted query is an uncorrelated subquery, so PostgreSQL
+// builds it once, not per row.
+func relevance(terms []incident.Term, param string) string {
+	var parts []string
+	for k := range terms {
+		for g, grp := range incident.Relevance {
+			parts = append(parts, fmt.Sprintf("(CASE WHEN i.fts @@ (SELECT im_term_query(split_part(%s, E'\n', %d), '%s')) THEN %d ELSE 0 END)",
+				param, k+1, relevanceWeights[g], grp.Weight))
+		}
+	}
+	var length []string
+	for _, grp := range incident.Relevance {
+		for _, f := range grp.Fields {
+			length = append(length, "char_length(i."+f+")")
+		}
+	}
+	return "(" + strings.Join(parts, " + ") + ") DESC, (" + strings.Join(length, " + ") + ")"
 }
 
 // dialect is how PostgreSQL says what cqlsql asks, answering what the

@@ -126,7 +126,7 @@ func (p *PostGIS) readTx(ctx context.Context) (pgx.Tx, error) {
 
 // Incidents starts a query for the incidents f selects, ordered as the
 // SQLite engine orders them: by id; spatially when f is bounded (see
-// store.Bound) unless f.ByID; by relevance (ts_rank) with f.ByRelevance.
+// store.Bound) unless f.ByID; by relevance (incident.Relevance) with f.ByRelevance.
 func (p *PostGIS) Incidents(ctx context.Context, f incident.Filter, count bool) (incident.Cursor, error) {
 	q, err := compile(f)
 	if err != nil {
@@ -148,7 +148,7 @@ func (p *PostGIS) Incidents(ctx context.Context, f incident.Filter, count bool) 
 	case len(f.Sort) > 0:
 		sql += " ORDER BY " + orderBy(f.Sort)
 	case q.ts != "" && f.ByRelevance:
-		sql += " ORDER BY ts_rank(i.fts, " + tsquery(q.ts) + ") DESC, i.id"
+		sql += " ORDER BY " + relevance(f.Text, q.ts) + ", i.id"
 	case store.Bound(f) != nil && !f.ByID:
 		sql = spatialPage(q, *store.Bound(f))
 		if err := sortless(ctx, tx); err != nil {

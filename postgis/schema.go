@@ -185,6 +185,20 @@ var migrations = []string{
 		FOR EACH STATEMENT EXECUTE FUNCTION incidents_serialize();`,
 	// 3: tile pre-aggregates (issue 16; see tileagg.go).
 	tileCellsMigration,
+
+	// 4: the full-text vector weighs each field's words by its group in
+	// incident.Relevance (location A, actors B, notes C, source D), so
+	// sortby=relevance asks per group with weight-restricted queries. The
+	// fields are joined in the same order as before, each one's positions
+	// following the last one's, so what matches is unchanged.
+	`ALTER TABLE incidents DROP COLUMN fts;
+	ALTER TABLE incidents ADD COLUMN fts tsvector GENERATED ALWAYS AS (
+		setweight(to_tsvector('simple', im_words(notes)), 'C') ||
+		setweight(to_tsvector('simple', im_words(actor1)), 'B') ||
+		setweight(to_tsvector('simple', im_words(actor2)), 'B') ||
+		setweight(to_tsvector('simple', im_words(location)), 'A') ||
+		setweight(to_tsvector('simple', im_words(source)), 'D')) STORED;
+	CREATE INDEX incidents_fts ON incidents USING gin (fts);`,
 }
 
 // SchemaVersion is the version the migrations bring a database to.
@@ -240,6 +254,20 @@ func (p *PostGIS) migrate(ctx context.Context) error {
 func functions() []string {
 	return []string{
 		cqlsql.CaseFoldSQL(),
+		`CREATE OR REPLACE AGGREGATE tsquery_or_agg(tsquery) (SFUNC = tsquery_or, STYPE = tsquery)`,
+		// im_term_query: one full-text term of a tsQueryText parameter —
+		// its spellings (separated by U+001F) each a phrase of its words
+		// (simple configuration, accents removed), a prefix term's last word
+		// a prefix (the term ends in a tab), OR-ed; with weights, only words
+		// of those weights (fields of those relevance groups) match.
+		`CREATE OR REPLACE FUNCTION im_term_query(term text, weights text) RETURNS tsquery
+		LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $f$
+		SELECT coalesce(tsquery_or_agg(CASE WHEN weights = '' THEN p
+			ELSE regexp_replace(p::text, '''((?:[^'']|'''')*)''(?::(\*))?', '''\1'':\2' || weights, 'g')::tsquery END), ''::tsquery)
+		FROM (SELECT CASE WHEN right(term, 1) = E'\t'
+				THEN (phraseto_tsquery('simple', im_words(alt))::text || ':*')::tsquery
+				ELSE phraseto_tsquery('simple', im_words(alt)) END AS p
+			FROM unnest(string_to_array(rtrim(term, E'\t'), E'\x1f')) AS alt) alts $f$`,
 		cqlsql.AccentFoldSQL(),
 		// im_secs: as cqlsql.Secs, float64(unix seconds) + float64(nanos)/1e9,
 		// so that equal instants compare equal on both engines.

@@ -273,25 +273,54 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
 }
 
-// ftsQuery is the FTS5 query of full-text terms: each term quoted (so FTS5
-// operators, column names and punctuation are plain text), a prefix term
-// starred, a term's alternatives OR-ed, all terms AND-ed.
+// ftsQuery is the FTS5 query of full-text terms: each term (see ftsTerm),
+// all terms AND-ed.
 func ftsQuery(terms []incident.Term) string {
 	parts := make([]string, len(terms))
 	for i, t := range terms {
-		alts := make([]string, 0, 1+len(t.Any))
-		for _, s := range append([]string{t.Text}, t.Any...) {
-			q := `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
-			if t.Prefix {
-				q += "*"
-			}
-			alts = append(alts, q)
-		}
-		parts[i] = alts[0]
-		if len(alts) > 1 {
-			// any spelling or name of the term
-			parts[i] = "(" + strings.Join(alts, " OR ") + ")"
-		}
+		parts[i] = ftsTerm(t)
 	}
 	return strings.Join(parts, " AND ")
+}
+
+// ftsTerm is the FTS5 query of one term: quoted (so FTS5 operators, column
+// names and punctuation are plain text), a prefix term starred, the term's
+// alternatives OR-ed.
+func ftsTerm(t incident.Term) string {
+	alts := make([]string, 0, 1+len(t.Any))
+	for _, s := range append([]string{t.Text}, t.Any...) {
+		q := `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+		if t.Prefix {
+			q += "*"
+		}
+		alts = append(alts, q)
+	}
+	if len(alts) == 1 {
+		return alts[0]
+	}
+	// any spelling or name of the term
+	return "(" + strings.Join(alts, " OR ") + ")"
+}
+
+// relevance is the SQL of the order of sortby=relevance (see
+// incident.Relevance) but the id, and its arguments: the score: per term and group of fields, the
+// group's weight when the term matches in those columns, which FTS5 answers
+// with a column filter, one match per term and group for the whole query.
+func relevance(terms []incident.Term) (string, []any) {
+	var parts []string
+	var args []any
+	for _, t := range terms {
+		for _, g := range incident.Relevance {
+			parts = append(parts, fmt.Sprintf(
+				"(CASE WHEN i.id IN (SELECT rowid FROM incidents_fts WHERE incidents_fts MATCH ?) THEN %d ELSE 0 END)", g.Weight))
+			args = append(args, "{"+strings.Join(g.Fields, " ")+"} : "+ftsTerm(t))
+		}
+	}
+	var length []string
+	for _, g := range incident.Relevance {
+		for _, f := range g.Fields {
+			length = append(length, "length(i."+f+")")
+		}
+	}
+	return "(" + strings.Join(parts, " + ") + ") DESC, (" + strings.Join(length, " + ") + ")", args
 }

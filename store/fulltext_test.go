@@ -26,7 +26,11 @@ func TestFullTextSearch(t *testing.T) {
 		{"Muhandis", false, []int64{2}, 1},   // notes
 		{"KDRV", false, []int64{10, 11}, 2},  // source
 		{`"rockets hit the base"`, false, []int64{5, 8, 13}, 3},
-		{"rockets", true, []int64{6, 5, 13, 8, 7}, 5}, // bm25: the shortest text first
+		// incident.Relevance: all in the notes, so the shortest text first.
+		{"rockets", true, []int64{5, 6, 13, 8, 7}, 5},
+		// In the place name and the notes (8 + 2: 11), then in the place
+		// name alone (8), shortest text first (6: 205, 1: 227, 2: 253 characters).
+		{"baghdad", true, []int64{11, 6, 1, 2}, 4},
 		{"AND OR NOT NEAR", false, nil, 0},
 		{"notes:base", false, nil, 0},
 	}

@@ -312,15 +312,16 @@ func (s *SQLite) walkIDs(ctx context.Context, tx *sql.Tx, f *sqlFilter, matched 
 func (f *sqlFilter) pageQuery(walk bool) (q string, args []any, cell bool) {
 	switch {
 	case len(f.Text) > 0 && f.ByRelevance:
-		// Joining the match (with its bm25 rank) once is far cheaper than a rank
-		// lookup per row; the join also does the text filtering.
+		// The match is joined once (it also does the text filtering); the
+		// score is incident.Relevance's, the same as every engine's.
 		rest := *f
 		rest.fts = ""
 		w, a := rest.where()
+		score, sa := relevance(f.Text)
 		q = "SELECT " + incidentColumns + ` FROM incidents i
-			JOIN (SELECT rowid AS fid, rank AS fts_rank FROM incidents_fts WHERE incidents_fts MATCH ?) m ON m.fid = i.id` +
-			w + " ORDER BY m.fts_rank, i.id"
-		args = append([]any{f.fts}, a...)
+			JOIN (SELECT rowid AS fid FROM incidents_fts WHERE incidents_fts MATCH ?) m ON m.fid = i.id` +
+			w + " ORDER BY " + score + ", i.id"
+		args = append(append([]any{f.fts}, a...), sa...)
 	case len(f.Sort) > 0:
 		var where string
 		where, args = f.where()
