@@ -14,7 +14,7 @@ ADDR    ?= :8080
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test test-deps test-gis fuzz loadtest bench bench-growth bench-go soak lint clean regions basemap assets screenshots
+.PHONY: build run test test-deps test-gis fuzz loadtest bench bench-postgis bench-growth bench-go soak lint clean regions basemap assets screenshots
 
 ## assets: fetch Leaflet and its plugin from npm into static/vendor (embedded in the binary)
 assets:
@@ -67,6 +67,16 @@ bench: build
 		mv $(BENCH_DB).tmp $(BENCH_DB) && rm -f $(BENCH_DB).tmp*; }
 	@test -f $(BENCH_SEQ) || ./$(BIN) gen --n 1000000 --seed 1 --out $(BENCH_SEQ)
 	$(GO) run ./scripts/bench -bin ./$(BIN) -db $(BENCH_DB) -import $(BENCH_SEQ)
+	@if [ "$(BENCH_POSTGIS)" != 0 ]; then $(GO) run ./scripts/bench -bin ./$(BIN) -db $(BENCH_DB) -engines; fi
+
+## bench-postgis: the SQLite and PostGIS engines side by side at 1,000,000 incidents in one run (issue 12):
+## a throw-away PostgreSQL (initdb/pg_ctl on a temp folder) loaded by migrate from bench-data/bench-1m.db
+## (built by make bench), then bbox page, limit=100 at 32 connections, cold z6 tiles, export and CSV import
+## of each; make bench runs it too after its own table (BENCH_POSTGIS=0 leaves it out)
+BENCH_POSTGIS ?= 1
+bench-postgis: build
+	@test -f $(BENCH_DB) || { echo "$(BENCH_DB) is missing: run make bench once (it builds it)"; exit 1; }
+	$(GO) run ./scripts/bench -bin ./$(BIN) -db $(BENCH_DB) -engines
 
 ## soak: 10 minutes of mixed hostile traffic against a 1,000,000-incident database (not in make test):
 ## peak RSS, WAL size, errors and lost acknowledged writes. The database is soak-data/soak-1m.db,
