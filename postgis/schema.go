@@ -199,6 +199,38 @@ var migrations = []string{
 		setweight(to_tsvector('simple', im_words(location)), 'A') ||
 		setweight(to_tsvector('simple', im_words(source)), 'D')) STORED;
 	CREATE INDEX incidents_fts ON incidents USING gin (fts);`,
+
+	// 5: the change log and history written once a statement, from its
+	// transition tables, instead of by a PL/pgSQL call and an INSERT for
+	// every row: an import's INSERT of 1,000,000 rows spent most of its time
+	// there. Rows are logged in id order within a statement.
+	`DROP TRIGGER incidents_log ON incidents;
+	DROP FUNCTION incidents_log();
+	CREATE FUNCTION incidents_log_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		INSERT INTO change_log (incident_id, event_id, op) SELECT id, event_id, 'created' FROM new_rows ORDER BY id;
+		RETURN NULL;
+	END $$;
+	CREATE FUNCTION incidents_log_update() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		INSERT INTO history (incident_id, event_id, op, feature)
+			SELECT o.id, o.event_id, 'updated', incident_feature(o) FROM old_rows o ORDER BY o.id;
+		INSERT INTO change_log (incident_id, event_id, op) SELECT id, event_id, 'updated' FROM new_rows ORDER BY id;
+		RETURN NULL;
+	END $$;
+	CREATE FUNCTION incidents_log_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		INSERT INTO history (incident_id, event_id, op, feature)
+			SELECT o.id, o.event_id, 'deleted', incident_feature(o) FROM old_rows o ORDER BY o.id;
+		INSERT INTO change_log (incident_id, event_id, op) SELECT id, event_id, 'deleted' FROM old_rows ORDER BY id;
+		RETURN NULL;
+	END $$;
+	CREATE TRIGGER incidents_log_insert AFTER INSERT ON incidents REFERENCING NEW TABLE AS new_rows
+		FOR EACH STATEMENT EXECUTE FUNCTION incidents_log_insert();
+	CREATE TRIGGER incidents_log_update AFTER UPDATE ON incidents REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+		FOR EACH STATEMENT EXECUTE FUNCTION incidents_log_update();
+	CREATE TRIGGER incidents_log_delete AFTER DELETE ON incidents REFERENCING OLD TABLE AS old_rows
+		FOR EACH STATEMENT EXECUTE FUNCTION incidents_log_delete();`,
 }
 
 // SchemaVersion is the version the migrations bring a database to.
