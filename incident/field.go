@@ -204,12 +204,17 @@ func IsField(name string) bool {
 	return ok && f.Kind != Point
 }
 
-// Columns are the incidents table's columns that hold Fields, in Fields'
-// order (the geometry as lon, lat), each prefixed with prefix ("i." for a
-// table alias): the column list of reads and writes in both engines.
+// Columns are the incidents table's columns that hold Fields, each prefixed
+// with prefix ("i." for a table alias): the id first, then the other fields
+// in Fields' order (the geometry as lon, lat). It is the column list of
+// reads and writes in both engines; Columns(p)[1:] are the columns a write
+// of an incident sets.
 func Columns(prefix string) []string {
-	var out []string
+	out := []string{prefix + "id"}
 	for i := range Fields {
+		if Fields[i].Name == "id" {
+			continue
+		}
 		for _, c := range Fields[i].Columns() {
 			out = append(out, prefix+c)
 		}
@@ -220,18 +225,29 @@ func Columns(prefix string) []string {
 // ColumnList is Columns joined by ", ".
 func ColumnList(prefix string) string { return strings.Join(Columns(prefix), ", ") }
 
+// ColumnIndex is the position of column name in Columns, from 0; -1 when
+// it is not one.
+func ColumnIndex(name string) int {
+	for i, c := range Columns("") {
+		if c == name {
+			return i
+		}
+	}
+	return -1
+}
+
 // ScanTargets are pointers into inc for the columns of Columns, in order,
 // for a row scan. Scanning into int needs a driver that converts integers
 // (database/sql and pgx both do).
 func ScanTargets(inc *Incident) []any {
 	out := make([]any, 0, len(Fields)+1)
+	out = append(out, &inc.ID)
 	for i := range Fields {
 		f := &Fields[i]
 		switch {
+		case f.Name == "id":
 		case f.Kind == Point:
 			out = append(out, &inc.Lon, &inc.Lat)
-		case f.Name == "id":
-			out = append(out, &inc.ID)
 		case f.Kind == Integer:
 			out = append(out, f.Int(inc))
 		default:
@@ -244,13 +260,13 @@ func ScanTargets(inc *Incident) []any {
 // Values are inc's values for the columns of Columns, in order.
 func Values(inc *Incident) []any {
 	out := make([]any, 0, len(Fields)+1)
+	out = append(out, inc.ID)
 	for i := range Fields {
 		f := &Fields[i]
 		switch {
+		case f.Name == "id":
 		case f.Kind == Point:
 			out = append(out, inc.Lon, inc.Lat)
-		case f.Name == "id":
-			out = append(out, inc.ID)
 		case f.Kind == Integer:
 			out = append(out, *f.Int(inc))
 		default:

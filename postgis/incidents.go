@@ -14,19 +14,12 @@ import (
 	"incidentmap/store"
 )
 
-// incidentColumns is the column list every incident query reads, in scan order.
-const incidentColumns = `i.id, i.event_id, i.event_date, i.time_precision, i.event_type, i.sub_event_type,
-	i.actor1, i.actor2, i.admin1, i.admin2, i.location, i.region, i.geo_precision, i.fatalities,
-	i.source, i.source_url, i.notes, i.tags, i.lon, i.lat, i.updated_at`
+// incidentColumns is the column list every incident query reads, in scan
+// order: the field table's (incident.Columns).
+var incidentColumns = incident.ColumnList("i.")
 
 func scanIncident(row pgx.Row, inc *incident.Incident) error {
-	var tp, gp, fat int32
-	err := row.Scan(&inc.ID, &inc.EventID, &inc.EventDate, &tp, &inc.EventType,
-		&inc.SubEventType, &inc.Actor1, &inc.Actor2, &inc.Admin1, &inc.Admin2, &inc.Location,
-		&inc.Region, &gp, &fat, &inc.Source, &inc.SourceURL, &inc.Notes,
-		&inc.Tags, &inc.Lon, &inc.Lat, &inc.UpdatedAt)
-	inc.TimePrecision, inc.GeoPrecision, inc.Fatalities = int(tp), int(gp), int(fat)
-	return err
+	return row.Scan(incident.ScanTargets(inc)...)
 }
 
 // spatialOrder is the SQLite engine's order of a bounded page: the cell key,
@@ -85,6 +78,7 @@ type cursor struct {
 	tx      pgx.Tx
 	rows    pgx.Rows
 	cur     incident.Incident
+	dest    []any // scan targets into cur, made once
 	matched int64
 	err     error
 }
@@ -93,7 +87,10 @@ func (c *cursor) Next() bool {
 	if c.err != nil || !c.rows.Next() {
 		return false
 	}
-	if err := scanIncident(c.rows, &c.cur); err != nil {
+	if c.dest == nil {
+		c.dest = incident.ScanTargets(&c.cur)
+	}
+	if err := c.rows.Scan(c.dest...); err != nil {
 		c.err = fmt.Errorf("read incident: %w", err)
 		return false
 	}

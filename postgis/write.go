@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -114,20 +116,41 @@ func (p *PostGIS) CreateIncident(ctx context.Context, inc incident.Incident) (in
 		if owner != 0 {
 			return &incident.ConflictError{EventID: inc.EventID, ID: owner}
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO incidents (id, event_id, event_date, time_precision, event_type,
-			sub_event_type, actor1, actor2, admin1, admin2, location, region, geo_precision, fatalities,
-			source, source_url, notes, tags, lon, lat, updated_at, cell)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)`,
-			id, inc.EventID, inc.EventDate, inc.TimePrecision, inc.EventType, inc.SubEventType, inc.Actor1,
-			inc.Actor2, inc.Admin1, inc.Admin2, inc.Location, inc.Region, inc.GeoPrecision, inc.Fatalities,
-			inc.Source, inc.SourceURL, inc.Notes, inc.Tags, inc.Lon, inc.Lat, time.Now().UTC().Format(time.RFC3339),
-			geo.Cell(inc.Lon, inc.Lat)); err != nil {
+		row := inc
+		row.ID, row.UpdatedAt = id, time.Now().UTC().Format(time.RFC3339)
+		if _, err := tx.Exec(ctx, insertIncident, append(incident.Values(&row), geo.Cell(row.Lon, row.Lat))...); err != nil {
 			return fmt.Errorf("insert incident %s: %w", inc.EventID, err)
 		}
 		out, err = incidentIn(ctx, tx, id)
 		return err
 	})
 	return out, err
+}
+
+// insertIncident inserts a row of incident.Columns and the cell key.
+var insertIncident = func() string {
+	cols := append(incident.Columns(""), "cell")
+	return "INSERT INTO incidents (" + strings.Join(cols, ", ") + ") VALUES (" + placeholders(1, len(cols)) + ")"
+}()
+
+// updateIncident sets every column of incident.Columns but the id, and the
+// cell key, of the row with the last argument's id.
+var updateIncident = func() string {
+	cols := append(incident.Columns("")[1:], "cell")
+	set := make([]string, len(cols))
+	for i, c := range cols {
+		set[i] = c + " = $" + strconv.Itoa(i+1)
+	}
+	return "UPDATE incidents SET " + strings.Join(set, ", ") + " WHERE id = $" + strconv.Itoa(len(cols)+1)
+}()
+
+// placeholders is "$from, …" for n parameters.
+func placeholders(from, n int) string {
+	p := make([]string, n)
+	for i := range p {
+		p[i] = "$" + strconv.Itoa(from+i)
+	}
+	return strings.Join(p, ", ")
 }
 
 // UpdateIncident replaces incident id by what change makes of its current
@@ -168,14 +191,9 @@ func (p *PostGIS) UpdateIncident(ctx context.Context, id int64, by string, chang
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE incidents SET event_id = $1, event_date = $2, time_precision = $3,
-			event_type = $4, sub_event_type = $5, actor1 = $6, actor2 = $7, admin1 = $8, admin2 = $9, location = $10,
-			region = $11, geo_precision = $12, fatalities = $13, source = $14, source_url = $15, notes = $16, tags = $17,
-			lon = $18, lat = $19, updated_at = $20, cell = $21 WHERE id = $22`,
-			next.EventID, next.EventDate, next.TimePrecision, next.EventType, next.SubEventType, next.Actor1,
-			next.Actor2, next.Admin1, next.Admin2, next.Location, next.Region, next.GeoPrecision, next.Fatalities,
-			next.Source, next.SourceURL, next.Notes, next.Tags, next.Lon, next.Lat,
-			time.Now().UTC().Format(time.RFC3339), geo.Cell(next.Lon, next.Lat), id); err != nil {
+		row := next
+		row.UpdatedAt = time.Now().UTC().Format(time.RFC3339)
+		if _, err := tx.Exec(ctx, updateIncident, append(incident.Values(&row)[1:], geo.Cell(row.Lon, row.Lat), id)...); err != nil {
 			return fmt.Errorf("update incident %d: %w", id, err)
 		}
 		if err := attribute(ctx, tx, id, mark, by); err != nil {

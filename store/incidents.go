@@ -28,16 +28,12 @@ type sqlFilter struct {
 	bound *orb.Bound // the box every match lies in (see boundOf); nil for none
 }
 
-// incidentColumns is the column list every incident query reads, in scan order.
-const incidentColumns = `i.id, i.event_id, i.event_date, i.time_precision, i.event_type, i.sub_event_type,
-	i.actor1, i.actor2, i.admin1, i.admin2, i.location, i.region, i.geo_precision, i.fatalities,
-	i.source, i.source_url, i.notes, i.tags, i.lon, i.lat, i.updated_at`
+// incidentColumns is the column list every incident query reads, in scan
+// order: the field table's (incident.Columns).
+var incidentColumns = incident.ColumnList("i.")
 
 func scanIncident(sc interface{ Scan(...any) error }, inc *incident.Incident) error {
-	return sc.Scan(&inc.ID, &inc.EventID, &inc.EventDate, &inc.TimePrecision, &inc.EventType,
-		&inc.SubEventType, &inc.Actor1, &inc.Actor2, &inc.Admin1, &inc.Admin2, &inc.Location,
-		&inc.Region, &inc.GeoPrecision, &inc.Fatalities, &inc.Source, &inc.SourceURL, &inc.Notes,
-		&inc.Tags, &inc.Lon, &inc.Lat, &inc.UpdatedAt)
+	return sc.Scan(incident.ScanTargets(inc)...)
 }
 
 // bboxRanges is how many key ranges a bbox query is split into: more ranges
@@ -108,7 +104,9 @@ type Cursor struct {
 	tx      *sql.Tx
 	rows    *sql.Rows
 	cur     incident.Incident
-	cell    bool // the rows end with the cell key (spatial order), skipped
+	cell    bool  // the rows end with the cell key (spatial order), skipped
+	dest    []any // scan targets into cur (and the cell key), made once
+	cellKey int64
 	err     error
 	unpin   func() // releases the filter's geometries
 }
@@ -118,17 +116,13 @@ func (c *Cursor) Next() bool {
 	if c.err != nil || !c.rows.Next() {
 		return false
 	}
-	var err error
-	if c.cell {
-		var cell int64
-		inc := &c.cur
-		err = c.rows.Scan(&inc.ID, &inc.EventID, &inc.EventDate, &inc.TimePrecision, &inc.EventType,
-			&inc.SubEventType, &inc.Actor1, &inc.Actor2, &inc.Admin1, &inc.Admin2, &inc.Location,
-			&inc.Region, &inc.GeoPrecision, &inc.Fatalities, &inc.Source, &inc.SourceURL, &inc.Notes,
-			&inc.Tags, &inc.Lon, &inc.Lat, &inc.UpdatedAt, &cell)
-	} else {
-		err = scanIncident(c.rows, &c.cur)
+	if c.dest == nil {
+		c.dest = incident.ScanTargets(&c.cur)
+		if c.cell {
+			c.dest = append(c.dest, &c.cellKey)
+		}
 	}
+	err := c.rows.Scan(c.dest...)
 	if err != nil {
 		c.err = fmt.Errorf("read incident: %w", err)
 		return false
@@ -173,7 +167,9 @@ func (c *Cursor) Close() error {
 // as the cell index stores them — key, lon, lat, date, fatalities, id — so
 // SQLite merges the ranges' index scans in order and a page stops early,
 // without sorting the matches.
-const spatialOrder = " ORDER BY 22, 19, 20, 3, 14, 1"
+var spatialOrder = fmt.Sprintf(" ORDER BY %d, %d, %d, %d, %d, %d", len(incident.Columns(""))+1,
+	incident.ColumnIndex("lon")+1, incident.ColumnIndex("lat")+1, incident.ColumnIndex("event_date")+1,
+	incident.ColumnIndex("fatalities")+1, incident.ColumnIndex("id")+1)
 
 // rangeUnion is one SELECT of cols per key range of f's bbox, each with all
 // of f's conditions, joined by UNION ALL: every arm is a plain range scan of

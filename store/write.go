@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"incidentmap/geo"
@@ -99,13 +100,9 @@ func (s *SQLite) CreateIncident(ctx context.Context, inc incident.Incident) (inc
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO incidents (id, event_id, event_date, time_precision, event_type,
-			sub_event_type, actor1, actor2, admin1, admin2, location, region, geo_precision, fatalities,
-			source, source_url, notes, tags, lon, lat, updated_at, cell) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-			id, inc.EventID, inc.EventDate, inc.TimePrecision, inc.EventType, inc.SubEventType, inc.Actor1,
-			inc.Actor2, inc.Admin1, inc.Admin2, inc.Location, inc.Region, inc.GeoPrecision, inc.Fatalities,
-			inc.Source, inc.SourceURL, inc.Notes, inc.Tags, inc.Lon, inc.Lat, time.Now().UTC().Format(time.RFC3339),
-			geo.Cell(inc.Lon, inc.Lat))
+		row := inc
+		row.ID, row.UpdatedAt = id, time.Now().UTC().Format(time.RFC3339)
+		_, err = tx.ExecContext(ctx, insertIncident, append(incident.Values(&row), geo.Cell(row.Lon, row.Lat))...)
 		if err != nil {
 			return fmt.Errorf("insert incident %s: %w", inc.EventID, err)
 		}
@@ -114,6 +111,14 @@ func (s *SQLite) CreateIncident(ctx context.Context, inc incident.Incident) (inc
 	})
 	return out, err
 }
+
+// insertIncident inserts a row of incident.Columns and the cell key.
+var insertIncident = "INSERT INTO incidents (" + incident.ColumnList("") + ", cell) VALUES (?" +
+	strings.Repeat(", ?", len(incident.Columns(""))) + ")"
+
+// updateIncident sets every column of incident.Columns but the id, and the
+// cell key, of the row with the last argument's id.
+var updateIncident = "UPDATE incidents SET " + strings.Join(incident.Columns("")[1:], " = ?, ") + " = ?, cell = ? WHERE id = ?"
 
 // UpdateIncident replaces incident id by what change makes of its current
 // version, in one transaction: change runs with the write lock held, so a
@@ -152,14 +157,9 @@ func (s *SQLite) UpdateIncident(ctx context.Context, id int64, by string, change
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE incidents SET event_id = ?, event_date = ?, time_precision = ?,
-			event_type = ?, sub_event_type = ?, actor1 = ?, actor2 = ?, admin1 = ?, admin2 = ?, location = ?,
-			region = ?, geo_precision = ?, fatalities = ?, source = ?, source_url = ?, notes = ?, tags = ?,
-			lon = ?, lat = ?, updated_at = ?, cell = ? WHERE id = ?`,
-			next.EventID, next.EventDate, next.TimePrecision, next.EventType, next.SubEventType, next.Actor1,
-			next.Actor2, next.Admin1, next.Admin2, next.Location, next.Region, next.GeoPrecision, next.Fatalities,
-			next.Source, next.SourceURL, next.Notes, next.Tags, next.Lon, next.Lat,
-			time.Now().UTC().Format(time.RFC3339), geo.Cell(next.Lon, next.Lat), id)
+		row := next
+		row.UpdatedAt = time.Now().UTC().Format(time.RFC3339)
+		_, err = tx.ExecContext(ctx, updateIncident, append(incident.Values(&row)[1:], geo.Cell(row.Lon, row.Lat), id)...)
 		if err != nil {
 			return fmt.Errorf("update incident %d: %w", id, err)
 		}
