@@ -31,6 +31,10 @@ type planShape struct {
 	// a LIKE with a leading %): its page walks ids, reading about page /
 	// selectivity rows whatever the table's size, which the guard allows.
 	unindexed string
+	// sorts says why no index serves this shape's sortby: its page sorts
+	// every match (or every row of a large group of the first key) before
+	// the first row streams out, which the guard allows for these alone.
+	sorts string
 }
 
 // planShapes are every items parameter alone, the common CQL2 shapes, and
@@ -48,36 +52,36 @@ func planShapes(ex map[string]string) []planShape {
 	yearRange := year + "-01-01/" + year + "-12-31"
 	lit := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 	shapes := []planShape{
-		{"no filter", v(), ""},
-		{"bbox small", v("bbox", "44.30,33.25,44.45,33.40"), ""},
-		{"bbox country", v("bbox", "38.8,29.0,48.6,37.4"), ""},
-		{"bbox sortby=id", v("bbox", "44.30,33.25,44.45,33.40", "sortby", "id"), ""},
-		{"datetime day", v("datetime", ex["event_date"]), ""},
-		{"datetime year", v("datetime", yearRange), ""},
-		{"datetime open end", v("datetime", year+"-06-01/.."), ""},
-		{"datetime open start", v("datetime", "../"+year+"-06-01"), ""},
-		{"min_fatalities", v("min_fatalities", "3"), ""},
-		{"min_fatalities rare", v("min_fatalities", "40"), "no index leads with fatalities"},
-		{"max_fatalities", v("max_fatalities", "0"), ""},
-		{"q", v("q", "drone"), ""},
-		{"q rare", v("q", "Tuz Khurmatu"), ""},
-		{"q relevance", v("q", "drone", "sortby", "relevance"), ""},
-		{"sortby=id", v("sortby", "id"), ""},
-		{"offset deep", v("offset", "5000"), ""},
+		{"no filter", v(), "", ""},
+		{"bbox small", v("bbox", "44.30,33.25,44.45,33.40"), "", ""},
+		{"bbox country", v("bbox", "38.8,29.0,48.6,37.4"), "", ""},
+		{"bbox sortby=id", v("bbox", "44.30,33.25,44.45,33.40", "sortby", "id"), "", ""},
+		{"datetime day", v("datetime", ex["event_date"]), "", ""},
+		{"datetime year", v("datetime", yearRange), "", ""},
+		{"datetime open end", v("datetime", year+"-06-01/.."), "", ""},
+		{"datetime open start", v("datetime", "../"+year+"-06-01"), "", ""},
+		{"min_fatalities", v("min_fatalities", "3"), "", ""},
+		{"min_fatalities rare", v("min_fatalities", "40"), "no index leads with fatalities", ""},
+		{"max_fatalities", v("max_fatalities", "0"), "", ""},
+		{"q", v("q", "drone"), "", ""},
+		{"q rare", v("q", "Tuz Khurmatu"), "", ""},
+		{"q relevance", v("q", "drone", "sortby", "relevance"), "", ""},
+		{"sortby=id", v("sortby", "id"), "", ""},
+		{"offset deep", v("offset", "5000"), "", ""},
 	}
 	// Every queryable that is a parameter, alone, with the example's value.
 	unindexed := map[string]string{"admin2": "no index on admin2", "location": "no index on location",
 		"sub_event_type": "no index on sub_event_type", "actor1": "no index on actor1", "actor2": "no index on actor2"}
 	for _, name := range []string{"event_type", "sub_event_type", "region", "admin1", "admin2", "actor1", "actor2",
 		"location", "event_id", "source", "tags", "fatalities", "time_precision", "geo_precision", "event_date", "id"} {
-		shapes = append(shapes, planShape{name, v(name, ex[name]), unindexed[name]})
+		shapes = append(shapes, planShape{name, v(name, ex[name]), unindexed[name], ""})
 	}
 	// Any-of parameters (issue 13's contract), when the parser has them.
 	anyOf := []planShape{
-		{"event_types", v("event_types", ex["event_type"]+",Riots"), ""},
-		{"sub_event_types", v("sub_event_types", ex["sub_event_type"]+",Arrests"), unindexed["sub_event_type"]},
-		{"regions", v("regions", ex["admin1"]+",IQ-AN"), ""},
-		{"actors", v("actors", ex["actor1"]), unindexed["actor1"]},
+		{"event_types", v("event_types", ex["event_type"]+",Riots"), "", ""},
+		{"sub_event_types", v("sub_event_types", ex["sub_event_type"]+",Arrests"), unindexed["sub_event_type"], ""},
+		{"regions", v("regions", ex["admin1"]+",IQ-AN"), "", ""},
+		{"actors", v("actors", ex["actor1"]), unindexed["actor1"], ""},
 	}
 	for _, s := range anyOf {
 		if _, err := server.ParseFilter(s.vals); err == nil || !strings.Contains(err.Error(), "unknown parameter") {
@@ -105,7 +109,7 @@ func planShapes(ex map[string]string) []planShape {
 		{"sub_event_type = " + lit(ex["sub_event_type"]) + " AND fatalities >= 1", "no index on sub_event_type"},
 	}
 	for _, c := range cqls {
-		shapes = append(shapes, planShape{"filter " + c[0], v("filter", c[0]), c[1]})
+		shapes = append(shapes, planShape{"filter " + c[0], v("filter", c[0]), c[1], ""})
 	}
 	// Combinations the map page and clients make.
 	combos := [][]string{ // a trailing odd entry says why no index narrows it
@@ -127,6 +131,51 @@ func planShapes(ex map[string]string) []planShape {
 		{"datetime", yearRange, "min_fatalities", "3"},
 		{"datetime", yearRange, "filter", "event_type = 'Battles'"},
 	}
+	// sortby on every sortable, both directions, alone and after the
+	// filters the map page and clients combine it with.
+	// Keys served in order: an index holds the key with the id after it
+	// (event_id is unique), or holds the key first so that only the rows of
+	// one value are sorted by id (event_date: a day's incidents). The others
+	// say why they sort: an index per text column would slow every import
+	// and write for orders few ask for.
+	sortReason := map[string]string{
+		"time_precision": "no index leads with time_precision (3 values)",
+		"geo_precision":  "no index leads with geo_precision (3 values)",
+		"sub_event_type": "no index leads with sub_event_type", "admin2": "no index leads with admin2",
+		"location": "no index leads with location", "source": "no index leads with source",
+		"source_url": "no index leads with source_url", "tags": "no index leads with tags",
+		"event_type": "incidents_type_stats holds the date after the type, not the id: each type's rows are sorted",
+		"region":     "incidents_region_stats holds the date after the region, not the id: each region's rows are sorted",
+		"admin1":     "incidents_admin1_stats holds the region after admin1, not the id: each governorate's rows are sorted",
+		"actor1":     "incidents_actor1 holds fatalities after the actor, not the id: each actor's rows are sorted",
+		"actor2":     "incidents_actor2 holds fatalities after the actor, not the id: each actor's rows are sorted",
+	}
+	for _, k := range []string{"event_id", "event_date", "time_precision", "event_type", "sub_event_type", "actor1", "actor2",
+		"admin1", "admin2", "location", "region", "geo_precision", "fatalities", "source", "source_url", "tags", "id", "updated_at"} {
+		for _, key := range []string{k, "-" + k} {
+			shapes = append(shapes, planShape{name: "sortby=" + key, vals: v("sortby", key), sorts: sortReason[k]})
+		}
+	}
+	for _, c := range [][]string{
+		{"sortby", "-fatalities", "event_type", "Battles"},
+		{"sortby", "fatalities", "event_type", "Battles"},
+		{"sortby", "-fatalities", "datetime", yearRange},
+		{"sortby", "-fatalities", "bbox", "38.8,29.0,48.6,37.4"},
+		{"sortby", "-fatalities", "region", "Anbar", "datetime", yearRange},
+		{"sortby", "-event_date", "event_type", "Battles"},
+		{"sortby", "-event_date", "region", "Anbar"},
+		{"sortby", "-event_date", "bbox", "38.8,29.0,48.6,37.4"},
+		{"sortby", "event_date", "datetime", yearRange},
+		{"sortby", "-updated_at", "datetime", yearRange},
+		{"sortby", "updated_at", "updated_since", "2000-01-01T00:00:00Z"},
+		{"sortby", "-fatalities,event_date", "no index holds fatalities then the date (one per pair of keys is not kept): its matches are sorted"},
+	} {
+		why := ""
+		if len(c)%2 == 1 {
+			why, c = c[len(c)-1], c[:len(c)-1]
+		}
+		shapes = append(shapes, planShape{name: strings.Join(c, "="), vals: v(c...), sorts: why})
+	}
 	for _, c := range combos {
 		var names []string
 		for i := 0; i+1 < len(c); i += 2 {
@@ -136,7 +185,7 @@ func planShapes(ex map[string]string) []planShape {
 		if len(c)%2 == 1 {
 			why = c[len(c)-1]
 		}
-		shapes = append(shapes, planShape{strings.Join(names, "+"), v(c...), why})
+		shapes = append(shapes, planShape{strings.Join(names, "+"), v(c...), why, ""})
 	}
 	return shapes
 }
@@ -172,6 +221,7 @@ func TestNoPlanSortsALargeResultForASmallPage(t *testing.T) {
 		"geo_precision": fmt.Sprint(inc.GeoPrecision), "event_date": inc.EventDate, "id": fmt.Sprint(inc.ID),
 	}
 	bound := 2 * math.Sqrt(4*planPage*planRows)
+	groups := largestGroups(t, st)
 	for _, s := range planShapes(ex) {
 		f, err := server.ParseFilter(s.vals)
 		if err != nil {
@@ -207,9 +257,20 @@ func TestNoPlanSortsALargeResultForASmallPage(t *testing.T) {
 			if f.ByRelevance {
 				break // best matches first: every match is ranked, by definition
 			}
-			if sortStep(page) != "" && float64(matched) > bound {
-				t.Errorf("%s (%s): the page sorts %d matches for a page of %d (more than %.0f):\n    %s",
-					name, s.vals.Encode(), matched, planPage, bound, plan)
+			sorted := matched
+			if step := sortStep(page); (strings.Contains(step, "LAST TERM") || strings.Contains(step, "RIGHT PART")) && len(f.Sort) > 0 {
+				// An index gives the first key's order; only the rows of
+				// each of its values are sorted (by the id), at most the
+				// largest group of the whole table.
+				sorted = groups[f.Sort[0].Field]
+			}
+			if step := sortStep(page); step != "" && float64(sorted) > bound {
+				if s.sorts != "" {
+					t.Logf("%s: sorts %d rows for a page, allowed: %s", name, sorted, s.sorts)
+				} else {
+					t.Errorf("%s (%s): the page sorts %d rows for a page of %d (more than %.0f):\n    %s",
+						name, s.vals.Encode(), sorted, planPage, bound, plan)
+				}
 			}
 			walk := float64(planPage+f.Offset) * planRows / float64(matched)
 			if tableWalk(page) && walk > bound && s.unindexed == "" {
@@ -218,6 +279,43 @@ func TestNoPlanSortsALargeResultForASmallPage(t *testing.T) {
 			}
 		}
 	}
+}
+
+// largestGroups is, for each sortable property, how many incidents share
+// its most common value: the most rows a page sorted by it can sort when an
+// index gives the order of the values and only ties are sorted.
+func largestGroups(t *testing.T, st *store.SQLite) map[string]int64 {
+	t.Helper()
+	cur, err := st.Incidents(context.Background(), store.Filter{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cur.Close()
+	counts := map[string]map[string]int64{}
+	for cur.Next() {
+		inc := cur.Incident()
+		for k, val := range map[string]any{"event_id": inc.EventID, "event_date": inc.EventDate,
+			"time_precision": inc.TimePrecision, "event_type": inc.EventType, "sub_event_type": inc.SubEventType,
+			"actor1": inc.Actor1, "actor2": inc.Actor2, "admin1": inc.Admin1, "admin2": inc.Admin2,
+			"location": inc.Location, "region": inc.Region, "geo_precision": inc.GeoPrecision,
+			"fatalities": inc.Fatalities, "source": inc.Source, "source_url": inc.SourceURL, "tags": inc.Tags,
+			"id": inc.ID, "updated_at": inc.UpdatedAt} {
+			if counts[k] == nil {
+				counts[k] = map[string]int64{}
+			}
+			counts[k][fmt.Sprint(val)]++
+		}
+	}
+	if err := cur.Err(); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for k, m := range counts {
+		for _, n := range m {
+			out[k] = max(out[k], n)
+		}
+	}
+	return out
 }
 
 // sortStep is the plan step that sorts rows for the ORDER BY, if any.
@@ -235,7 +333,10 @@ func sortStep(plan []string) string {
 func tableWalk(plan []string) bool {
 	for _, p := range plan {
 		p = strings.TrimSpace(p)
-		if p == "SCAN i" || strings.HasPrefix(p, "SCAN i ") && !strings.Contains(p, "INDEX") {
+		// A scan of the table in id order, or of an index in its order
+		// (sortby's walk of the fatalities or updated_at index): both read
+		// about page / selectivity rows.
+		if p == "SCAN i" || strings.HasPrefix(p, "SCAN i ") && !strings.Contains(p, "COVERING") {
 			return true
 		}
 	}

@@ -284,8 +284,18 @@ const idWalkFactor = 4
 // background (probe), a short walk decides instead (see probeWalk). Without
 // a count (exports: every match is read anyway), a limit, or in spatial or
 // relevance order, SQLite decides.
+//
+// A sortby on one key that has an index of its own in its order
+// (sortIndexes) walks that index the same way: the deadliest Battles first
+// read the fatalities index from the top, testing each row, instead of
+// sorting every Battles row.
 func (s *SQLite) walkIDs(ctx context.Context, tx *sql.Tx, f *sqlFilter, matched int64, probe bool) (bool, error) {
-	if f.Limit <= 0 || (f.bound != nil && !f.ByID) || (len(f.Text) > 0 && f.ByRelevance) || len(f.Sort) > 0 {
+	if f.Limit <= 0 || (len(f.Text) > 0 && f.ByRelevance) {
+		return false, nil
+	}
+	switch {
+	case len(f.Sort) == 1 && sortIndexes[f.Sort[0].Field] != "":
+	case len(f.Sort) > 0, f.bound != nil && !f.ByID:
 		return false, nil
 	}
 	if probe {
@@ -300,6 +310,18 @@ func (s *SQLite) walkIDs(ctx context.Context, tx *sql.Tx, f *sqlFilter, matched 
 	}
 	page := float64(f.Limit) + float64(f.Offset)
 	return float64(matched)*float64(matched) >= idWalkFactor*page*float64(span), nil
+}
+
+// sortIndexes are the indexes that hold one sort key's order, so that ORDER
+// BY key, id in either direction reads them in order; walkIDs walks them when
+// the matches are many. fatalities and updated_at have the row id right after
+// the key (migration 15): nothing is sorted. The date index holds other
+// columns after the date, so SQLite sorts each day's rows by id as it goes,
+// a few hundred at a time, never every match.
+var sortIndexes = map[string]string{
+	"fatalities": "incidents_fatalities",
+	"updated_at": "incidents_updated",
+	"event_date": "incidents_date_stats",
 }
 
 // pageQuery is the query Incidents runs for f, its arguments, and whether its
@@ -321,7 +343,11 @@ func (f *sqlFilter) pageQuery(walk bool) (q string, args []any, cell bool) {
 	case len(f.Sort) > 0:
 		var where string
 		where, args = f.where()
-		q = "SELECT " + incidentColumns + " FROM incidents i" + where + " ORDER BY " + orderBy(f.Sort)
+		from := " FROM incidents i"
+		if walk {
+			from += " INDEXED BY " + sortIndexes[f.Sort[0].Field]
+		}
+		q = "SELECT " + incidentColumns + from + where + " ORDER BY " + orderBy(f.Sort)
 	case f.bound != nil && !f.ByID:
 		q, args = f.rangeUnion(incidentColumns + ", i.cell")
 		q += spatialOrder

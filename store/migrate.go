@@ -273,6 +273,16 @@ var migrations = []string{
 	// counts by zoom level and event type answer it from at most 4,096 cells
 	// a type (see tileagg.go).
 	tileCellsMigration(),
+	// 16: sortby=-fatalities (the deadliest first) and sortby=updated_at (the
+	// latest edits, what a syncing client asks) sorted every match for a
+	// page: no index led with either. Each index holds the row id after its
+	// column, which is the tie-break of every sort order (orderBy), so a page
+	// in either direction reads the index in order and stops at the page's
+	// end. The updated_at index also serves updated_since=.
+	`CREATE INDEX incidents_fatalities ON incidents (fatalities);
+	CREATE INDEX incidents_updated ON incidents (updated_at);
+	ANALYZE incidents_fatalities;
+	ANALYZE incidents_updated;`,
 }
 
 // dailyStatsFill is the SELECT that fills daily_stats from the incidents.
