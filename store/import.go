@@ -386,6 +386,7 @@ func (b *bulkLoad) finishLoad(ctx context.Context, tx *sql.Tx) error {
 		// And the tile pre-aggregates' (migration 15).
 		"DELETE FROM tile_cells",
 		tileCellsFill(),
+		tileCellsAllFill,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("bulk load: %.60s: %w", q, err)

@@ -283,6 +283,8 @@ var migrations = []string{
 	CREATE INDEX incidents_updated ON incidents (updated_at);
 	ANALYZE incidents_fatalities;
 	ANALYZE incidents_updated;`,
+	// 17: tile pre-aggregates of all event types, one row a cell.
+	tileCellsAllMigration(),
 }
 
 // dailyStatsFill is the SELECT that fills daily_stats from the incidents.

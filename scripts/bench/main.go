@@ -184,10 +184,18 @@ func (s *server) offsetPages(path string, n int) ([]time.Duration, error) {
 // built it for the request (X-Cache MISS): a tile served from a cache is not
 // a cold figure.
 func (s *server) coldTiles(z int, xys [][2]int) ([]time.Duration, int, error) {
+	return s.coldTilesOf(z, xys, "")
+}
+
+// coldTilesOf is coldTiles with the query (filter parameters) query.
+func (s *server) coldTilesOf(z int, xys [][2]int, query string) ([]time.Duration, int, error) {
 	var out []time.Duration
 	size := 0
 	for _, xy := range xys {
 		path := fmt.Sprintf("/collections/incidents/tiles/WebMercatorQuad/%d/%d/%d", z, xy[0], xy[1])
+		if query != "" {
+			path += "?" + query
+		}
 		d, sz, xc, err := s.get(path, "Accept-Encoding", "gzip")
 		if err != nil {
 			return nil, 0, err
@@ -207,6 +215,32 @@ var z6Iraq = [][2]int{{39, 25}, {38, 25}, {39, 26}, {38, 26}, {39, 24}, {40, 25}
 
 // z10Baghdad are z=10 tiles over Baghdad and around it (dense).
 var z10Baghdad = [][2]int{{638, 414}, {637, 414}, {638, 413}, {637, 413}, {639, 414}, {638, 415}}
+
+// z10Dense are the densest z=10 tiles of the synthetic set: 10/638/411
+// (Baghdad) holds 12 % of it, 10/634/400 (Mosul) 6 %.
+var z10Dense = [][2]int{{638, 411}, {634, 400}, {636, 411}, {637, 411}, {638, 412}, {639, 411}}
+
+// z12Baghdad are the densest z=12 tiles of the synthetic set, over central
+// Baghdad (12/2552/1645 holds 2.8 % of it) and Mosul (12/2538/1603).
+var z12Baghdad = [][2]int{{2552, 1645}, {2538, 1603}, {2553, 1645}, {2540, 1644}, {2552, 1644}, {2553, 1644}}
+
+// tileRows are the cold tile rows of the growth table: unfiltered, by event
+// type (both answered by the engines' pre-aggregates), and with a date range
+// (not: read from the incidents under the tile).
+var tileRows = []struct {
+	name  string
+	z     int
+	xys   [][2]int
+	query string
+}{
+	{"z=6 tiles over Iraq, cold p50 / max of 6", 6, z6Iraq, ""},
+	{"z=10 tiles over Baghdad, cold p50 / max of 6", 10, z10Baghdad, ""},
+	{"z=10 densest tiles (Baghdad, Mosul), cold p50 / max of 6", 10, z10Dense, ""},
+	{"z=12 densest tiles (Baghdad, Mosul), cold p50 / max of 6", 12, z12Baghdad, ""},
+	{"z=6 tiles over Iraq, `event_types=Battles,Riots`, cold p50 / max of 6", 6, z6Iraq, "event_types=Battles,Riots"},
+	{"z=6 tiles over Iraq, `datetime=2021` (not pre-aggregated), cold p50 / max of 6", 6, z6Iraq, "datetime=2021-01-01/2021-12-31"},
+	{"z=10 densest tiles, `datetime=2021` (not pre-aggregated), cold p50 / max of 6", 10, z10Dense, "datetime=2021-01-01/2021-12-31"},
+}
 
 func run(bin, db string, loadFor time.Duration, seqFile string, filters bool) error {
 	var rows []row
@@ -613,8 +647,11 @@ func runGrowth(bin, data, sizes string) error {
 		"server start (to /readyz 200)",
 		"bbox page of 1,000 (central Baghdad), p50 of 20 pages built, count cached (first)",
 		"count of bbox + datetime, cold p50 of 10",
-		"z=6 tiles over Iraq, cold p50 / max of 6",
-		"z=10 tiles over Baghdad, cold p50 / max of 6",
+	}
+	for _, t := range tileRows {
+		measures = append(measures, t.name)
+	}
+	measures = append(measures,
 		"`filter=event_type='Battles' AND fatalities>=3`, cold; next pages p50",
 		"`regions=Anbar&datetime=2021-01-01/2021-12-31`, cold; next pages p50",
 		"`q=drone`, cold; next pages p50",
@@ -623,7 +660,7 @@ func runGrowth(bin, data, sizes string) error {
 		"import (gen --db): per million rows",
 		"database size",
 		"server peak RSS after the above",
-	}
+	)
 	cols := make([][]string, len(ns))
 	for i, n := range ns {
 		db, loadLine, err := growthDB(bin, data, n)
@@ -683,11 +720,8 @@ func growthColumn(bin, db string, n int, loadLine string) ([]string, error) {
 		return nil, err
 	}
 	col = append(col, ms(pct(cold, 50)))
-	for _, t := range []struct {
-		z   int
-		xys [][2]int
-	}{{6, z6Iraq}, {10, z10Baghdad}} {
-		cold, _, err := s.coldTiles(t.z, t.xys)
+	for _, t := range tileRows {
+		cold, _, err := s.coldTilesOf(t.z, t.xys, t.query)
 		if err != nil {
 			return nil, err
 		}
