@@ -59,7 +59,7 @@ func tileCellsFill() string {
 
 // tileCellsAdd and tileCellsSub are trigger statements adding the row r
 // (new) to, or taking it (old) from, its cell of every level: the row of its
-// event type, and with all (migration 17 on) the row of all types (”).
+// event type, and with all (migration 17 on) the row of all types (the empty type).
 func tileCellsAdd(r string, all bool) string {
 	types := "(SELECT " + r + ".event_type AS ty)"
 	if all {
@@ -84,7 +84,7 @@ func tileCellsSub(r string, all bool) string {
 		match, r, fixed(fixedLon, r), fixed(fixedLat, r))
 }
 
-// tileCellsAllFill adds the rows of all types (”) from the rows by type.
+// tileCellsAllFill adds the rows of all types (the empty type) from the rows by type.
 const tileCellsAllFill = `INSERT INTO tile_cells SELECT level, key, '', sum(n), sum(fatalities), sum(lon_sum), sum(lat_sum), sum(id_sum)
 	FROM tile_cells GROUP BY level, key;`
 
@@ -102,10 +102,10 @@ func tileCellsTriggers(all bool) string {
 	END;`
 }
 
-// tileCellsAllMigration is migration 17: rows of all event types (”), so
+// tileCellsAllMigration is migration 17: rows of all event types (the empty type), so
 // an unfiltered tile reads one row a cell instead of one a type and cell,
 // and the primary key puts the type before the key, so the rows of a type
-// (or of all, ”) under a tile are one range, not every type's rows with
+// (or of all, the empty type) under a tile are one range, not every type's rows with
 // the others skipped (a dense z10 tile: 3,634 rows read instead of some
 // 20,000, and no grouping).
 func tileCellsAllMigration() string {

@@ -116,7 +116,7 @@ func tileAggLevel(z uint32) int {
 }
 
 // typesCond is the condition on event_type of a pre-aggregate query for
-// types (nil: all, the rows of all types, ”), with its arguments.
+// types (nil: all, the rows of all types, the empty type), with its arguments.
 func typesCond(types []string) (string, []any) {
 	if types == nil {
 		return " AND event_type = ''", nil
@@ -173,7 +173,7 @@ func tileGridAgg(ctx context.Context, tx *sql.Tx, types []string, t maptile.Tile
 // a tile's cells lie together in the index, where the incidents' rows are
 // scattered over the table (394 single cells of a dense z10 tile took
 // 50–170 ms to read by id on a busy machine at a million incidents). The
-// type of a cell of one read from the rows of all types (”) is that of its
+// type of a cell of one read from the rows of all types (the empty type) is that of its
 // one row by type.
 func readSinglesInCells(ctx context.Context, tx *sql.Tx, cells []TileCell, level int, lookupType bool) error {
 	shift := uint(2 * (geo.CellZoom - level))
