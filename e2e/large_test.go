@@ -47,6 +47,10 @@ func TestMapPageLarge(t *testing.T) {
 	if b[0] > e[0] || b[1] > e[1] || b[2] < e[2] || b[3] < e[3] {
 		t.Fatalf("first view %v does not contain the data's extent %v", b, e)
 	}
+	// Clusters read: no two circles drawn overlap, across tile edges too, and
+	// the tiles' marks count every incident once.
+	checkClusters(t, tb, srv, "the first view", url.Values{})
+
 	// The timeline's bars equal the aggregate API; brushing a range changes
 	// the count to the items API's numberMatched for it, and the link.
 	h := checkHistogram(t, tb, srv, url.Values{})
@@ -102,7 +106,54 @@ func TestMapPageLarge(t *testing.T) {
 	if !strings.Contains(text, id+" (") {
 		t.Fatalf("Enter on row %s opened %q", id, text)
 	}
+
+	// Clusters at zoom 7 over Baghdad, and with a filter.
+	tb.setView(t, 33.3, 44.4, 7)
+	checkClusters(t, tb, srv, "zoom 7 over Baghdad", nil)
+	tb.open(t, srv.URL+"/map/#types=Battles&map=4/33.2/43.7")
+	checkClusters(t, tb, srv, "Battles at zoom 4", url.Values{"event_types": {"Battles"}})
 	if errs := tb.pageErrors(); len(errs) > 0 {
 		t.Errorf("the page logged errors: %v", errs)
+	}
+}
+
+// checkClusters waits for the tile layer to draw its zoom, then checks what
+// it drew, as the page computes it from the marks' pixel centres and radii:
+// no two circles within 2 pixels of each other (the server's gap; half a
+// pixel for rounding), wherever they are in the tiles loaded. With want
+// (the items parameters of the whole map's incidents, all of them in the
+// loaded tiles), the marks' counts add up to the items API's numberMatched.
+func checkClusters(t *testing.T, tb *tab, srv *testsrv.Server, where string, want url.Values) {
+	t.Helper()
+	z := int(tb.eval(t, `window.incidentmap.map.getZoom()`).(float64))
+	s := tb.waitTiles(t, z)
+	var got struct {
+		Marks, Clusters int
+		Overlap         []float64
+	}
+	tb.run(t, chromedp.Evaluate(`(() => {
+		const m = window.incidentmap.map, l = window.incidentmap.tiles;
+		const ms = l.marksInView(10).map((k) => { const p = m.latLngToContainerPoint(k.latlng); return {x: p.x, y: p.y, r: k.r, cluster: k.kind === "cluster"}; });
+		let overlap = null;
+		for (let i = 0; i < ms.length && !overlap; i++) {
+			for (let j = i + 1; j < ms.length; j++) {
+				const a = ms[i], b = ms[j], d = Math.hypot(a.x - b.x, a.y - b.y);
+				if (d < a.r + b.r + 2 - 0.5) { overlap = [a.x, a.y, a.r, b.x, b.y, b.r, d]; break; }
+			}
+		}
+		return {marks: ms.length, clusters: ms.filter((k) => k.cluster).length, overlap};
+	})()`, &got))
+	if got.Clusters == 0 {
+		t.Fatalf("%s: no clusters drawn (%d marks, %+v)", where, got.Marks, s)
+	}
+	if got.Overlap != nil {
+		t.Fatalf("%s: two circles overlap: at %v with radius %v and at %v with radius %v, %.1f px apart",
+			where, got.Overlap[0:2], got.Overlap[2], got.Overlap[3:5], got.Overlap[5], got.Overlap[6])
+	}
+	t.Logf("%s: zoom %d, %d tiles, %d marks (%d clusters), none overlapping", where, z, s.Tiles, got.Marks, got.Clusters)
+	if want != nil {
+		if n := numberMatched(t, srv, want); s.Incidents != n {
+			t.Fatalf("%s: the tiles' marks stand for %d incidents; numberMatched is %d", where, s.Incidents, n)
+		}
 	}
 }

@@ -152,6 +152,7 @@ type handlers struct {
 	live liveHub       // wakes event streams after this process writes
 
 	tiles tileCache // encoded vector tiles of the current data version
+	grids gridCache // tiles' cluster grid cells of the current data version (see clusterTile)
 	pages tileCache // GeoJSON items pages of the current data version (see items)
 
 	streams   streamSlots  // streamed responses in flight per client IP

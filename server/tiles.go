@@ -84,10 +84,11 @@ func tileCoord(c *fiber.Ctx) (maptile.Tile, error) {
 
 // tile answers a Mapbox Vector Tile with layer "incidents": single incidents
 // (id, event_date, event_type, fatalities) or, at low zoom and whenever the
-// tile would carry more than TileMaxPoints, grid clusters (count, fatalities
-// summed, cluster true) at their members' centroid. A tile's incidents are
-// one range of the cell index (geo.TileCells), so every incident belongs to
-// exactly one tile of each zoom and SQLite clusters without a bbox test.
+// tile would carry more than TileMaxPoints, clusters (count, fatalities
+// summed, cluster true) laid out across tile edges (clusterTile). A tile's
+// incidents are one range of the cell index (geo.TileCells), so every
+// incident belongs to exactly one tile of each zoom and SQLite clusters
+// without a bbox test.
 func (h *handlers) tile(c *fiber.Ctx) error {
 	t, err := tileCoord(c)
 	if err != nil {
@@ -109,7 +110,7 @@ func (h *handlers) tile(c *fiber.Ctx) error {
 	c.Set("X-Cache", "MISS") // as proxies say it: whether the tile was built for this request
 	ctx, cancel := h.requestContext(c)
 	defer cancel()
-	body, err := h.buildTile(ctx, t, q.filter, gzipped)
+	body, err := h.buildTile(ctx, t, gridQuery{f: q.filter, key: q.raw.Encode(), version: version, cache: versioned}, gzipped)
 	if err != nil {
 		return err
 	}
@@ -125,8 +126,9 @@ func tileKey(t maptile.Tile, raw url.Values, gzipped bool) string {
 	return fmt.Sprintf("%d/%d/%d?%s gzip=%t", t.Z, t.X, t.Y, raw.Encode(), gzipped)
 }
 
-// buildTile encodes tile t of the incidents f selects.
-func (h *handlers) buildTile(ctx context.Context, t maptile.Tile, f store.Filter, gzipped bool) ([]byte, error) {
+// buildTile encodes tile t of the incidents g's filter selects.
+func (h *handlers) buildTile(ctx context.Context, t maptile.Tile, g gridQuery, gzipped bool) ([]byte, error) {
+	f := g.f
 	n := float64(uint64(1) << t.Z)
 	pixel := func(lon, lat float64) orb.Point {
 		// The same projection as the cell key, so a point lands in its tile.
@@ -144,25 +146,18 @@ func (h *handlers) buildTile(ctx context.Context, t maptile.Tile, f store.Filter
 			feats = append(feats, pointFeature(&points[i], pixel(points[i].Lon, points[i].Lat)))
 		}
 	} else {
-		cells, err := h.store.TileGrid(ctx, f, t)
+		marks, err := h.clusterTile(ctx, t, g)
 		if err != nil {
 			return nil, fmt.Errorf("tile %d/%d/%d: %w", t.Z, t.X, t.Y, err)
 		}
-		// The grid's cells, merged until no two circles overlap (declutter).
-		marks := make([]mark, len(cells))
-		for i := range cells {
-			cl := &cells[i]
-			wx, wy := geo.MercatorXY(cl.Lon, cl.Lat, n)
-			marks[i] = mark{x: (wx - float64(t.X)) * TileExtent, y: (wy - float64(t.Y)) * TileExtent,
-				n: cl.Count, fat: cl.Fatalities, single: cl.Single, key: cl.Key}
-		}
-		for _, m := range declutter(marks) {
+		for _, m := range marks {
 			if m.single != nil {
 				feats = append(feats, pointFeature(m.single, pixel(m.single.Lon, m.single.Lat)))
 				continue
 			}
 			clamp := func(v float64) float64 { return math.Max(0, math.Min(TileExtent-1, math.Floor(v))) }
-			feat := geojson.NewFeature(orb.Point{clamp(m.x), clamp(m.y)})
+			const k = TileExtent / TileCSSPixels
+			feat := geojson.NewFeature(orb.Point{clamp((m.x - float64(t.X)*TileCSSPixels) * k), clamp((m.y - float64(t.Y)*TileCSSPixels) * k)})
 			feat.Properties = geojson.Properties{"count": m.n, "fatalities": m.fat, "cluster": true}
 			feats = append(feats, feat)
 		}
@@ -234,7 +229,7 @@ func (h *handlers) warmTiles(ctx context.Context) {
 		for x := tl.X; x <= br.X; x++ {
 			for y := tl.Y; y <= br.Y; y++ {
 				t := maptile.New(x, y, z)
-				body, err := h.buildTile(ctx, t, store.Filter{}, true)
+				body, err := h.buildTile(ctx, t, gridQuery{version: v.Seq, cache: true}, true)
 				if err != nil {
 					h.log.Warn("warm tiles", "tile", fmt.Sprintf("%d/%d/%d", z, x, y), "err", err)
 					return

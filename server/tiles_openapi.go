@@ -22,7 +22,8 @@ func (h *handlers) tilesOpenAPI(doc map[string]any, errResp func(string) map[str
 	summary := "Incidents as a Mapbox Vector Tile (layer incidents, WebMercatorQuad). Single incidents carry id, " +
 		"event_date, event_type and fatalities; at zoom levels below 8, and whenever a tile would hold more than " +
 		"2,000 incidents, clusters carry count, fatalities (summed) and cluster=true; they are laid out so that circles of " +
-		"radius min(28, 9 + 4·log10 count) pixels on a 256-pixel tile do not overlap. Takes the items filters."
+		"radius min(28, 9 + 4·log10 count) pixels on a 256-pixel tile do not overlap, also across tile edges, and every " +
+		"incident is counted in exactly one tile. Takes the items filters."
 	paths["/collections/incidents/tiles/WebMercatorQuad/{tileMatrix}/{tileCol}/{tileRow}"] = map[string]any{"get": map[string]any{
 		"operationId": "getTile_incidents", "summary": summary, "parameters": ps,
 		"responses": map[string]any{

@@ -4,12 +4,12 @@
 //
 // The server's tiles hold single incidents (id, event_date, event_type,
 // fatalities) and clusters (count, fatalities, cluster=true) that it has
-// already merged until no two marks overlap at the sizes drawn here (see
-// server/cluster.go: the radii below are the same). So each mark is drawn
-// where the server put it: no regrouping into a fixed grid, which would bring
-// back the square pattern the merging removes. A tile never merges with its
-// neighbours, so every incident is counted in exactly the tile the server put
-// it in.
+// already laid out so that no two marks overlap at the sizes drawn here, also
+// across tile edges (see server/cluster.go: the radii below are the same).
+// So each mark is drawn where the server put it: no regrouping into a fixed
+// grid, which would bring back the square pattern the layout removes. Every
+// incident is counted in exactly one tile's marks, so the tiles of a zoom add
+// up to the matching incidents.
 "use strict";
 (function (global) {
   const L = global.L, MVT = global.IncidentMVT;
@@ -192,11 +192,12 @@
     },
 
     // marksInView lists the marks of the current zoom level inside the map's
-    // view, each with its latlng: what a test or a screen reader summary needs.
-    marksInView() {
+    // view (widened by the ratio pad of its size, if given), each with its
+    // latlng: what a test or a screen reader summary needs.
+    marksInView(pad) {
       const map = this._map, z = this._tileZoom, out = [];
       if (!map) return out;
-      const bounds = map.getBounds();
+      const bounds = pad ? map.getBounds().pad(pad) : map.getBounds();
       for (const t of this._live.values()) {
         if (t.z !== z || t.loading) continue;
         const [x, y] = t.coordsKey.split(":").map(Number);
