@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -63,8 +62,7 @@ func (tb *tab) form(t *testing.T) formState {
 // says, filters and map alike (issue 14 §9: Forward kept showing all 13).
 func TestMapPageHistory(t *testing.T) {
 	srv := testsrv.StartSeeded(t)
-	tb := newTab(t, newBrowser(t))
-	tb.open(t, srv.URL+"/map/")
+	tb := openPage(t, srv.URL+"/map/")
 	tb.setInput(t, "start", "2021-01-01")
 	tb.setInput(t, "region", "Anbar")
 	want := []struct {
@@ -96,21 +94,14 @@ func TestMapPageHistory(t *testing.T) {
 	check("forward twice", 2)
 	tb.back(t)
 	check("back again", 1)
-	if errs := tb.pageErrors(); len(errs) > 0 {
-		t.Errorf("the page logged errors: %v", errs)
-	}
 }
 
 // TestMapPageUnknownParams: a link with tracking parameters opens the map.
 func TestMapPageUnknownParams(t *testing.T) {
 	srv := testsrv.StartSeeded(t)
-	tb := newTab(t, newBrowser(t))
-	tb.open(t, srv.URL+"/map/?utm_source=x&utm_medium=mail")
+	tb := openPage(t, srv.URL+"/map/?utm_source=x&utm_medium=mail")
 	if line, n, drawn, _ := tb.shown(t); line != "13 incidents, 19 killed" || n != 13 || drawn != 13 {
 		t.Fatalf("/map/?utm_source=x shows %q (%d, %d drawn)", line, n, drawn)
-	}
-	if errs := tb.pageErrors(); len(errs) > 0 {
-		t.Errorf("the page logged errors: %v", errs)
 	}
 }
 
@@ -136,9 +127,7 @@ func (tb *tab) list(t *testing.T) listState {
 // follows the map, sorts by date or toll, and opens popups by click or key.
 func TestMapPageList(t *testing.T) {
 	srv := testsrv.StartSeeded(t)
-	tb := newTab(t, newBrowser(t))
-	tb.run(t, page.BringToFront())
-	tb.open(t, srv.URL+"/map/")
+	tb := openPage(t, srv.URL+"/map/")
 	l := tb.list(t)
 	if l.Rows != 13 || l.InView != 13 || l.Computed != 13 || l.Line != "13 in view" {
 		t.Fatalf("seed list: %+v; want all 13 in view", l)
@@ -177,17 +166,13 @@ func TestMapPageList(t *testing.T) {
 	if !strings.Contains(popup, "2021-06-27") || !strings.Contains(popup, "Al-Qaim") {
 		t.Fatalf("Enter on the list row of incident 12 opened %q", popup)
 	}
-	if errs := tb.pageErrors(); len(errs) > 0 {
-		t.Errorf("the page logged errors: %v", errs)
-	}
 }
 
 // TestMapPageArabic: the Arabic interface is right to left with the
 // catalogue's words, chosen by a switch or the link.
 func TestMapPageArabic(t *testing.T) {
 	srv := testsrv.StartSeeded(t)
-	tb := newTab(t, newBrowser(t))
-	tb.open(t, srv.URL+"/map/#lang=ar")
+	tb := openPage(t, srv.URL+"/map/#lang=ar")
 	var r struct {
 		Dir, Lang, Line, Legend, Title string
 		PanelRight                     bool
@@ -209,17 +194,13 @@ func TestMapPageArabic(t *testing.T) {
 	if h := tb.eval(t, `location.hash`).(string); !strings.Contains(h, "lang=en") {
 		t.Fatalf("the language switch is not in the link: %s", h)
 	}
-	if errs := tb.pageErrors(); len(errs) > 0 {
-		t.Errorf("the page logged errors: %v", errs)
-	}
 }
 
 // TestMapPagePresets: a relative range stays relative in the link and
 // becomes dates as of the day the link is opened.
 func TestMapPagePresets(t *testing.T) {
 	srv := testsrv.StartSeeded(t)
-	tb := newTab(t, newBrowser(t))
-	tb.open(t, srv.URL+"/map/")
+	tb := openPage(t, srv.URL+"/map/")
 	tb.run(t, chromedp.Click(`#presets button[value="30d"]`), chromedp.Sleep(100*time.Millisecond), waitReady())
 	f := tb.form(t)
 	h, _ := url.ParseQuery(strings.TrimPrefix(f.Hash, "#"))
@@ -281,9 +262,7 @@ func TestMapPageAccessibility(t *testing.T) {
 		hash          string
 	}{{"desktop", 1280, 800, "#shade=incidents"}, {"phone", 375, 812, "#shade=fatalities"}, {"desktop Arabic", 1280, 800, "#lang=ar&shade=incidents"}} {
 		t.Run(c.name, func(t *testing.T) {
-			tb := newTab(t, newBrowser(t))
-			tb.run(t, chromedp.EmulateViewport(c.width, c.height, chromedp.EmulateScale(1)))
-			tb.open(t, srv.URL+"/map/"+c.hash)
+			tb := openPage(t, srv.URL+"/map/"+c.hash, c.width, c.height)
 			// A popup open: from the list on a desktop, from a marker on a phone.
 			if c.width > 700 {
 				tb.run(t, chromedp.Click(`#list .list-row[data-id="12"]`))

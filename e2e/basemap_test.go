@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"incidentmap/internal/testsrv"
@@ -49,9 +48,7 @@ func TestMapPageBasemap(t *testing.T) {
 		minZoom[f.Properties.Name] = f.Properties.MinZoom
 	}
 
-	tb := newTab(t, newBrowser(t))
-	tb.run(t, page.BringToFront())
-	tb.open(t, srv.URL+"/map/#map=5/33.3/44.4")
+	tb := openPage(t, srv.URL+"/map/#map=5/33.3/44.4")
 	tb.waitFor(t, "place labels", `document.querySelectorAll(".leaflet-labels-pane .place").length > 0`)
 	at5 := tb.labels(t)
 	for _, n := range at5 {
@@ -84,16 +81,12 @@ func TestMapPageBasemap(t *testing.T) {
 	// Arabic names on the Arabic page.
 	tb.open(t, srv.URL+"/map/#lang=ar&map=6/33.3/44.4")
 	tb.waitFor(t, "Arabic place labels", `[...document.querySelectorAll(".leaflet-labels-pane .place")].some((e) => e.textContent === "بغداد")`)
-	if errs := tb.pageErrors(); len(errs) > 0 {
-		t.Errorf("the page logged errors: %v", errs)
-	}
 
 	// With --tiles the control offers the online layer.
 	cfg := server.DefaultConfig()
 	cfg.Tiles, cfg.TilesAttribution = "/map/vendor/images/layers.png?{z}/{x}/{y}", "© test tiles"
 	online := testsrv.Start(t, testsrv.OpenSeeded(t), &cfg)
-	tb2 := newTab(t, newBrowser(t))
-	tb2.open(t, online.URL+"/map/")
+	tb2 := openPage(t, online.URL+"/map/")
 	var bases []string
 	tb2.run(t, chromedp.Evaluate(`[...document.querySelectorAll(".leaflet-control-layers-base label")].map((l) => l.textContent.trim() + (l.querySelector("input").checked ? " *" : ""))`, &bases))
 	if !contains(bases, "Online map tiles *") || !contains(bases, "Basemap (offline)") {
@@ -105,9 +98,7 @@ func TestMapPageBasemap(t *testing.T) {
 // come from the data and a governorate says its counts on keyboard focus.
 func TestMapPageHeatAndChoropleth(t *testing.T) {
 	srv := testsrv.StartSeeded(t)
-	tb := newTab(t, newBrowser(t))
-	tb.run(t, page.BringToFront())
-	tb.open(t, srv.URL+"/map/#heat=1&shade=incidents")
+	tb := openPage(t, srv.URL+"/map/#heat=1&shade=incidents")
 	var painted int
 	tb.run(t, chromedp.Evaluate(`(() => { const c = document.querySelector(".heat-canvas"); if (!c) return 0;
 		const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data; let n = 0;
@@ -162,9 +153,6 @@ func TestMapPageHeatAndChoropleth(t *testing.T) {
 	}
 	if !strings.Contains(tip, "0.036 per 1,000 km²") {
 		t.Fatalf("Anbar's density tooltip %q; want 0.036 per 1,000 km²", tip)
-	}
-	if errs := tb.pageErrors(); len(errs) > 0 {
-		t.Errorf("the page logged errors: %v", errs)
 	}
 }
 

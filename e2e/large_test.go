@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"incidentmap/internal/testsrv"
@@ -15,8 +14,8 @@ import (
 // largeN synthetic incidents: the scale the issue names for the page.
 const largeN = 200000
 
-// startBulkSynth serves synthetic incidents 1..n of seed 1, loaded in one
-// bulk import (as `gen --db` does) to keep the test short.
+// startBulkSynth serves synthetic incidents 1..n of seed 1 (ids 1..n),
+// loaded in one bulk import (as `gen --db` does) to keep the tests short.
 func startBulkSynth(t *testing.T, n int) *testsrv.Server {
 	t.Helper()
 	return testsrv.Start(t, testsrv.OpenSynthetic(t, n), nil)
@@ -27,9 +26,7 @@ func startBulkSynth(t *testing.T, n int) *testsrv.Server {
 // open popups by click and by keyboard in tile mode.
 func TestMapPageLarge(t *testing.T) {
 	srv := startBulkSynth(t, largeN)
-	tb := newTab(t, newBrowser(t))
-	tb.run(t, page.BringToFront())
-	tb.open(t, srv.URL+"/map/")
+	tb := openPage(t, srv.URL+"/map/")
 	t.Logf("page ready %s ms after navigation at %d incidents", tb.eval(t, `document.body.dataset.readyMs`), largeN)
 	if mode := tb.eval(t, `document.body.dataset.mode`); mode != "tiles" {
 		t.Fatalf("mode %v at %d incidents, want tiles", mode, largeN)
@@ -112,9 +109,6 @@ func TestMapPageLarge(t *testing.T) {
 	checkClusters(t, tb, srv, "zoom 7 over Baghdad", nil)
 	tb.open(t, srv.URL+"/map/#types=Battles&map=4/33.2/43.7")
 	checkClusters(t, tb, srv, "Battles at zoom 4", url.Values{"event_types": {"Battles"}})
-	if errs := tb.pageErrors(); len(errs) > 0 {
-		t.Errorf("the page logged errors: %v", errs)
-	}
 }
 
 // checkClusters waits for the tile layer to draw its zoom, then checks what

@@ -106,6 +106,30 @@ func newTab(t *testing.T, browser context.Context) *tab {
 	return tb
 }
 
+// openPage opens url in a tab of a browser of its own, brought to the front
+// (a tab in the background gets no animation frames: Leaflet's zooms wait
+// for them, and a screenshot of it never comes), at width×height CSS pixels
+// when a viewport is given, and waits for the page to be ready. When the
+// test ends, it fails if the page logged any error.
+func openPage(t *testing.T, url string, viewport ...int64) *tab {
+	t.Helper()
+	tb := newTab(t, newBrowser(t))
+	actions := []chromedp.Action{page.BringToFront()}
+	if len(viewport) == 2 {
+		// The layout keys on the viewport width; mobile emulation itself made
+		// Chromium's screenshot hang here, so it is not used.
+		actions = append(actions, chromedp.EmulateViewport(viewport[0], viewport[1], chromedp.EmulateScale(1)))
+	}
+	tb.run(t, actions...)
+	tb.open(t, url)
+	t.Cleanup(func() {
+		if errs := tb.pageErrors(); len(errs) > 0 {
+			t.Errorf("the page logged errors: %v", errs)
+		}
+	})
+	return tb
+}
+
 func (tb *tab) run(t *testing.T, actions ...chromedp.Action) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, 30*time.Second)
@@ -187,8 +211,7 @@ func (tb *tab) shown(t *testing.T) (line string, incidents, drawn, killed int) {
 
 func TestMapPage(t *testing.T) {
 	srv := testsrv.StartSeeded(t)
-	tb := newTab(t, newBrowser(t))
-	tb.open(t, srv.URL+"/map/")
+	tb := openPage(t, srv.URL+"/map/")
 	t.Logf("page ready %s ms after navigation at the 13 seed incidents", tb.eval(t, `document.body.dataset.readyMs`))
 
 	check := func(name string, wantLine string, want, wantKilled int) {
@@ -243,9 +266,6 @@ func TestMapPage(t *testing.T) {
 		}
 	}
 
-	if errs := tb.pageErrors(); len(errs) > 0 {
-		t.Errorf("the page logged errors: %v", errs)
-	}
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
 	for _, u := range tb.requests {
@@ -267,8 +287,7 @@ func TestIncidentTextIsNotHTML(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := testsrv.Start(t, st, nil)
-	tb := newTab(t, newBrowser(t))
-	tb.open(t, srv.URL+"/map/#start=2021-03-01&end=2021-03-01")
+	tb := openPage(t, srv.URL+"/map/#start=2021-03-01&end=2021-03-01")
 	var text string
 	var imgs int
 	tb.run(t, chromedp.Click(".leaflet-marker-pane .id-14"), chromedp.WaitVisible(".leaflet-popup .popup"),
@@ -308,11 +327,7 @@ func TestScreenshots(t *testing.T) {
 	} {
 		// A browser each: a tab left in the background is not painted, and
 		// capturing a later one could wait for a frame that never comes.
-		tb := newTab(t, newBrowser(t))
-		// The layout keys on the viewport width; mobile emulation itself made
-		// Chromium's screenshot hang here, so it is not used.
-		tb.run(t, page.BringToFront(), chromedp.EmulateViewport(shot.width, shot.height, chromedp.EmulateScale(1)))
-		tb.open(t, shot.srv.URL+"/map/"+shot.hash)
+		tb := openPage(t, shot.srv.URL+"/map/"+shot.hash, shot.width, shot.height)
 		var png []byte
 		tb.run(t, chromedp.Sleep(800*time.Millisecond), chromedp.CaptureScreenshot(&png))
 		if err := os.WriteFile(filepath.Join(dir, shot.name), png, 0o644); err != nil {

@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -11,14 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/mvt"
 	"github.com/paulmach/orb/encoding/mvt/vectortile"
 	"github.com/paulmach/orb/geojson"
 
-	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
 	"incidentmap/synth"
 )
@@ -26,20 +23,6 @@ import (
 // tileTestN incidents are well above the page's TILE_THRESHOLD (5,000), so it
 // draws the server's vector tiles; one month of them is far below it.
 const tileTestN = 20000
-
-// startSynthServer serves synthetic incidents 1..n of seed 1.
-func startSynthServer(t *testing.T, n int) *testsrv.Server {
-	t.Helper()
-	st := testsrv.Open(t)
-	err := synth.Batches(1, n, 5000, func(incs []incident.Incident) error {
-		_, err := st.Upsert(context.Background(), incs)
-		return err
-	})
-	if err != nil {
-		t.Fatalf("load %d synthetic incidents: %v", n, err)
-	}
-	return testsrv.Start(t, st, nil)
-}
 
 // numberMatched asks the items API itself how many incidents params match.
 func numberMatched(t *testing.T, srv *testsrv.Server, params url.Values) int {
@@ -107,13 +90,9 @@ func (tb *tab) marks(t *testing.T) []mark {
 }
 
 func TestMapPageTiles(t *testing.T) {
-	srv := startSynthServer(t, tileTestN)
-	tb := newTab(t, newBrowser(t))
-	// A tab in the background gets no animation frames, and Leaflet zooms in
-	// them: this one must be the visible tab.
-	tb.run(t, page.BringToFront())
+	srv := startBulkSynth(t, tileTestN)
 	// Zoom 5 over Iraq: every synthetic incident lies in the tiles in view.
-	tb.open(t, srv.URL+"/map/#map=5/33.2/43.7")
+	tb := openPage(t, srv.URL+"/map/#map=5/33.2/43.7")
 
 	if mode := tb.eval(t, `document.body.dataset.mode`); mode != "tiles" {
 		t.Fatalf("with %d incidents the page is in mode %v, want tiles", tileTestN, mode)
@@ -268,9 +247,6 @@ func TestMapPageTiles(t *testing.T) {
 		t.Fatalf("count line %q for %d incidents", line, atLeastOne)
 	}
 
-	if errs := tb.pageErrors(); len(errs) > 0 {
-		t.Errorf("the page logged errors: %v", errs)
-	}
 }
 
 // commas writes n with thousands separators, as the page does.
@@ -302,8 +278,7 @@ func (tb *tab) requestedAny(part string) bool { return len(tb.requested(part)) >
 // value types orb never writes (int64, float).
 func TestMVTDecoder(t *testing.T) {
 	srv := testsrv.StartSeeded(t)
-	tb := newTab(t, newBrowser(t))
-	tb.open(t, srv.URL+"/map/")
+	tb := openPage(t, srv.URL+"/map/")
 
 	// Layer "a" by orb: points, a multipoint, a line and a polygon with
 	// negative deltas, and the value types orb writes.

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/input"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -125,9 +124,7 @@ func barIndex(t *testing.T, h histogram, d string) int {
 // equal the aggregate API and filter when clicked, Play slides the brush.
 func TestMapPageTimeline(t *testing.T) {
 	srv := testsrv.StartSeeded(t)
-	tb := newTab(t, newBrowser(t))
-	tb.run(t, page.BringToFront())
-	tb.open(t, srv.URL+"/map/")
+	tb := openPage(t, srv.URL+"/map/")
 	h := checkHistogram(t, tb, srv, url.Values{})
 	if h.Bucket != "month" {
 		t.Fatalf("the seed spans three calendar years: bars per %s, want month", h.Bucket)
@@ -205,9 +202,6 @@ func TestMapPageTimeline(t *testing.T) {
 	tb.waitFor(t, "play moves the brush", `document.getElementById("play-label").textContent !== "" && location.hash.includes("start=")`)
 	tb.run(t, chromedp.Click("#play"))
 	tb.waitFor(t, "play stops", `document.getElementById("play").getAttribute("aria-pressed") === "false"`)
-	if errs := tb.pageErrors(); len(errs) > 0 {
-		t.Errorf("the page logged errors: %v", errs)
-	}
 }
 
 // keyOf is the key of that name for chromedp.KeyEvent.
