@@ -28,17 +28,16 @@ build: assets
 run: build
 	./$(BIN) serve --db $(DB) --addr $(ADDR)
 
-## test-deps: install what the tests drive for real (GDAL, Chromium) when missing
+## test-deps: install what the tests drive for real (GDAL, QGIS, OWSLib, Chromium, PostGIS) when missing
 test-deps:
 	bash scripts/test-deps.sh
 
-## test-gis: install QGIS (Debian python3-qgis) and run the GIS client tests: QGIS headless on 20,000
-## incidents, OWSLib and GDAL (QGIS is not in make test: its install and run add ~4 min on 2 cores)
-test-gis:
-	bash scripts/test-deps.sh gis
-	INCIDENTMAP_TEST_GIS=1 $(GO) test -count=1 -timeout 20m -run 'TestQGIS|TestOWSLib|TestGDAL' -v ./server
+## test-gis: the GIS client tests alone (QGIS headless on 20,000 incidents, OWSLib, GDAL); make test runs them too
+test-gis: test-deps
+	$(GO) test -count=1 -timeout 20m -v ./gisclient
+	$(GO) test -count=1 -timeout 20m -run 'TestGDAL' -v ./server
 
-## test: vet and run every test against real SQLite, HTTP, GDAL and Chromium, then fuzz briefly
+## test: vet and run every test against real SQLite, PostGIS, HTTP, GDAL, QGIS, OWSLib and Chromium, then fuzz briefly
 test: test-deps assets
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real programs the tests drive: GDAL's ogrinfo/ogr2ogr (the GIS
-# client), OWSLib (the Python OGC client), Chromium (the browser), and
+# client), QGIS headless and OWSLib (Python OGC clients), Chromium (the browser), and
 # PostgreSQL 15 with PostGIS 3 (the scale-out engine's tests start a
 # throw-away cluster with its initdb and pg_ctl). Debian
 # packages; skipped when present. Python modules are looked for in Debian's
@@ -16,11 +16,9 @@ ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || need+=(p
 py=/usr/bin/python3
 [ -x "$py" ] || py=python3
 "$py" -c 'import owslib.ogcapi.features' >/dev/null 2>&1 || need+=(python3-owslib)
-# QGIS only for make test-gis (scripts/test-deps.sh gis): ~170 MB and 132
-# packages on top of the rest, about two minutes to install on 2 cores.
-if [ "${1:-}" = gis ]; then
-  "$py" -c 'import qgis.core' >/dev/null 2>&1 || need+=(python3-qgis)
-fi
+# QGIS headless (the gisclient tests): ~170 MB and 132 packages on top of the
+# rest, about two minutes to install on 2 cores.
+"$py" -c 'import qgis.core' >/dev/null 2>&1 || need+=(python3-qgis)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 sudo=""

@@ -1,4 +1,4 @@
-package server_test
+package gisclient_test
 
 import (
 	"context"
@@ -77,6 +77,7 @@ func runPython(t *testing.T, python string, env []string, script string, args ..
 // bbox, datetime and limit, runs a CQL2 text filter, and POSTs a CQL2 JSON
 // query through its cql= option.
 func TestOWSLibReadsTheService(t *testing.T) {
+	t.Parallel()
 	python := pythonWith(t, "owslib.ogcapi.features", "python3-owslib")
 	srv := testsrv.StartSeeded(t)
 	out := runPython(t, python, nil, "owslib_client.py", srv.URL)
