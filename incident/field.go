@@ -37,6 +37,9 @@ type Field struct {
 	// Input says the field is read from input (write API, imports): the
 	// properties but updated_at, which the store sets.
 	Input bool
+	// Key says the field is the incident's external key (event_id), by
+	// which imports upsert.
+	Key bool
 	// Required says input must give a non-empty value.
 	Required bool
 	// Default is the value of an integer field the input leaves out.
@@ -125,7 +128,7 @@ var Fields = []Field{
 	{Name: "id", Kind: Integer, Title: "Feature id", Sortable: true},
 	with(text("event_id", "External event id (ACLED event_id_cnty)", MaxEventIDBytes,
 		sEventID),
-		func(f *Field) { f.Required, f.CSV = true, "event_id_cnty" }),
+		func(f *Field) { f.Key, f.Required, f.CSV = true, true, "event_id_cnty" }),
 	{Name: "event_date", Kind: Date, Title: "Date of the event", Prop: true, Input: true, Required: true,
 		CSV: "event_date", Sortable: true, slot: sEventDate},
 	precision("time_precision", "Time precision (1 day, 2 week, 3 month)", sTimePrecision),
@@ -257,9 +260,47 @@ func ScanTargets(inc *Incident) []any {
 	return out
 }
 
+// isData says whether a field's columns are data an import compares and
+// writes: the point and the input fields but the key.
+func (f *Field) isData() bool { return f.Kind == Point || f.Input && !f.Key }
+
+// DataColumns are the columns an import compares with a stored row and
+// writes: every field's but the id, the key (event_id) and updated_at, in
+// the order of Columns.
+func DataColumns() []string {
+	var out []string
+	for i := range Fields {
+		if Fields[i].isData() {
+			out = append(out, Fields[i].Columns()...)
+		}
+	}
+	return out
+}
+
+// AppendData appends inc's values for the columns of DataColumns to out.
+func AppendData(out []any, inc *Incident) []any {
+	for i := range Fields {
+		f := &Fields[i]
+		switch {
+		case !f.isData():
+		case f.Kind == Point:
+			out = append(out, inc.Lon, inc.Lat)
+		case f.Kind == Integer:
+			out = append(out, *f.Int(inc))
+		default:
+			out = append(out, *f.Text(inc))
+		}
+	}
+	return out
+}
+
 // Values are inc's values for the columns of Columns, in order.
 func Values(inc *Incident) []any {
-	out := make([]any, 0, len(Fields)+1)
+	return AppendValues(make([]any, 0, len(Fields)+1), inc)
+}
+
+// AppendValues appends Values(inc) to out.
+func AppendValues(out []any, inc *Incident) []any {
 	out = append(out, inc.ID)
 	for i := range Fields {
 		f := &Fields[i]

@@ -16,10 +16,30 @@ import (
 // them into the staging table.
 const copyBatch = 10000
 
-// stagingColumns are the columns COPY writes to the staging table.
-var stagingColumns = []string{"ord", "event_id", "event_date", "time_precision", "event_type", "sub_event_type",
-	"actor1", "actor2", "admin1", "admin2", "location", "region", "geo_precision", "fatalities",
-	"source", "source_url", "notes", "tags", "lon", "lat", "ts", "cell"}
+// stagingColumns are the columns COPY writes to the staging table: the
+// order of arrival, the key, the field table's data columns
+// (incident.DataColumns), the source's timestamp and the cell key.
+var stagingColumns = append(append([]string{"ord", "event_id"}, incident.DataColumns()...), "ts", "cell")
+
+// stagingTable is the DDL of the staging table of stagingColumns.
+var stagingTable = func() string {
+	cols := make([]string, len(stagingColumns))
+	for i, c := range stagingColumns {
+		typ := "text"
+		switch c {
+		case "ord", "ts", "cell":
+			typ = "bigint"
+		case "lon", "lat":
+			typ = "double precision"
+		default:
+			if f, _ := incident.FieldByName(c); f.Kind == incident.Integer {
+				typ = "integer"
+			}
+		}
+		cols[i] = c + " " + typ + " NOT NULL"
+	}
+	return "CREATE TEMP TABLE staging (" + strings.Join(cols, ", ") + ") ON COMMIT DROP"
+}()
 
 // importWriter streams checked rows into a temporary staging table with
 // COPY, inside the import's one transaction.
@@ -49,10 +69,9 @@ func (w *importWriter) Put(inc *incident.Incident, ts int64) error {
 // PutChecked stages a row Check has accepted.
 func (w *importWriter) PutChecked(inc *incident.Incident, ts int64) error {
 	w.ord++
-	w.rows = append(w.rows, []any{w.ord, inc.EventID, inc.EventDate, int32(inc.TimePrecision), inc.EventType,
-		inc.SubEventType, inc.Actor1, inc.Actor2, inc.Admin1, inc.Admin2, inc.Location, inc.Region,
-		int32(inc.GeoPrecision), int32(inc.Fatalities), inc.Source, inc.SourceURL, inc.Notes, inc.Tags,
-		inc.Lon, inc.Lat, ts, geo.Cell(inc.Lon, inc.Lat)})
+	row := make([]any, 0, len(stagingColumns))
+	row = append(incident.AppendData(append(row, w.ord, inc.EventID), inc), ts, geo.Cell(inc.Lon, inc.Lat))
+	w.rows = append(w.rows, row)
 	if len(w.rows) >= copyBatch {
 		return w.flush()
 	}
@@ -70,15 +89,24 @@ func (w *importWriter) flush() error {
 	return nil
 }
 
-// dataColumns are the stored fields an import compares and writes.
-const dataColumns = `event_date, time_precision, event_type, sub_event_type, actor1, actor2, admin1, admin2,
-	location, region, geo_precision, fatalities, source, source_url, notes, tags, lon, lat`
+// dataColumns are the stored fields an import compares and writes
+// (incident.DataColumns).
+var dataColumns = strings.Join(incident.DataColumns(), ", ")
 
 // qualified is dataColumns, each prefixed with a table alias.
 func qualified(alias string) string {
-	parts := strings.Split(dataColumns, ",")
+	parts := incident.DataColumns()
 	for i, c := range parts {
-		parts[i] = alias + "." + strings.TrimSpace(c)
+		parts[i] = alias + "." + c
+	}
+	return strings.Join(parts, ", ")
+}
+
+// assignData is "c = alias.c, …" over dataColumns.
+func assignData(alias string) string {
+	parts := incident.DataColumns()
+	for i, c := range parts {
+		parts[i] = c + " = " + alias + "." + c
 	}
 	return strings.Join(parts, ", ")
 }
@@ -96,13 +124,7 @@ func (p *PostGIS) Import(ctx context.Context, dryRun bool, fn func(w incident.Im
 		return counts, fmt.Errorf("import: begin: %w", err)
 	}
 	defer tx.Rollback(context.Background())
-	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE staging (
-		ord bigint NOT NULL, event_id text NOT NULL, event_date text NOT NULL, time_precision integer NOT NULL,
-		event_type text NOT NULL, sub_event_type text NOT NULL, actor1 text NOT NULL, actor2 text NOT NULL,
-		admin1 text NOT NULL, admin2 text NOT NULL, location text NOT NULL, region text NOT NULL,
-		geo_precision integer NOT NULL, fatalities integer NOT NULL, source text NOT NULL, source_url text NOT NULL,
-		notes text NOT NULL, tags text NOT NULL, lon double precision NOT NULL, lat double precision NOT NULL,
-		ts bigint NOT NULL, cell bigint NOT NULL) ON COMMIT DROP`); err != nil {
+	if _, err := tx.Exec(ctx, stagingTable); err != nil {
 		return counts, fmt.Errorf("import: staging: %w", err)
 	}
 	w := &importWriter{ctx: ctx, tx: tx}
@@ -144,11 +166,7 @@ func (p *PostGIS) Import(ctx context.Context, dryRun bool, fn func(w incident.Im
 		return counts, incident.ErrDryRun
 	}
 	now := time.Now().UTC().Format(time.RFC3339)
-	if _, err := tx.Exec(ctx, `UPDATE incidents i SET
-		event_date = m.event_date, time_precision = m.time_precision, event_type = m.event_type,
-		sub_event_type = m.sub_event_type, actor1 = m.actor1, actor2 = m.actor2, admin1 = m.admin1, admin2 = m.admin2,
-		location = m.location, region = m.region, geo_precision = m.geo_precision, fatalities = m.fatalities,
-		source = m.source, source_url = m.source_url, notes = m.notes, tags = m.tags, lon = m.lon, lat = m.lat,
+	if _, err := tx.Exec(ctx, `UPDATE incidents i SET `+assignData("m")+`,
 		cell = m.cell, source_timestamp = m.ts, updated_at = $1
 		FROM merged m WHERE i.event_id = m.event_id AND m.ts >= i.source_timestamp
 			AND (`+qualified("i")+`, i.source_timestamp) IS DISTINCT FROM (`+qualified("m")+`, m.ts)`, now); err != nil {

@@ -21,42 +21,42 @@ type ImportCounts = incident.ImportCounts
 // limit of 32,766 bound variables.
 const importBatch = 256
 
-// importColumns are the columns an import writes, in bind order.
-const importColumns = `id, event_id, event_date, time_precision, event_type, sub_event_type,
-	actor1, actor2, admin1, admin2, location, region, geo_precision, fatalities,
-	source, source_url, notes, tags, lon, lat, source_timestamp, updated_at, cell`
+// importColumns are the columns an import writes, in bind order: the field
+// table's (incident.Columns), the source's timestamp and the cell key.
+var importColumns = append(incident.Columns(""), "source_timestamp", "cell")
+
+// importCompared are the columns whose change makes an import update a
+// stored row: every field's but the key (event_id), the id and updated_at,
+// and the source's timestamp.
+var importCompared = append(incident.DataColumns(), "source_timestamp")
 
 // importRowValues is the placeholder group of one row of importColumns.
-const importRowValues = "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+var importRowValues = "(?" + strings.Repeat(",?", len(importColumns)-1) + ")"
 
 // importConflict updates an existing event_id only from a source version at
 // least as new as the stored one, and only when some field differs, so that
 // importing the same file twice writes nothing and keeps updated_at.
 // RETURNING names the rows inserted or updated; the rest were left alone.
-const importConflict = `
-ON CONFLICT (event_id) DO UPDATE SET
-	event_date = excluded.event_date, time_precision = excluded.time_precision,
-	event_type = excluded.event_type, sub_event_type = excluded.sub_event_type,
-	actor1 = excluded.actor1, actor2 = excluded.actor2, admin1 = excluded.admin1,
-	admin2 = excluded.admin2, location = excluded.location, region = excluded.region,
-	geo_precision = excluded.geo_precision, fatalities = excluded.fatalities,
-	source = excluded.source, source_url = excluded.source_url, notes = excluded.notes,
-	tags = excluded.tags, lon = excluded.lon, lat = excluded.lat, cell = excluded.cell,
-	source_timestamp = excluded.source_timestamp, updated_at = excluded.updated_at
-WHERE excluded.source_timestamp >= incidents.source_timestamp
-	AND (incidents.event_date, incidents.time_precision, incidents.event_type, incidents.sub_event_type,
-	incidents.actor1, incidents.actor2, incidents.admin1, incidents.admin2, incidents.location,
-	incidents.region, incidents.geo_precision, incidents.fatalities, incidents.source,
-	incidents.source_url, incidents.notes, incidents.tags, incidents.lon, incidents.lat, incidents.source_timestamp)
-	IS NOT (excluded.event_date, excluded.time_precision, excluded.event_type, excluded.sub_event_type,
-	excluded.actor1, excluded.actor2, excluded.admin1, excluded.admin2, excluded.location,
-	excluded.region, excluded.geo_precision, excluded.fatalities, excluded.source,
-	excluded.source_url, excluded.notes, excluded.tags, excluded.lon, excluded.lat, excluded.source_timestamp)
-RETURNING id, event_id`
+var importConflict = func() string {
+	var set, stored, excluded []string
+	for _, c := range importColumns {
+		if c != "id" && c != "event_id" {
+			set = append(set, c+" = excluded."+c)
+		}
+	}
+	for _, c := range importCompared {
+		stored = append(stored, "incidents."+c)
+		excluded = append(excluded, "excluded."+c)
+	}
+	return "\nON CONFLICT (event_id) DO UPDATE SET " + strings.Join(set, ", ") +
+		"\nWHERE excluded.source_timestamp >= incidents.source_timestamp" +
+		"\n\tAND (" + strings.Join(stored, ", ") + ")\n\tIS NOT (" + strings.Join(excluded, ", ") + ")" +
+		"\nRETURNING id, event_id"
+}()
 
 // importUpsertSQL is the upsert of n rows.
 func importUpsertSQL(n int) string {
-	return "INSERT INTO incidents (" + importColumns + ") VALUES " +
+	return "INSERT INTO incidents (" + strings.Join(importColumns, ", ") + ") VALUES " +
 		strings.TrimSuffix(strings.Repeat(importRowValues+",", n), ",") + importConflict
 }
 
@@ -148,15 +148,13 @@ func (w *ImportWriter) flush() error {
 	w.args = w.args[:0]
 	for i := range rows {
 		r := &rows[i]
-		inc := &r.inc
-		var id any = r.id
+		row := r.inc
+		row.ID, row.UpdatedAt = r.id, w.now
+		at := len(w.args)
+		w.args = append(incident.AppendValues(w.args, &row), r.ts, geo.Cell(row.Lon, row.Lat))
 		if r.id == 0 {
-			id = nil
+			w.args[at] = nil // a new id from SQLite
 		}
-		w.args = append(w.args, id, inc.EventID, inc.EventDate, inc.TimePrecision, inc.EventType,
-			inc.SubEventType, inc.Actor1, inc.Actor2, inc.Admin1, inc.Admin2, inc.Location, inc.Region,
-			inc.GeoPrecision, inc.Fatalities, inc.Source, inc.SourceURL, inc.Notes, inc.Tags,
-			inc.Lon, inc.Lat, r.ts, w.now, geo.Cell(inc.Lon, inc.Lat))
 	}
 	var res *sql.Rows
 	var err error
