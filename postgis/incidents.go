@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
@@ -37,8 +38,8 @@ const spatialRanges = 16
 // page does. One GiST scan would find every match in the box and sort them
 // all first (80,000 rows for a page of central Baghdad at 1M). The planner
 // multiplies the selectivities of the cell range and lon/lat, which are one
-// fact, so it expects a few rows and would sort them: run the query after
-// sortless (SET LOCAL enable_sort = off), which leaves only the ordered
+// fact, so it expects a few rows and would sort them: the query runs in a
+// transaction without sorts (beginSortless), which leaves only the ordered
 // index scans. The box needs no GiST test here: the ranges find it and
 // lon/lat BETWEEN is exact.
 func spatialPage(q *query, b orb.Bound) string {
@@ -63,17 +64,10 @@ func spatialPage(q *query, b orb.Bound) string {
 	return "SELECT " + incidentColumns + " FROM (" + strings.Join(branches, " UNION ALL ") + ") i" + spatialOrder
 }
 
-// sortless makes the rest of tx plan without sorts (see spatialPage).
-func sortless(ctx context.Context, tx pgx.Tx) error {
-	if _, err := tx.Exec(ctx, "SET LOCAL enable_sort = off"); err != nil {
-		return fmt.Errorf("query incidents: %w", err)
-	}
-	return nil
-}
-
-// cursor streams the rows of one query inside one read-only, repeatable-read
-// transaction (one snapshot for the count and the rows): pgx reads rows off
-// the connection as Next asks, so an export never holds more than a row.
+// cursor streams the rows of one query, inside a read-only, repeatable-read
+// transaction when it also counts (one snapshot for the count and the rows)
+// or plans a spatial page: pgx reads rows off the connection as Next asks,
+// so an export never holds more than a row.
 type cursor struct {
 	tx      pgx.Tx
 	rows    pgx.Rows
@@ -109,6 +103,9 @@ func (c *cursor) Err() error {
 
 func (c *cursor) Close() error {
 	c.rows.Close()
+	if c.tx == nil {
+		return nil
+	}
 	return c.tx.Rollback(context.Background())
 }
 
@@ -121,39 +118,107 @@ func (p *PostGIS) readTx(ctx context.Context) (pgx.Tx, error) {
 	return tx, nil
 }
 
+// beginSortless begins a read-only snapshot that plans without sorts (see
+// spatialPage), in one round trip.
+func (p *PostGIS) beginSortless(ctx context.Context) (pgx.Tx, error) {
+	tx, err := p.reader().BeginTx(ctx, pgx.TxOptions{
+		BeginQuery: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL enable_sort = off"})
+	if err != nil {
+		return nil, fmt.Errorf("begin read: %w", err)
+	}
+	return tx, nil
+}
+
+// countCache keeps the counts of filters for one data version (the highest
+// change log seq of the snapshot they were counted in), as the SQLite
+// engine keeps its own: a client paging a selection, or many clients asking
+// the first page of the whole set, count it once per change of the data.
+type countCache struct {
+	mu      sync.Mutex
+	version int64
+	counts  map[string]int64
+}
+
+// countCacheMax bounds the filters kept for one version.
+const countCacheMax = 4096
+
+// get is the count of key at version, if kept.
+func (c *countCache) get(key string, version int64) (int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if version != c.version {
+		return 0, false
+	}
+	n, ok := c.counts[key]
+	return n, ok
+}
+
+// put keeps the count of key made at version; an older version's counts
+// are dropped.
+func (c *countCache) put(key string, version, n int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if version < c.version {
+		return
+	}
+	if version > c.version || c.counts == nil || len(c.counts) >= countCacheMax {
+		c.version, c.counts = version, map[string]int64{}
+	}
+	c.counts[key] = n
+}
+
+// countKey identifies a compiled filter's matches.
+func countKey(q *query) string {
+	return q.where() + "\x00" + fmt.Sprintf("%#v", q.args)
+}
+
+// countIn counts q's matches in one snapshot with that snapshot's data
+// version, and keeps the count.
+func (p *PostGIS) countIn(ctx context.Context, r queryRower, q *query) (int64, error) {
+	var n, version int64
+	if err := r.QueryRow(ctx, "SELECT count(*), (SELECT coalesce(max(seq), 0) FROM change_log) FROM incidents i"+q.where(),
+		q.args...).Scan(&n, &version); err != nil {
+		return 0, fmt.Errorf("count incidents: %w", err)
+	}
+	p.counts.put(countKey(q), version, n)
+	return n, nil
+}
+
 // Incidents starts a query for the incidents f selects, ordered as the
 // SQLite engine orders them: by id; spatially when f is bounded (see
-// store.Bound) unless f.ByID; by relevance (incident.Relevance) with f.ByRelevance.
+// store.Bound) unless f.ByID; by relevance (incident.Relevance) with
+// f.ByRelevance. For a server's page (f.MayDeferCount) a count made for the
+// data version this server last read (see DataVersion) is taken from the
+// count cache; then, as without count, the page is one statement (its own
+// snapshot) and no transaction is begun: a page costs one round trip, not
+// four.
 func (p *PostGIS) Incidents(ctx context.Context, f incident.Filter, count bool) (incident.Cursor, error) {
 	q, err := compile(f)
 	if err != nil {
 		return nil, err
 	}
-	tx, err := p.readTx(ctx)
-	if err != nil {
-		return nil, err
-	}
-	c := &cursor{tx: tx, matched: -1}
-	if count {
-		if err := tx.QueryRow(ctx, "SELECT count(*) FROM incidents i"+q.where(), q.args...).Scan(&c.matched); err != nil {
-			tx.Rollback(ctx)
-			return nil, fmt.Errorf("count incidents: %w", err)
+	c := &cursor{matched: -1}
+	// The filter alone, before the page adds its ranges, limit and offset.
+	cq := *q
+	cq.args = q.args[:len(q.args):len(q.args)]
+	if count && f.MayDeferCount {
+		// The server's pages (which may go without a count) read the data
+		// version just before (conditionalGet), so p.seen is current there.
+		if n, ok := p.counts.get(countKey(&cq), p.seen.Load()); ok {
+			c.matched, count = n, false
 		}
 	}
-	sql := "SELECT " + incidentColumns + " FROM incidents i" + q.where()
+	spatial := store.Bound(f) != nil && !f.ByID && len(f.Sort) == 0 && !(q.ts != "" && f.ByRelevance)
+	var sql string
 	switch {
 	case len(f.Sort) > 0:
-		sql += " ORDER BY " + orderBy(f.Sort)
+		sql = "SELECT " + incidentColumns + " FROM incidents i" + q.where() + " ORDER BY " + orderBy(f.Sort)
 	case q.ts != "" && f.ByRelevance:
-		sql += " ORDER BY " + relevance(f.Text, q.ts) + ", i.id"
-	case store.Bound(f) != nil && !f.ByID:
+		sql = "SELECT " + incidentColumns + " FROM incidents i" + q.where() + " ORDER BY " + relevance(f.Text, q.ts) + ", i.id"
+	case spatial:
 		sql = spatialPage(q, *store.Bound(f))
-		if err := sortless(ctx, tx); err != nil {
-			tx.Rollback(ctx)
-			return nil, err
-		}
 	default:
-		sql += " ORDER BY i.id"
+		sql = "SELECT " + incidentColumns + " FROM incidents i" + q.where() + " ORDER BY i.id"
 	}
 	if f.Limit > 0 {
 		sql += " LIMIT " + q.arg(int64(f.Limit))
@@ -161,8 +226,30 @@ func (p *PostGIS) Incidents(ctx context.Context, f incident.Filter, count bool) 
 	if f.Offset > 0 {
 		sql += " OFFSET " + q.arg(int64(f.Offset))
 	}
-	if c.rows, err = tx.Query(ctx, sql, q.args...); err != nil {
-		tx.Rollback(ctx)
+	if !count && !spatial {
+		if c.rows, err = p.reader().Query(ctx, sql, q.args...); err != nil {
+			return nil, fmt.Errorf("query incidents: %w", err)
+		}
+		return c, nil
+	}
+	// A count and its rows from one snapshot; a spatial page planned without
+	// sorts.
+	if spatial {
+		c.tx, err = p.beginSortless(ctx)
+	} else {
+		c.tx, err = p.readTx(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if count {
+		if c.matched, err = p.countIn(ctx, c.tx, &cq); err != nil {
+			c.tx.Rollback(ctx)
+			return nil, err
+		}
+	}
+	if c.rows, err = c.tx.Query(ctx, sql, q.args...); err != nil {
+		c.tx.Rollback(ctx)
 		return nil, fmt.Errorf("query incidents: %w", err)
 	}
 	return c, nil
@@ -174,11 +261,7 @@ func (p *PostGIS) Count(ctx context.Context, f incident.Filter) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	var n int64
-	if err := p.reader().QueryRow(ctx, "SELECT count(*) FROM incidents i"+q.where(), q.args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count incidents: %w", err)
-	}
-	return n, nil
+	return p.countIn(ctx, p.reader(), q)
 }
 
 // Incident returns the incident with the feature id, or ErrNotFound.

@@ -35,6 +35,7 @@ type PostGIS struct {
 	seen        atomic.Int64  // the highest data version seen on the primary
 	maxLag      time.Duration // replicas replaying further behind are skipped
 	wal         walTrack      // the primary's recent WAL positions, for the replicas' lag
+	counts      countCache    // counts of filters for the latest data version
 	stopChecks  func()        // ends the replicas' health checks
 }
 
