@@ -269,6 +269,7 @@ func runEngines(bin, db string, loadFor time.Duration) error {
 		return err
 	}
 	migrateLine := fmt.Sprintf("%s, peak RSS %d MB (load average %s)", ms(md), mrss>>20, loadavg())
+	fmt.Fprintf(os.Stderr, "  migrate: %s\n", migrateLine)
 
 	cols := map[string]engineFigures{}
 	for _, e := range []struct{ name, db string }{{"sqlite", db}, {"postgis", url}} {
@@ -276,6 +277,9 @@ func runEngines(bin, db string, loadFor time.Duration) error {
 		col, err := engineColumn(bin, e.db, loadFor)
 		if err != nil {
 			return fmt.Errorf("%s: %w", e.name, err)
+		}
+		for i, v := range col {
+			fmt.Fprintf(os.Stderr, "  %s: %s\n", engineMeasures[i].what, v)
 		}
 		cols[e.name] = col
 	}
@@ -300,6 +304,7 @@ func runEngines(bin, db string, loadFor time.Duration) error {
 			return err
 		}
 		cols[e.name] = append(cols[e.name], fmt.Sprintf("%s (%d MB)", ms(d), rss>>20))
+		fmt.Fprintf(os.Stderr, "  import: %s\n", cols[e.name][len(cols[e.name])-1])
 	}
 
 	w := bufio.NewWriter(os.Stdout)
