@@ -19,11 +19,9 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -37,6 +35,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"incidentmap/scripts/internal/serverproc"
 )
 
 func main() {
@@ -69,6 +69,7 @@ type row struct{ what, target, got string }
 type server struct {
 	base    string
 	cmd     *exec.Cmd
+	proc    *serverproc.Server
 	client  *http.Client
 	started time.Duration // process start to /readyz 200
 }
@@ -77,43 +78,20 @@ type server struct {
 // (so that tiles are cold until asked) and without rate limits, and waits
 // until it is ready.
 func startServer(bin, db string) (*server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := serverproc.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	s := &server{base: "http://" + addr,
-		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}}
-	start := time.Now()
-	s.cmd = exec.Command(bin, "serve", "--db", db, "--addr", addr, "--max-limit", "1000000",
+	p, err := serverproc.Start(bin, db, addr, nil, 10*time.Minute, "--max-limit", "1000000",
 		"--rate-limit", "0", "--write-timeout", "10m", "--request-timeout", "10m", "--warm-tiles=false")
-	s.cmd.Stdout, s.cmd.Stderr = io.Discard, io.Discard
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start server: %w", err)
+	if err != nil {
+		return nil, err
 	}
-	for {
-		resp, err := http.Get(s.base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Since(start) > 10*time.Minute {
-			s.stop()
-			return nil, errors.New("server not ready after ten minutes")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	s.started = time.Since(start)
-	return s, nil
+	return &server{base: p.Base, cmd: p.Cmd, proc: p, started: p.Started,
+		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}}, nil
 }
 
-func (s *server) stop() {
-	s.cmd.Process.Signal(os.Interrupt)
-	s.cmd.Wait()
-}
+func (s *server) stop() { s.proc.Stop() }
 
 // get fetches path and returns the round trip, the body size and the
 // response's X-Cache header.
@@ -521,19 +499,12 @@ func ms(d time.Duration) string {
 	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + " ms"
 }
 
-var hwmRe = regexp.MustCompile(`VmHWM:\s+(\d+) kB`)
-
 // vmHWM is a process's peak resident set size, from /proc (Linux).
 func vmHWM(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
+	kb := serverproc.ProcKB(pid, "VmHWM")
+	if kb == 0 {
 		return "unknown"
 	}
-	m := hwmRe.FindSubmatch(b)
-	if m == nil {
-		return "unknown"
-	}
-	kb, _ := strconv.Atoi(string(m[1]))
 	return fmt.Sprintf("%d MB", kb/1024)
 }
 

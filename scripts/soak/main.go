@@ -19,7 +19,6 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -28,12 +27,12 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"incidentmap/scripts/internal/serverproc"
 )
 
 func main() {
@@ -83,59 +82,19 @@ func (a *acked) set(id int64, fat int) {
 // serverLog is the file the server's log goes to; "" discards it.
 var serverLog string
 
-type server struct {
-	cmd  *exec.Cmd
-	addr string
-	base string
-}
-
-func start(bin, db, addr string) (*server, error) {
-	cmd := exec.Command(bin, "serve", "--db", db, "--addr", addr, "--rate-limit", "0", "--write-rate-limit", "0",
-		"--stream-stall-timeout", "20s", "--log-format", "json")
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+// start serves db on addr for the soak: no rate limits, stalled streams
+// cut after 20 s, the log as JSON (to -log).
+func start(bin, db, addr string) (*serverproc.Server, error) {
+	var log io.Writer
 	if serverLog != "" {
 		f, err := os.OpenFile(serverLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
 			return nil, err
 		}
-		cmd.Stderr = f
+		log = f
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	s := &server{cmd: cmd, addr: addr, base: "http://" + addr}
-	deadline := time.Now().Add(3 * time.Minute)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(s.base + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return s, nil
-			}
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	cmd.Process.Kill()
-	return nil, errors.New("server not ready in 3 minutes")
-}
-
-func (s *server) stop() error {
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	return s.cmd.Wait()
-}
-
-// procKB reads a "Name:   N kB" line of /proc/PID/status.
-func procKB(pid int, name string) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, name+":"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return n
-		}
-	}
-	return 0
+	return serverproc.Start(bin, db, addr, log, 3*time.Minute, "--rate-limit", "0", "--write-rate-limit", "0",
+		"--stream-stall-timeout", "20s", "--log-format", "json")
 }
 
 func fileSize(p string) int64 {
@@ -152,18 +111,16 @@ func run(bin, db string, dur time.Duration) error {
 		return fmt.Errorf("token: %w", err)
 	}
 	token := strings.TrimSpace(string(out))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := serverproc.FreeAddr()
 	if err != nil {
 		return err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	srv, err := start(bin, db, addr)
 	if err != nil {
 		return err
 	}
-	defer srv.cmd.Process.Kill()
-	pid := srv.cmd.Process.Pid
+	defer srv.Kill()
+	pid := srv.Pid()
 	fmt.Printf("soak: %s serving %s (pid %d) for %v\n", bin, db, pid, dur)
 
 	var c counters
@@ -187,7 +144,7 @@ func run(bin, db string, dur time.Duration) error {
 	client := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	get := func(path string, want ...int) {
 		c.requests.Add(1)
-		resp, err := client.Get(srv.base + path)
+		resp, err := client.Get(srv.Base + path)
 		if err != nil {
 			if ctx.Err() == nil {
 				c.transportErrors.Add(1)
@@ -234,11 +191,11 @@ func run(bin, db string, dur time.Duration) error {
 		if r.IntN(2) == 0 {
 			body := fmt.Sprintf(`{"type":"Feature","geometry":{"type":"Point","coordinates":[%.4f,%.4f]},"properties":{"event_id":"SOAK-%d-%d","event_date":"2024-05-01","event_type":"Battles","fatalities":%d,"notes":"soak"}}`,
 				40+r.Float64()*6, 30+r.Float64()*6, runID, postSeq.Add(1), fat)
-			req, _ = http.NewRequest("POST", srv.base+"/collections/incidents/items", strings.NewReader(body))
+			req, _ = http.NewRequest("POST", srv.Base+"/collections/incidents/items", strings.NewReader(body))
 			req.Header.Set("Content-Type", "application/geo+json")
 		} else {
 			id := 1 + r.IntN(1000000)
-			req, _ = http.NewRequest("PATCH", fmt.Sprintf("%s/collections/incidents/items/%d", srv.base, id),
+			req, _ = http.NewRequest("PATCH", fmt.Sprintf("%s/collections/incidents/items/%d", srv.Base, id),
 				strings.NewReader(fmt.Sprintf(`{"properties":{"fatalities":%d}}`, fat)))
 			req.Header.Set("Content-Type", "application/merge-patch+json")
 		}
@@ -278,12 +235,12 @@ func run(bin, db string, dur time.Duration) error {
 	// server cuts it.
 	spawn(4, func(ctx context.Context, r *rand.Rand) {
 		formats := []string{"geojson", "csv", "geojsonseq", "kml"}
-		conn, err := net.Dial("tcp", srv.addr)
+		conn, err := net.Dial("tcp", srv.Addr)
 		if err != nil {
 			return
 		}
 		defer conn.Close()
-		fmt.Fprintf(conn, "GET /collections/incidents/items?f=%s HTTP/1.1\r\nHost: %s\r\n\r\n", formats[r.IntN(4)], srv.addr)
+		fmt.Fprintf(conn, "GET /collections/incidents/items?f=%s HTTP/1.1\r\nHost: %s\r\n\r\n", formats[r.IntN(4)], srv.Addr)
 		io.ReadFull(conn, make([]byte, 2048))
 		c.stalled.Add(1)
 		select {
@@ -294,7 +251,7 @@ func run(bin, db string, dur time.Duration) error {
 
 	// Slowloris: headers sent a byte a second.
 	spawn(8, func(ctx context.Context, r *rand.Rand) {
-		conn, err := net.Dial("tcp", srv.addr)
+		conn, err := net.Dial("tcp", srv.Addr)
 		if err != nil {
 			return
 		}
@@ -315,7 +272,7 @@ func run(bin, db string, dur time.Duration) error {
 	spawn(4, func(ctx context.Context, r *rand.Rand) {
 		cctx, ccancel := context.WithTimeout(ctx, time.Duration(5+r.IntN(20))*time.Second)
 		defer ccancel()
-		req, _ := http.NewRequestWithContext(cctx, "GET", srv.base+"/collections/incidents/events", nil)
+		req, _ := http.NewRequestWithContext(cctx, "GET", srv.Base+"/collections/incidents/events", nil)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return
@@ -351,7 +308,7 @@ func run(bin, db string, dur time.Duration) error {
 	}
 	spawn(2, func(ctx context.Context, r *rand.Rand) {
 		req, want := hostile(r)
-		conn, err := net.Dial("tcp", srv.addr)
+		conn, err := net.Dial("tcp", srv.Addr)
 		if err != nil {
 			return
 		}
@@ -393,7 +350,7 @@ func run(bin, db string, dur time.Duration) error {
 			if w := fileSize(db + "-wal"); w > walPeak.Load() {
 				walPeak.Store(w)
 			}
-			if r := procKB(pid, "VmRSS"); r > rssPeak.Load() {
+			if r := serverproc.ProcKB(pid, "VmRSS"); r > rssPeak.Load() {
 				rssPeak.Store(r)
 			}
 			select {
@@ -404,7 +361,7 @@ func run(bin, db string, dur time.Duration) error {
 		}
 	}()
 	wg.Wait()
-	hwm := procKB(pid, "VmHWM")
+	hwm := serverproc.ProcKB(pid, "VmHWM")
 	walEnd := fileSize(db + "-wal")
 	// Once the abandoned downloads are cut and their encoders done, the
 	// checkpointer may truncate the WAL: wait up to a minute, then measure.
@@ -418,16 +375,16 @@ func run(bin, db string, dur time.Duration) error {
 
 	// Every acknowledged write, read back from the running server, then after
 	// a restart (SIGTERM, checkpoint, start again).
-	lost := verify(srv.base, ack)
-	if err := srv.stop(); err != nil {
+	lost := verify(srv.Base, ack)
+	if err := srv.Stop(); err != nil {
 		fmt.Printf("soak: server exit: %v\n", err)
 	}
 	srv2, err := start(bin, db, addr)
 	if err != nil {
 		return fmt.Errorf("restart: %w", err)
 	}
-	lostAfter := verify(srv2.base, ack)
-	srv2.stop()
+	lostAfter := verify(srv2.Base, ack)
+	srv2.Stop()
 
 	fmt.Printf("\n| measure | value |\n|---|---|\n")
 	fmt.Printf("| duration | %v |\n", dur)
