@@ -55,14 +55,17 @@ screenshots: assets
 fuzz:
 	bash scripts/fuzz.sh
 
-## bench: the issue #8 benchmark table on a 1,000,000-row database (built once by gen, cached in bench-data/),
-## with the command line import and export of 1,000,000 incidents
-BENCH_DB  := bench-data/bench-1m.db
-BENCH_SEQ := bench-data/bench-1m.geojsonseq
+## bench: the issue #8 benchmark table on a 1,000,000-row database (built once by gen, cached in BENCH_DATA),
+## with the command line import and export of 1,000,000 incidents. BENCH_DATA=DIR uses databases built
+## before (bench-1m.db, bench-1m.geojsonseq, and for bench-growth bench-100k.db, bench-10m.db); the server
+## serves them, so a database of an older schema is migrated in place on first use.
+BENCH_DATA ?= bench-data
+BENCH_DB  := $(BENCH_DATA)/bench-1m.db
+BENCH_SEQ := $(BENCH_DATA)/bench-1m.geojsonseq
 bench: build
-	@test -f $(BENCH_DB) || { mkdir -p bench-data && rm -f $(BENCH_DB).tmp* && \
+	@test -f $(BENCH_DB) || { mkdir -p $(BENCH_DATA) && rm -f $(BENCH_DB).tmp* && \
 		echo "building $(BENCH_DB) (1,000,000 synthetic incidents, once)" && \
-		./$(BIN) gen --n 1000000 --seed 1 --db $(BENCH_DB).tmp > bench-data/bench-1m.load.txt && \
+		./$(BIN) gen --n 1000000 --seed 1 --db $(BENCH_DB).tmp > $(BENCH_DATA)/bench-1m.load.txt && \
 		mv $(BENCH_DB).tmp $(BENCH_DB) && rm -f $(BENCH_DB).tmp*; }
 	@test -f $(BENCH_SEQ) || ./$(BIN) gen --n 1000000 --seed 1 --out $(BENCH_SEQ)
 	$(GO) run ./scripts/bench -bin ./$(BIN) -db $(BENCH_DB) -import $(BENCH_SEQ)
@@ -90,10 +93,10 @@ soak: build
 	$(GO) run ./scripts/soak -bin ./$(BIN) -db $(SOAK_DB) -duration $(SOAK_DURATION)
 
 ## bench-growth: how costs grow with the data (issue 16): databases of 100,000, 1,000,000 and 10,000,000
-## synthetic incidents (gen --db, built once in bench-data/; 10,000,000 takes ~9 GB and minutes), one column each
+## synthetic incidents (gen --db, built once in BENCH_DATA; 10,000,000 takes ~9 GB and minutes), one column each
 GROWTH_SIZES ?= 100000,1000000,10000000
 bench-growth: build
-	$(GO) run ./scripts/bench -bin ./$(BIN) -growth $(GROWTH_SIZES) -data bench-data
+	$(GO) run ./scripts/bench -bin ./$(BIN) -growth $(GROWTH_SIZES) -data $(BENCH_DATA)
 
 ## bench-go: run the go test benchmarks and print their figures
 bench-go:
