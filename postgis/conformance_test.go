@@ -395,6 +395,22 @@ func TestConformanceStore(t *testing.T) {
 			return st.Aggregate(ctx, incident.Filter{MinFatalities: ptr(1)}, keys, 5)
 		})
 	}
+	// The filter shapes of an analyst's charts: each engine reads them its
+	// own way (SQLite's stats index, PostgreSQL's bitmaps), with one answer.
+	box := orb.Bound{Min: orb.Point{44.0, 33.0}, Max: orb.Point{44.8, 33.6}}
+	for name, f := range map[string]incident.Filter{
+		"actors":  {Actors: []string{"Kataib Hezbollah", "Islamic State (Iraq)"}},
+		"regions": {Regions: []string{"Baghdad", "IQ-AN"}},
+		"bbox":    {BBox: &box},
+		"text":    {Text: []incident.Term{{Text: "Mosul"}}},
+		"equals":  {Equals: []incident.Equal{{Field: "admin1", Value: "Basra"}}},
+	} {
+		for _, keys := range [][]store.GroupKey{{"month", "event_type"}, {"region"}, {"actor1"}} {
+			same(t, fmt.Sprint("aggregate ", name, " ", keys), func(st server.Store) (any, error) {
+				return st.Aggregate(ctx, f, keys, 0)
+			})
+		}
+	}
 }
 
 func round(v float64) float64 { return float64(int64(v*1e9+0.5)) / 1e9 }

@@ -315,13 +315,14 @@ func (s *SQLite) walkIDs(ctx context.Context, tx *sql.Tx, f *sqlFilter, matched 
 // sortIndexes are the indexes that hold one sort key's order, so that ORDER
 // BY key, id in either direction reads them in order; walkIDs walks them when
 // the matches are many. fatalities and updated_at have the row id right after
-// the key (migration 15): nothing is sorted. The date index holds other
-// columns after the date, so SQLite sorts each day's rows by id as it goes,
-// a few hundred at a time, never every match.
+// the key (migration 15): nothing is sorted. The date index (the stats index
+// of migration 18, which begins with the date) holds other columns after
+// the date, so SQLite sorts each day's rows by id as it goes, a few hundred
+// at a time, never every match.
 var sortIndexes = map[string]string{
 	"fatalities": "incidents_fatalities",
 	"updated_at": "incidents_updated",
-	"event_date": "incidents_date_stats",
+	"event_date": "incidents_stats",
 }
 
 // pageQuery is the query Incidents runs for f, its arguments, and whether its
