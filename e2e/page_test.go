@@ -209,72 +209,78 @@ func (tb *tab) shown(t *testing.T) (line string, incidents, drawn, killed int) {
 	return r.Line, r.Incidents, r.Drawn, r.Killed
 }
 
+// TestMapPage drives the page over each engine: the same counts, filters,
+// permalinks and popups whether SQLite or PostGIS answers.
 func TestMapPage(t *testing.T) {
-	srv := testsrv.StartSeeded(t)
-	tb := openPage(t, srv.URL+"/map/")
-	t.Logf("page ready %s ms after navigation at the 13 seed incidents", tb.eval(t, `document.body.dataset.readyMs`))
+	for _, e := range testsrv.StartSeededEngines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			srv := e.Server
+			tb := openPage(t, srv.URL+"/map/")
+			t.Logf("page ready %s ms after navigation at the 13 seed incidents", tb.eval(t, `document.body.dataset.readyMs`))
 
-	check := func(name string, wantLine string, want, wantKilled int) {
-		t.Helper()
-		line, n, drawn, killed := tb.shown(t)
-		if line != wantLine || n != want || drawn != want || killed != wantKilled {
-			t.Fatalf("%s: line %q, %d incidents, %d drawn, %d killed; want %q, %d, %d killed", name, line, n, drawn, killed, wantLine, want, wantKilled)
-		}
-	}
-	check("seed", "13 incidents, 19 killed", 13, 19)
+			check := func(name string, wantLine string, want, wantKilled int) {
+				t.Helper()
+				line, n, drawn, killed := tb.shown(t)
+				if line != wantLine || n != want || drawn != want || killed != wantKilled {
+					t.Fatalf("%s: line %q, %d incidents, %d drawn, %d killed; want %q, %d, %d killed", name, line, n, drawn, killed, wantLine, want, wantKilled)
+				}
+			}
+			check("seed", "13 incidents, 19 killed", 13, 19)
 
-	tb.setInput(t, "start", "2021-01-01")
-	tb.setInput(t, "end", "2021-12-31")
-	check("2021", "7 incidents, 6 killed", 7, 6)
+			tb.setInput(t, "start", "2021-01-01")
+			tb.setInput(t, "end", "2021-12-31")
+			check("2021", "7 incidents, 6 killed", 7, 6)
 
-	tb.run(t, chromedp.Click("#reset"), waitReady())
-	check("reset", "13 incidents, 19 killed", 13, 19)
-	tb.setInput(t, "region", "Kurdistan Region")
-	check("Kurdistan Region", "3 incidents, 1 killed", 3, 1)
+			tb.run(t, chromedp.Click("#reset"), waitReady())
+			check("reset", "13 incidents, 19 killed", 13, 19)
+			tb.setInput(t, "region", "Kurdistan Region")
+			check("Kurdistan Region", "3 incidents, 1 killed", 3, 1)
 
-	// Back returns to the previous filters.
-	tb.run(t, chromedp.Evaluate(`history.back()`, nil), chromedp.Sleep(300*time.Millisecond), waitReady())
-	check("back", "13 incidents, 19 killed", 13, 19)
-	if v := tb.eval(t, `document.getElementById("region").value`); v != "" {
-		t.Fatalf("after back the region filter is %q", v)
-	}
+			// Back returns to the previous filters.
+			tb.run(t, chromedp.Evaluate(`history.back()`, nil), chromedp.Sleep(300*time.Millisecond), waitReady())
+			check("back", "13 incidents, 19 killed", 13, 19)
+			if v := tb.eval(t, `document.getElementById("region").value`); v != "" {
+				t.Fatalf("after back the region filter is %q", v)
+			}
 
-	// A permalink restores filters and view.
-	tb.open(t, srv.URL+"/map/#start=2021-01-01&end=2021-12-31&region=Anbar&map=8/33.8/42.4")
-	check("permalink", "4 incidents, 5 killed", 4, 5)
-	var view struct {
-		Zoom, Lat, Lon     float64
-		Start, End, Region string
-	}
-	tb.run(t, chromedp.Evaluate(`(() => { const m = window.incidentmap.map, c = m.getCenter();
-		return {zoom: m.getZoom(), lat: c.lat, lon: c.lng, start: document.getElementById("start").value,
-		end: document.getElementById("end").value, region: document.getElementById("region").value}; })()`, &view))
-	if view.Zoom != 8 || math.Abs(view.Lat-33.8) > 0.01 || math.Abs(view.Lon-42.4) > 0.01 ||
-		view.Start != "2021-01-01" || view.End != "2021-12-31" || view.Region != "Anbar" {
-		t.Fatalf("permalink restored %+v", view)
-	}
+			// A permalink restores filters and view.
+			tb.open(t, srv.URL+"/map/#start=2021-01-01&end=2021-12-31&region=Anbar&map=8/33.8/42.4")
+			check("permalink", "4 incidents, 5 killed", 4, 5)
+			var view struct {
+				Zoom, Lat, Lon     float64
+				Start, End, Region string
+			}
+			tb.run(t, chromedp.Evaluate(`(() => { const m = window.incidentmap.map, c = m.getCenter();
+			return {zoom: m.getZoom(), lat: c.lat, lon: c.lng, start: document.getElementById("start").value,
+			end: document.getElementById("end").value, region: document.getElementById("region").value}; })()`, &view))
+			if view.Zoom != 8 || math.Abs(view.Lat-33.8) > 0.01 || math.Abs(view.Lon-42.4) > 0.01 ||
+				view.Start != "2021-01-01" || view.End != "2021-12-31" || view.Region != "Anbar" {
+				t.Fatalf("permalink restored %+v", view)
+			}
 
-	// Clicking an incident opens its popup with its date and fatalities.
-	tb.open(t, srv.URL+"/map/#start=2021-06-01&end=2021-06-30")
-	check("June 2021", "1 incident, 4 killed", 1, 4)
-	var popup string
-	tb.run(t, chromedp.Click(".leaflet-marker-pane .id-12"), chromedp.WaitVisible(".leaflet-popup .popup"),
-		chromedp.Text(".leaflet-popup .popup", &popup))
-	for _, want := range []string{"2021-06-27", "exact day", "Fatalities4", "Al-Qaim", "Kataib Hezbollah"} {
-		if !strings.Contains(strings.ReplaceAll(popup, "\n", ""), want) {
-			t.Errorf("popup %q lacks %q", popup, want)
-		}
-	}
+			// Clicking an incident opens its popup with its date and fatalities.
+			tb.open(t, srv.URL+"/map/#start=2021-06-01&end=2021-06-30")
+			check("June 2021", "1 incident, 4 killed", 1, 4)
+			var popup string
+			tb.run(t, chromedp.Click(".leaflet-marker-pane .id-12"), chromedp.WaitVisible(".leaflet-popup .popup"),
+				chromedp.Text(".leaflet-popup .popup", &popup))
+			for _, want := range []string{"2021-06-27", "exact day", "Fatalities4", "Al-Qaim", "Kataib Hezbollah"} {
+				if !strings.Contains(strings.ReplaceAll(popup, "\n", ""), want) {
+					t.Errorf("popup %q lacks %q", popup, want)
+				}
+			}
 
-	tb.mu.Lock()
-	defer tb.mu.Unlock()
-	for _, u := range tb.requests {
-		if !strings.HasPrefix(u, srv.URL+"/") && !strings.HasPrefix(u, "data:") {
-			t.Errorf("the page requested %s, off this server", u)
-		}
-	}
-	if len(tb.requests) < 5 {
-		t.Fatalf("only %d requests seen; the network listener is not working", len(tb.requests))
+			tb.mu.Lock()
+			defer tb.mu.Unlock()
+			for _, u := range tb.requests {
+				if !strings.HasPrefix(u, srv.URL+"/") && !strings.HasPrefix(u, "data:") {
+					t.Errorf("the page requested %s, off this server", u)
+				}
+			}
+			if len(tb.requests) < 5 {
+				t.Fatalf("only %d requests seen; the network listener is not working", len(tb.requests))
+			}
+		})
 	}
 }
 
