@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -139,66 +141,84 @@ func tileGridAgg(ctx context.Context, tx *sql.Tx, types []string, t maptile.Tile
 	r := geo.TileCells(uint32(t.Z), t.X, t.Y)
 	shift := 2 * (geo.CellZoom - level)
 	cond, args := typesCond(types)
-	// A cell of one incident has one row, whose event type is the
-	// incident's (max picks it).
-	rows, err := tx.QueryContext(ctx, `SELECT key, sum(n), sum(fatalities), sum(lon_sum), sum(lat_sum), sum(id_sum), max(event_type)
-		FROM tile_cells WHERE level = ? AND key BETWEEN ? AND ?`+cond+` GROUP BY key ORDER BY key`,
-		append([]any{level, r.Lo >> shift, r.Hi >> shift}, args...)...)
-	if err != nil {
+	// The cells come as one text of integers, "key,n,fatalities,lon sum,lat
+	// sum,id sum;…": a row per cell cost more in the driver (some 2 µs a row
+	// through cgo) than SQLite took to read it, and a tile's layout reads
+	// nine grids.
+	sum := "sum(n) AS n, sum(fatalities) AS f, sum(lon_sum) AS lo, sum(lat_sum) AS la, sum(id_sum) AS i"
+	if types == nil {
+		sum = "n, fatalities AS f, lon_sum AS lo, lat_sum AS la, id_sum AS i" // one row a cell: the empty type's
+	}
+	var text sql.NullString
+	err := tx.QueryRowContext(ctx, `SELECT group_concat(key || ',' || n || ',' || f || ',' || lo || ',' || la || ',' || i, ';')
+		FROM (SELECT key, `+sum+` FROM tile_cells WHERE level = ? AND key BETWEEN ? AND ?`+cond+` GROUP BY key)`,
+		append([]any{level, r.Lo >> shift, r.Hi >> shift}, args...)...).Scan(&text)
+	if err != nil || !text.Valid {
 		return nil, err
 	}
-	defer rows.Close()
-	var cells []TileCell
-	for rows.Next() {
-		var key, n, fat, lonSum, latSum, idSum int64
-		var typ string
-		if err := rows.Scan(&key, &n, &fat, &lonSum, &latSum, &idSum, &typ); err != nil {
-			return nil, err
+	recs := strings.Split(text.String, ";")
+	cells := make([]TileCell, 0, len(recs))
+	for _, rec := range recs {
+		var v [6]int64
+		for i := range v {
+			field, rest, _ := strings.Cut(rec, ",")
+			if v[i], err = strconv.ParseInt(field, 10, 64); err != nil {
+				return nil, fmt.Errorf("pre-aggregate %q: %w", rec, err)
+			}
+			rec = rest
 		}
-		c := newTileCell(key, n, fat, lonSum, latSum, idSum)
+		c := newTileCell(v[0], v[1], v[2], v[3], v[4], v[5])
 		if c.Single != nil {
-			c.Single.EventType, c.Single.Fatalities = typ, int(fat)
+			c.Single.Fatalities = int(v[2])
 		}
 		cells = append(cells, c)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return cells, readSinglesInCells(ctx, tx, cells, level, types == nil)
+	slices.SortFunc(cells, func(a, b TileCell) int { return cmp.Compare(a.Key, b.Key) })
+	return cells, readSinglesInCells(ctx, tx, cells, level, types)
 }
 
-// readSinglesInCells fills in the point and date of the cells of one
-// incident (id and fatalities known, and the type unless lookupType) from
-// the cell index alone, one seek into each cell's key range: the entries of
-// a tile's cells lie together in the index, where the incidents' rows are
-// scattered over the table (394 single cells of a dense z10 tile took
-// 50–170 ms to read by id on a busy machine at a million incidents). The
-// type of a cell of one read from the rows of all types (the empty type) is that of its
-// one row by type.
-func readSinglesInCells(ctx context.Context, tx *sql.Tx, cells []TileCell, level int, lookupType bool) error {
+// readSinglesInCells fills in the point, date and type of the cells of one
+// incident (id and fatalities known) of a grid read from the pre-aggregates
+// of types (nil: all): the point and date from the cell index alone, one
+// seek into each cell's key range (the entries of a tile's cells lie
+// together in the index, where the incidents' rows are scattered over the
+// table: 394 single cells of a dense z10 tile took 50–170 ms to read by id
+// on a busy machine at a million incidents), the type from the cell's rows
+// by type.
+func readSinglesInCells(ctx context.Context, tx *sql.Tx, cells []TileCell, level int, types []string) error {
 	shift := uint(2 * (geo.CellZoom - level))
 	byID := map[int64]*TileCell{}
-	var vals []string
-	var args []any
+	// The cells as one JSON array of [first key, last key, id, cell key]: a
+	// VALUES list of thousands of parameters cost more to prepare than to run.
+	list := []byte{'['}
 	for i := range cells {
 		if p := cells[i].Single; p != nil {
 			byID[p.ID] = &cells[i]
-			vals = append(vals, "(?, ?, ?, ?)")
-			args = append(args, cells[i].Key<<shift, (cells[i].Key+1)<<shift-1, p.ID, cells[i].Key)
+			if len(list) > 1 {
+				list = append(list, ',')
+			}
+			list = fmt.Appendf(list, "[%d,%d,%d,%d]", cells[i].Key<<shift, (cells[i].Key+1)<<shift-1, p.ID, cells[i].Key)
 		}
 	}
-	if len(vals) == 0 {
+	if len(byID) == 0 {
 		return nil
 	}
-	typ := "''"
-	if lookupType {
-		// One seek a type: every type has rows at the coarsest level.
-		typ = `(SELECT max(t.event_type) FROM tile_cells t WHERE t.level = ? AND t.key = s.k
-			AND t.event_type IN (SELECT event_type FROM tile_cells WHERE level = ? AND event_type <> ''))`
-		args = append(args, level, incident.TileAggMinLevel) // their ? follow the VALUES' in the text
+	list = append(list, ']')
+	// The type of a cell of one is that of its one row by type among those
+	// selected: one seek a type (every type has rows at the coarsest level).
+	in := "SELECT event_type FROM tile_cells WHERE level = ? AND event_type <> ''"
+	args := []any{string(list), level, incident.TileAggMinLevel}
+	if types != nil {
+		in = placeholders(len(types))
+		args = args[:2]
+		for _, v := range types {
+			args = append(args, v)
+		}
 	}
-	rows, err := tx.QueryContext(ctx, `WITH s(lo, hi, id, k) AS (VALUES `+strings.Join(vals, ", ")+`)
-		SELECT i.id, i.lon, i.lat, i.event_date, `+typ+` FROM s, incidents i INDEXED BY incidents_cell
+	rows, err := tx.QueryContext(ctx, `WITH s AS MATERIALIZED (SELECT value ->> 0 AS lo, value ->> 1 AS hi, value ->> 2 AS id, value ->> 3 AS k FROM json_each(?))
+		SELECT i.id, i.lon, i.lat, i.event_date,
+			(SELECT max(t.event_type) FROM tile_cells t WHERE t.level = ? AND t.key = s.k AND t.event_type IN (`+in+`))
+		FROM s, incidents i INDEXED BY incidents_cell
 		WHERE i.cell BETWEEN s.lo AND s.hi AND i.id = s.id`, args...)
 	if err != nil {
 		return err
@@ -213,10 +233,7 @@ func readSinglesInCells(ctx context.Context, tx *sql.Tx, cells []TileCell, level
 		}
 		if c := byID[id]; c != nil {
 			c.Lon, c.Lat = lon, lat
-			c.Single.Lon, c.Single.Lat, c.Single.EventDate = lon, lat, date
-			if lookupType {
-				c.Single.EventType = typ
-			}
+			c.Single.Lon, c.Single.Lat, c.Single.EventDate, c.Single.EventType = lon, lat, date, typ
 			delete(byID, id)
 		}
 	}
