@@ -19,9 +19,8 @@ type CopyTable struct {
 // Regions are not copied: every engine loads them from the boundaries it is
 // opened with.
 var CopyTables = []CopyTable{
-	{"incidents", []string{"id", "event_id", "event_date", "time_precision", "event_type", "sub_event_type",
-		"actor1", "actor2", "admin1", "admin2", "location", "region", "geo_precision", "fatalities",
-		"source", "source_url", "notes", "tags", "lon", "lat", "source_timestamp", "updated_at"}},
+	// The field table's columns (Columns) and the source's timestamp.
+	{"incidents", append(Columns(""), "source_timestamp")},
 	{"history", []string{"seq", "incident_id", "event_id", "op", "feature", "changed_by", "changed_at"}},
 	{"change_log", []string{"seq", "incident_id", "event_id", "op", "at"}},
 	{"tokens", []string{"id", "name", "hash", "created_at", "revoked_at"}},

@@ -205,10 +205,10 @@ func (c *tableCopy) put(row []any) error {
 	r := make([]any, len(row), len(row)+1)
 	copy(r, row)
 	if c.cell {
-		lon, lok := row[18].(float64)
-		lat, aok := row[19].(float64)
+		lon, lok := row[lonColumn].(float64)
+		lat, aok := row[latColumn].(float64)
 		if !lok || !aok {
-			return fmt.Errorf("load incident %v: lon/lat %v, %v are not numbers", row[0], row[18], row[19])
+			return fmt.Errorf("load incident %v: lon/lat %v, %v are not numbers", row[0], row[lonColumn], row[latColumn])
 		}
 		r = append(r, geo.Cell(lon, lat))
 	}
@@ -244,3 +244,10 @@ func (s *chanSource) Values() ([]any, error) { return s.cur, nil }
 func (s *chanSource) Err() error             { return s.err }
 
 var _ incident.Copier = (*PostGIS)(nil)
+
+// lonColumn and latColumn are where a row of the incidents CopyTable holds
+// the point (its columns are the field table's).
+var (
+	lonColumn = incident.ColumnIndex("lon")
+	latColumn = incident.ColumnIndex("lat")
+)

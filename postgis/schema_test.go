@@ -3,6 +3,7 @@ package postgis_test
 import (
 	"context"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -83,6 +84,18 @@ func TestSchemaMatchesFieldTable(t *testing.T) {
 			var s string
 			err := conn.QueryRow(ctx, "SELECT feature::text FROM history ORDER BY seq DESC LIMIT 1").Scan(&s)
 			return s, err
+		},
+		FullText: func() ([]string, error) {
+			var expr string
+			if err := conn.QueryRow(ctx, `SELECT generation_expression FROM information_schema.columns
+				WHERE table_schema = current_schema() AND table_name = 'incidents' AND column_name = 'fts'`).Scan(&expr); err != nil {
+				return nil, err
+			}
+			var out []string
+			for _, m := range regexp.MustCompile(`im_words\(\(?(\w+)`).FindAllStringSubmatch(expr, -1) {
+				out = append(out, m[1])
+			}
+			return out, nil
 		},
 		ID: 3,
 		Incident: func(id int64) (incident.Incident, error) {

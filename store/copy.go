@@ -82,10 +82,10 @@ func (s *SQLite) LoadTables(ctx context.Context, fill func(put func(table string
 			}
 			args := row
 			if table == "incidents" {
-				lon, lok := row[18].(float64)
-				lat, aok := row[19].(float64)
+				lon, lok := row[lonColumn].(float64)
+				lat, aok := row[latColumn].(float64)
 				if !lok || !aok {
-					return fmt.Errorf("load incident %v: lon/lat %v, %v are not numbers", row[0], row[18], row[19])
+					return fmt.Errorf("load incident %v: lon/lat %v, %v are not numbers", row[0], row[lonColumn], row[latColumn])
 				}
 				args = append(row[:len(row):len(row)], geo.Cell(lon, lat))
 			}
@@ -98,3 +98,10 @@ func (s *SQLite) LoadTables(ctx context.Context, fill func(put func(table string
 }
 
 var _ incident.Copier = (*SQLite)(nil)
+
+// lonColumn and latColumn are where a row of the incidents CopyTable holds
+// the point (its columns are the field table's).
+var (
+	lonColumn = incident.ColumnIndex("lon")
+	latColumn = incident.ColumnIndex("lat")
+)

@@ -71,6 +71,22 @@ func TestSchemaMatchesFieldTable(t *testing.T) {
 			err := db.QueryRowContext(ctx, "SELECT feature FROM history ORDER BY seq DESC LIMIT 1").Scan(&s)
 			return s, err
 		},
+		FullText: func() ([]string, error) {
+			rows, err := db.QueryContext(ctx, "SELECT name FROM pragma_table_info('incidents_fts')")
+			if err != nil {
+				return nil, err
+			}
+			defer rows.Close()
+			var out []string
+			for rows.Next() {
+				var name string
+				if err := rows.Scan(&name); err != nil {
+					return nil, err
+				}
+				out = append(out, name)
+			}
+			return out, rows.Err()
+		},
 		ID:       3,
 		Incident: func(id int64) (incident.Incident, error) { return st.Incident(ctx, id) },
 	})

@@ -48,6 +48,8 @@ type Engine struct {
 	Exec func(q string, args ...any) error
 	// LastHistory is the feature text of the newest history row.
 	LastHistory func() (string, error)
+	// FullText are the columns the engine's full-text index reads.
+	FullText func() ([]string, error)
 	// ID is a stored incident to try the checks on; Incident reads it.
 	ID       int64
 	Incident func(id int64) (incident.Incident, error)
@@ -61,6 +63,7 @@ func Check(t *testing.T, e Engine) {
 		t.Fatal(err)
 	}
 	checkColumns(t, e, cols)
+	checkFullText(t, e)
 	checkRules(t, e)
 	checkHistory(t, e)
 }
@@ -91,6 +94,27 @@ func checkColumns(t *testing.T, e Engine, cols map[string]Column) {
 		if !known[name] && !slices.Contains(e.Own, name) {
 			t.Errorf("column %s of the incidents table is neither in the field table nor one of the engine's own %v", name, e.Own)
 		}
+	}
+}
+
+// checkFullText compares the full-text index's columns with the fields the
+// table marks FullText.
+func checkFullText(t *testing.T, e Engine) {
+	t.Helper()
+	got, err := e.FullText()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, f := range incident.Fields {
+		if f.FullText {
+			want = append(want, f.Name)
+		}
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("the full-text index reads %v; the field table marks %v", got, want)
 	}
 }
 
