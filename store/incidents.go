@@ -101,8 +101,10 @@ func (f *sqlFilter) conditions() ([]string, []any) {
 type Cursor struct {
 	matched int64         // see Matched
 	pending *pendingCount // the background count Matched waits for, if any
+	conn    *sql.Conn
 	tx      *sql.Tx
-	rows    *sql.Rows
+	rows    *sql.Rows  // the rows through database/sql, or
+	batch   *batchRows // the rows in batches (see batchscan.go)
 	cur     incident.Incident
 	cell    bool  // the rows end with the cell key (spatial order), skipped
 	dest    []any // scan targets into cur (and the cell key), made once
@@ -113,7 +115,7 @@ type Cursor struct {
 
 // Next moves to the next incident.
 func (c *Cursor) Next() bool {
-	if c.err != nil || !c.rows.Next() {
+	if c.err != nil {
 		return false
 	}
 	if c.dest == nil {
@@ -121,6 +123,25 @@ func (c *Cursor) Next() bool {
 		if c.cell {
 			c.dest = append(c.dest, &c.cellKey)
 		}
+	}
+	if b := c.batch; b != nil {
+		if b.left == 0 {
+			ok, err := b.fill()
+			if err != nil {
+				c.err = fmt.Errorf("read incidents: %w", err)
+			}
+			if !ok {
+				return false
+			}
+		}
+		if err := b.scan(c.dest); err != nil {
+			c.err = fmt.Errorf("read incident: %w", err)
+			return false
+		}
+		return true
+	}
+	if !c.rows.Next() {
+		return false
 	}
 	err := c.rows.Scan(c.dest...)
 	if err != nil {
@@ -152,13 +173,25 @@ func (c *Cursor) Err() error {
 	if c.err != nil {
 		return c.err
 	}
+	if c.rows == nil {
+		return nil
+	}
 	return c.rows.Err()
 }
 
 // Close releases the rows and the snapshot.
 func (c *Cursor) Close() error {
-	err := c.rows.Close()
+	var err error
+	if c.batch != nil {
+		err = c.batch.close()
+	} else {
+		err = c.rows.Close()
+	}
 	err = errors.Join(err, c.tx.Rollback())
+	if cerr := c.conn.Close(); !errors.Is(cerr, sql.ErrConnDone) {
+		// (Done: database/sql discarded it when the context ended.)
+		err = errors.Join(err, cerr)
+	}
 	c.unpin()
 	return err
 }
@@ -211,14 +244,22 @@ func (f *sqlFilter) countQuery() (string, []any) {
 // offsets page consistently.
 func (s *SQLite) Incidents(ctx context.Context, filter Filter, count bool) (incident.Cursor, error) {
 	t0 := time.Now()
-	tx, err := s.ro.BeginTx(ctx, nil)
+	// A connection of its own, not just a transaction: the rows are read
+	// through its SQLite handle (batchscan.go).
+	conn, err := s.ro.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("begin read: %w", err)
 	}
-	c := &Cursor{matched: -1, tx: tx, unpin: s.geoms.pin(filter.Expr)}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("begin read: %w", err)
+	}
+	c := &Cursor{matched: -1, conn: conn, tx: tx, unpin: s.geoms.pin(filter.Expr)}
 	fail := func(err error) (incident.Cursor, error) {
 		c.unpin()
 		tx.Rollback()
+		conn.Close()
 		return nil, err
 	}
 	f, err := compileIn(ctx, tx, filter)
@@ -236,9 +277,13 @@ func (s *SQLite) Incidents(ctx context.Context, filter Filter, count bool) (inci
 	}
 	q, args, cell := f.pageQuery(walk)
 	c.cell = cell
-	c.rows, err = tx.QueryContext(ctx, q, args...)
-	if err != nil {
+	if c.batch, err = openBatch(ctx, conn, q, args); err != nil {
 		return fail(fmt.Errorf("query incidents: %w", err))
+	}
+	if c.batch == nil {
+		if c.rows, err = tx.QueryContext(ctx, q, args...); err != nil {
+			return fail(fmt.Errorf("query incidents: %w", err))
+		}
 	}
 	return c, nil
 }

@@ -1,0 +1,199 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"unsafe"
+
+	"incidentmap/internal/sqlitebatch"
+)
+
+// Incident rows are read many at a time straight from SQLite into a buffer
+// (package sqlitebatch) instead of one database/sql Scan per row: an export
+// of a million rows spent about half its CPU converting columns (a Go string
+// per text column, an interface per column, database/sql's conversions). The
+// strings of an Incident point into the batch's buffer, which is never
+// written again: a new buffer is allocated for every batch.
+
+// First and later batch sizes: a page of 100 fits the first; a long read
+// (an export) takes bigger batches, fewer calls into C.
+const (
+	firstBatch = 64 << 10
+	laterBatch = 256 << 10
+	// maxBatch bounds the growth for one very large row (a row is at most
+	// ~1 MiB of text: incident.MaxRowBytes and the field limits).
+	maxBatch = 64 << 20
+)
+
+// batchRows is a Cursor's source when it reads through sqlitebatch.
+type batchRows struct {
+	conn *sql.Conn
+	rows *sqlitebatch.Rows
+	size int // the next buffer's size
+	rd   sqlitebatch.Reader
+	left int // rows of the current batch not yet read
+}
+
+// openBatch runs q on conn (inside the transaction open on it) through
+// sqlitebatch; nil without an error when this connection or these arguments
+// cannot go that way, and the caller uses database/sql.
+func openBatch(ctx context.Context, conn *sql.Conn, q string, args []any) (*batchRows, error) {
+	if !sqlitebatch.Bindable(args) {
+		return nil, nil
+	}
+	b := &batchRows{conn: conn, size: firstBatch}
+	err := conn.Raw(func(dc any) error {
+		h, err := sqlitebatch.HandleOf(dc)
+		if err != nil {
+			return err
+		}
+		b.rows, err = sqlitebatch.Query(ctx, h, q, args...)
+		return err
+	})
+	if errors.Is(err, sqlitebatch.ErrUnavailable) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// fill reads the next batch; false at the end or on an error (err).
+func (b *batchRows) fill() (bool, error) {
+	for {
+		buf := make([]byte, b.size)
+		var used, n int
+		var err error
+		// Inside Raw, database/sql holds the connection's lock: nothing else
+		// (a rollback on cancellation) runs on it meanwhile.
+		rerr := b.conn.Raw(func(any) error {
+			used, n, err = b.rows.Fill(buf)
+			return nil
+		})
+		if rerr != nil {
+			return false, rerr
+		}
+		if sqlitebatch.IsTooSmall(err) && b.size < maxBatch {
+			b.size *= 2
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		if n == 0 {
+			return false, nil
+		}
+		b.size = max(b.size, laterBatch)
+		b.rd = sqlitebatch.NewReader(buf[:used])
+		b.left = n
+		return true, nil
+	}
+}
+
+// close finalizes the statement (the transaction stays the cursor's).
+func (b *batchRows) close() error {
+	return b.conn.Raw(func(any) error { return b.rows.Close() })
+}
+
+// scan reads the current row into dest (incident.ScanTargets and the cell
+// key after them in spatial order), with database/sql's conversions between
+// SQLite's types and the fields'.
+func (b *batchRows) scan(dest []any) error {
+	b.left--
+	s := colScanner{rd: &b.rd}
+	for i, d := range dest {
+		switch p := d.(type) {
+		case *string:
+			*p = s.str(i)
+		case *int64:
+			*p = s.int64(i)
+		case *int:
+			*p = int(s.int64(i))
+		case *float64:
+			*p = s.float(i)
+		default:
+			return fmt.Errorf("column %d: cannot scan into %T", i, d)
+		}
+	}
+	return s.err
+}
+
+// colScanner converts the columns of one row, keeping the first error.
+type colScanner struct {
+	rd  *sqlitebatch.Reader
+	v   sqlitebatch.Value
+	err error
+}
+
+func (s *colScanner) next(col int) bool {
+	if s.err != nil {
+		return false
+	}
+	if !s.rd.Next(&s.v) {
+		s.err = fmt.Errorf("column %d: the row ended early", col)
+		return false
+	}
+	if s.v.Type == sqlitebatch.Null {
+		s.err = fmt.Errorf("column %d: NULL", col)
+		return false
+	}
+	return true
+}
+
+func (s *colScanner) str(col int) string {
+	if !s.next(col) {
+		return ""
+	}
+	switch s.v.Type {
+	case sqlitebatch.Integer:
+		return strconv.FormatInt(s.v.Int, 10)
+	case sqlitebatch.Float:
+		return strconv.FormatFloat(s.v.Float, 'g', -1, 64)
+	}
+	if len(s.v.Bytes) == 0 {
+		return ""
+	}
+	return unsafe.String(&s.v.Bytes[0], len(s.v.Bytes))
+}
+
+func (s *colScanner) int64(col int) int64 {
+	if !s.next(col) {
+		return 0
+	}
+	switch s.v.Type {
+	case sqlitebatch.Integer:
+		return s.v.Int
+	case sqlitebatch.Float:
+		n, err := strconv.ParseInt(strconv.FormatFloat(s.v.Float, 'g', -1, 64), 10, 64)
+		if err != nil {
+			s.err = fmt.Errorf("column %d: %w", col, err)
+		}
+		return n
+	}
+	n, err := strconv.ParseInt(string(s.v.Bytes), 10, 64)
+	if err != nil {
+		s.err = fmt.Errorf("column %d: %w", col, err)
+	}
+	return n
+}
+
+func (s *colScanner) float(col int) float64 {
+	if !s.next(col) {
+		return 0
+	}
+	switch s.v.Type {
+	case sqlitebatch.Float:
+		return s.v.Float
+	case sqlitebatch.Integer:
+		return float64(s.v.Int)
+	}
+	f, err := strconv.ParseFloat(string(s.v.Bytes), 64)
+	if err != nil {
+		s.err = fmt.Errorf("column %d: %w", col, err)
+	}
+	return f
+}
