@@ -28,6 +28,9 @@ import (
 // spoolMemory is what one spool holds in memory before it uses its file.
 const spoolMemory = 1 << 20
 
+// streamReadSize is the most a streamed response sends per write.
+const streamReadSize = 256 << 10
+
 // errSpoolAborted is what the encoder's writes return once the client is gone.
 var errSpoolAborted = errors.New("the client went away")
 
@@ -151,12 +154,19 @@ func (s *spool) Read(p []byte) (int, error) {
 	}
 	c := &s.chunks[0]
 	if c.mem != nil {
-		n := copy(p, c.mem)
-		c.mem = c.mem[n:]
-		s.memUsed -= n
-		if len(c.mem) == 0 {
-			s.chunks = s.chunks[1:]
+		// As many queued memory chunks as p holds: the response goes out in
+		// few large writes, not one per encoder write.
+		n := 0
+		for n < len(p) && len(s.chunks) > 0 && s.chunks[0].mem != nil {
+			c := &s.chunks[0]
+			k := copy(p[n:], c.mem)
+			c.mem = c.mem[k:]
+			n += k
+			if len(c.mem) == 0 {
+				s.chunks = s.chunks[1:]
+			}
 		}
+		s.memUsed -= n
 		s.cond.Broadcast()
 		return n, nil
 	}
@@ -222,7 +232,9 @@ func (h *handlers) streamSpooled(c *fiber.Ctx, release func(), encode func(w io.
 			closeConn(conn)
 		})
 		defer cut.Stop()
-		buf := make([]byte, 16<<10)
+		// Each read is written and flushed as one chunk: large reads mean
+		// few chunks and few system calls for a download of hundreds of MB.
+		buf := make([]byte, streamReadSize)
 		for {
 			n, err := sp.Read(buf)
 			if n > 0 {

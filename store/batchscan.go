@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"unsafe"
 
 	"incidentmap/internal/sqlitebatch"
@@ -28,14 +29,33 @@ const (
 	maxBatch = 64 << 20
 )
 
-// batchRows is a Cursor's source when it reads through sqlitebatch.
+// batchRows is a Cursor's source when it reads through sqlitebatch. After
+// its first batch, a goroutine reads the next batches while the caller
+// encodes the current one (a long read, such as an export, then uses both
+// cores: SQLite on one, the encoder on the other); it runs at most
+// prefetchDepth batches ahead.
 type batchRows struct {
+	ctx  context.Context
 	conn *sql.Conn
 	rows *sqlitebatch.Rows
 	size int // the next buffer's size
 	rd   sqlitebatch.Reader
 	left int // rows of the current batch not yet read
+	done bool
+
+	ahead chan batch     // batches the prefetcher read; closed after the last
+	quit  chan struct{}  // closed by close: the prefetcher stops
+	wg    sync.WaitGroup // the prefetcher
 }
+
+// batch is one Fill's result.
+type batch struct {
+	buf  []byte
+	rows int
+	err  error
+}
+
+const prefetchDepth = 2
 
 // openBatch runs q on conn (inside the transaction open on it) through
 // sqlitebatch; nil without an error when this connection or these arguments
@@ -44,7 +64,7 @@ func openBatch(ctx context.Context, conn *sql.Conn, q string, args []any) (*batc
 	if !sqlitebatch.Bindable(args) {
 		return nil, nil
 	}
-	b := &batchRows{conn: conn, size: firstBatch}
+	b := &batchRows{ctx: ctx, conn: conn, size: firstBatch}
 	err := conn.Raw(func(dc any) error {
 		h, err := sqlitebatch.HandleOf(dc)
 		if err != nil {
@@ -62,8 +82,9 @@ func openBatch(ctx context.Context, conn *sql.Conn, q string, args []any) (*batc
 	return b, nil
 }
 
-// fill reads the next batch; false at the end or on an error (err).
-func (b *batchRows) fill() (bool, error) {
+// read fills one new buffer with the next rows, growing it for a row that
+// does not fit; 0 rows at the end.
+func (b *batchRows) read() batch {
 	for {
 		buf := make([]byte, b.size)
 		var used, n int
@@ -75,28 +96,87 @@ func (b *batchRows) fill() (bool, error) {
 			return nil
 		})
 		if rerr != nil {
-			return false, rerr
+			if errors.Is(rerr, sql.ErrConnDone) && b.ctx.Err() != nil {
+				// database/sql discards the connection when the context ends.
+				rerr = b.ctx.Err()
+			}
+			return batch{err: rerr}
 		}
 		if sqlitebatch.IsTooSmall(err) && b.size < maxBatch {
 			b.size *= 2
 			continue
 		}
-		if err != nil {
-			return false, err
-		}
-		if n == 0 {
-			return false, nil
-		}
 		b.size = max(b.size, laterBatch)
-		b.rd = sqlitebatch.NewReader(buf[:used])
-		b.left = n
-		return true, nil
+		return batch{buf: buf[:used], rows: n, err: err}
 	}
 }
 
-// close finalizes the statement (the transaction stays the cursor's).
+// fill moves to the next batch; false at the end or on an error (err).
+func (b *batchRows) fill() (bool, error) {
+	if b.done {
+		return false, nil
+	}
+	var next batch
+	if b.ahead == nil {
+		next = b.read()
+		if next.err == nil && next.rows > 0 {
+			b.startPrefetch()
+		}
+	} else {
+		var ok bool
+		if next, ok = <-b.ahead; !ok {
+			b.done = true
+			return false, nil
+		}
+	}
+	if next.err != nil || next.rows == 0 {
+		b.done = true
+		return false, next.err
+	}
+	b.rd = sqlitebatch.NewReader(next.buf)
+	b.left = next.rows
+	return true, nil
+}
+
+// startPrefetch starts the goroutine that reads ahead.
+func (b *batchRows) startPrefetch() {
+	b.ahead = make(chan batch, prefetchDepth-1)
+	b.quit = make(chan struct{})
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		defer close(b.ahead)
+		for {
+			next := b.read()
+			select {
+			case b.ahead <- next:
+			case <-b.quit:
+				return
+			}
+			if next.err != nil || next.rows == 0 {
+				return
+			}
+		}
+	}()
+}
+
+// close stops the prefetcher and finalizes the statement (the transaction
+// stays the cursor's).
 func (b *batchRows) close() error {
-	return b.conn.Raw(func(any) error { return b.rows.Close() })
+	if b.quit != nil {
+		close(b.quit)
+		// A read in flight would finish its batch (long, for a filter that
+		// matches few of many rows) for nobody.
+		b.rows.Interrupt()
+		b.wg.Wait()
+	}
+	err := b.conn.Raw(func(any) error { return b.rows.Close() })
+	if errors.Is(err, sql.ErrConnDone) {
+		// database/sql closed the connection (its context ended); SQLite
+		// keeps it until its last statement is finalized, which is this.
+		return b.rows.Close()
+	}
+	return err
 }
 
 // scan reads the current row into dest (incident.ScanTargets and the cell

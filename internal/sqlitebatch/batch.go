@@ -237,6 +237,16 @@ func boolInt(b bool) C.int {
 	return 0
 }
 
+// Interrupt stops the statement's Fill running on another goroutine, if
+// any; that Fill returns SQLITE_INTERRUPT. Only Close may follow.
+func (r *Rows) Interrupt() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stmt != nil {
+		C.sqlite3_interrupt(r.h.db)
+	}
+}
+
 // Close finalizes the statement. It does not end the transaction the
 // statement ran in.
 func (r *Rows) Close() error {
