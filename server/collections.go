@@ -73,6 +73,7 @@ func (h *handlers) registerOGC(app *fiber.App) {
 	}))
 	app.Get("/collections/:collectionId/queryables", h.collectionHandler(h.queryables))
 	app.Get(sortablesPath, h.sortablesDoc)
+	app.Get(downloadPath, h.download)
 	app.Get("/collections/:collectionId/items", h.collectionHandler(func(c *fiber.Ctx, col *collection) error {
 		return col.Items(c)
 	}))
@@ -143,6 +144,8 @@ func (h *handlers) describe(ctx context.Context, base string, col *collection) (
 	if col.ID == writable {
 		out.Links = append(out.Links, Link{Href: base + sortablesPath, Rel: "http://www.opengis.net/def/rel/ogc/1.0/sortables",
 			Type: MediaSchemaJSON, Title: "properties sortby may name"})
+		// The whole collection as one file in each download format.
+		out.Links = append(out.Links, downloadLinks(base, nil)...)
 	}
 	if col.Extent == nil {
 		return out, nil
@@ -194,10 +197,7 @@ func (h *handlers) collectionsList(c *fiber.Ctx) error {
 		}
 		doc.Collections = append(doc.Collections, cj)
 	}
-	if f == formatHTML {
-		return h.renderHTML(c, "collections", "Collections", doc.Links, doc)
-	}
-	return sendJSON(c, MediaJSON, doc)
+	return h.render(c, f, resource{Media: MediaJSON, JSON: doc, Page: "collections", Title: "Collections", Links: doc.Links})
 }
 
 // collectionDoc serves /collections/{id}.
@@ -212,8 +212,5 @@ func (h *handlers) collectionDoc(c *fiber.Ctx, col *collection) error {
 	if err != nil {
 		return err
 	}
-	if f == formatHTML {
-		return h.renderHTML(c, "collection", col.Title, cj.Links, cj)
-	}
-	return sendJSON(c, MediaJSON, cj)
+	return h.render(c, f, resource{Media: MediaJSON, JSON: cj, Page: "collection", Title: col.Title, Links: cj.Links})
 }

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -16,11 +18,66 @@ import (
 	"incidentmap/export"
 )
 
-// exportFormatOf says whether an f= value asks for a download (an export)
-// rather than the paged OGC response: f=geojson, geojsonseq, csv, kml, gpkg.
-// f=json stays the paged FeatureCollection.
+// downloadPath is where every incident the items parameters select is
+// downloaded as one file: f=geojson, geojsonseq, csv, kml or gpkg. Its own
+// path keeps f unambiguous: on items, f=json and f=geojson are both the
+// paged FeatureCollection, on download every f is a file.
+const downloadPath = "/collections/incidents/download"
+
+// downloadHref is the download of what the items parameters raw select, in
+// format f: the page's own paging and shaping parameters are left out.
+func downloadHref(base string, raw url.Values, f export.Format) string {
+	q := url.Values{}
+	for k, v := range raw {
+		switch k {
+		case "f", "limit", "offset", "properties", "skipGeometry", "crs":
+		default:
+			q[k] = v
+		}
+	}
+	q.Set("f", string(f))
+	return base + downloadPath + "?" + q.Encode()
+}
+
+// downloadLinks are the alternate links to every matching incident in each
+// download format.
+func downloadLinks(base string, raw url.Values) []Link {
+	var out []Link
+	for _, ef := range export.Formats {
+		out = append(out, Link{Href: downloadHref(base, raw, ef), Rel: "alternate",
+			Type: strings.TrimSuffix(ef.MediaType(), "; charset=utf-8"), Title: "every matching incident as a " + string(ef) + " download"})
+	}
+	return out
+}
+
+// exportFormatOf says whether items' f= asks for a download under its old
+// name (an alias of downloadPath): f=geojsonseq, csv, kml, gpkg. f=geojson
+// on items is the paged FeatureCollection, as negotiate has it.
 func exportFormatOf(c *fiber.Ctx) (export.Format, bool) {
-	return export.Parse(c.Query("f"))
+	ef, ok := export.Parse(c.Query("f"))
+	return ef, ok && ef != export.GeoJSON
+}
+
+// download serves downloadPath: the items parameters select, f names the
+// file's format.
+func (h *handlers) download(c *fiber.Ctx) error {
+	q, err := h.parseItemsQuery(c)
+	if err != nil {
+		return err
+	}
+	ef, ok := export.Parse(c.Query("f"))
+	if !ok {
+		names := make([]string, len(export.Formats))
+		for i, f := range export.Formats {
+			names[i] = string(f)
+		}
+		return badRequest(fmt.Sprintf("download needs f, the file format: one of %s (the paged GeoJSON is %s)",
+			strings.Join(names, ", "), "/collections/incidents/items"))
+	}
+	if q.props != nil || q.skipGeometry {
+		return badRequest("properties and skipGeometry shape the GeoJSON pages; a download holds every property")
+	}
+	return h.exportItems(c, ef)
 }
 
 // exportItems streams every incident the items parameters select as a file

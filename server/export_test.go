@@ -19,7 +19,7 @@ import (
 // download GETs an export and checks the download headers.
 func download(t *testing.T, s *testsrv.Server, query, wantType, wantExt string) []byte {
 	t.Helper()
-	resp, err := http.Get(s.URL + "/collections/incidents/items?" + query)
+	resp, err := http.Get(s.URL + "/collections/incidents/download?" + query)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,7 +85,11 @@ func TestBBoxAntimeridian(t *testing.T) {
 				}
 			}
 		}
-		srv.GetJSON(t, "/collections/incidents/items?"+q, http.StatusOK, &fc)
+		path := "/collections/incidents/items?" + q
+		if strings.Contains(q, "f=geojson") {
+			path = "/collections/incidents/download?" + q
+		}
+		srv.GetJSON(t, path, http.StatusOK, &fc)
 		var got []string
 		for _, f := range fc.Features {
 			got = append(got, f.Properties.EventID)

@@ -15,7 +15,6 @@ import (
 	"github.com/gofiber/fiber/v2/utils"
 
 	"incidentmap/crs"
-	"incidentmap/export"
 	"incidentmap/geo"
 	"incidentmap/incident"
 )
@@ -249,14 +248,10 @@ func (h *handlers) itemsLinks(c *fiber.Ctx, path string, q itemsQuery, next bool
 		{Href: pageHref(base, path, withParam(raw, "f", altF), f.Offset), Rel: "alternate", Type: altType, Title: "this page as " + altF},
 		{Href: base + strings.TrimSuffix(path, "/items"), Rel: "collection", Type: MediaJSON, Title: "the collection"},
 	}
-	// Every matching incident (not just this page) as each export format, for
-	// GIS tools and spreadsheets.
-	all := withParam(raw, "f", "")
-	all.Del("limit")
-	for _, ef := range export.Formats {
-		all.Set("f", string(ef))
-		links = append(links, Link{Href: pageHref(base, path, all, 0), Rel: "alternate",
-			Type: strings.TrimSuffix(ef.MediaType(), "; charset=utf-8"), Title: "every matching incident as a " + string(ef) + " download"})
+	if strings.HasPrefix(path, "/collections/incidents/") {
+		// Every matching incident (not just this page) as each download
+		// format, for GIS tools and spreadsheets.
+		links = append(links, downloadLinks(base, raw)...)
 	}
 	if next {
 		links = append(links, Link{Href: pageHref(base, path, raw, f.Offset+f.Limit), Rel: "next", Type: selfType, Title: "next page"})
@@ -315,9 +310,9 @@ func (h *handlers) item(c *fiber.Ctx) error {
 		{Href: base + "/collections/incidents", Rel: "collection", Type: MediaJSON, Title: "the collection"},
 	}
 	if format == formatHTML {
-		ll[0], ll[1] = Link{Href: self + "?f=html", Rel: "self", Type: MediaHTML, Title: "this feature"},
-			Link{Href: self + "?f=json", Rel: "alternate", Type: MediaGeoJSON, Title: "this feature as GeoJSON"}
-		return h.renderHTML(c, "item", inc.EventID+": "+inc.EventType, ll, &inc)
+		// The page has no ETag of its own (the data version's applies).
+		return h.render(c, format, resource{Page: "item", Title: inc.EventID + ": " + inc.EventType,
+			Links: featurePageLinks(ll, self), View: &inc})
 	}
 	body, err := h.featureDoc(base, inCRS(&inc, out))
 	if err != nil {

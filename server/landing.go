@@ -76,10 +76,7 @@ func (h *handlers) landing(c *fiber.Ctx) error {
 		// A browser asking for / wants the map; ?f=html still gives this page.
 		return c.Redirect(d.MapHref, http.StatusSeeOther)
 	}
-	if f == formatHTML {
-		return h.renderHTML(c, "landing", d.Title, d.Links, d)
-	}
-	return sendJSON(c, MediaJSON, d)
+	return h.render(c, f, resource{Media: MediaJSON, JSON: d, Page: "landing", Title: d.Title, Links: d.Links})
 }
 
 // conformance serves /conformance.
@@ -88,10 +85,7 @@ func (h *handlers) conformance(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if f == formatHTML {
-		base := h.baseURL(c)
-		return h.renderHTML(c, "conformance", "Conformance", []Link{
-			{Href: base + "/conformance", Rel: "alternate", Type: MediaJSON, Title: "as JSON"}}, conformanceClasses)
-	}
-	return sendJSON(c, MediaJSON, map[string][]string{"conformsTo": conformanceClasses})
+	return h.render(c, f, resource{Media: MediaJSON, JSON: map[string][]string{"conformsTo": conformanceClasses},
+		Page: "conformance", Title: "Conformance", View: conformanceClasses,
+		Links: []Link{{Href: h.baseURL(c) + "/conformance", Rel: "alternate", Type: MediaJSON, Title: "as JSON"}}})
 }

@@ -4,6 +4,8 @@ import (
 	"maps"
 
 	"github.com/gofiber/fiber/v2"
+
+	"incidentmap/export"
 )
 
 // operation is one GET path of the API, the unit the OpenAPI document and the
@@ -55,6 +57,14 @@ func (h *handlers) operations() []operation {
 		Params: changesParamDefs, Media: []string{MediaJSON, MediaGeoJSONSeq}})
 	ops = append(ops, operation{Path: sortablesPath, ID: "getSortables_incidents",
 		Summary: "Incidents: the properties sortby may name (JSON Schema).", Params: fOnly, Media: []string{MediaSchemaJSON, MediaHTML}})
+	var fileTypes []string
+	for _, ef := range export.Formats {
+		fileTypes = append(fileTypes, ef.MediaType())
+	}
+	ops = append(ops, operation{Path: downloadPath, ID: "download_incidents",
+		Summary: "Incidents: every one the items parameters select, as one file in the format f names (Content-Disposition: attachment). " +
+			"/collections/incidents/items?f=geojsonseq|csv|kml|gpkg are older aliases of it.",
+		Params: downloadParamDefs, Media: fileTypes})
 	ops = append(ops, operation{Path: aggregatePath, ID: "getAggregate_incidents",
 		Summary: "Incidents counted and fatalities summed per group (day, week, month, year, event_type, sub_event_type, " +
 			"region, admin1, actor1, actor2), for the same filters as the items: " +
@@ -71,7 +81,7 @@ func (h *handlers) paramObject(p paramDef) map[string]any {
 		schema["default"] = h.cfg.DefaultLimit
 		schema["maximum"] = h.cfg.MaxLimit
 	}
-	o := map[string]any{"name": p.Name, "in": "query", "required": false, "description": p.Description,
+	o := map[string]any{"name": p.Name, "in": "query", "required": p.Required, "description": p.Description,
 		"schema": schema, "style": "form", "explode": !p.List}
 	return o
 }
@@ -153,9 +163,6 @@ func (h *handlers) api(c *fiber.Ctx) error {
 		return err
 	}
 	base := h.baseURL(c)
-	if f == formatHTML {
-		return h.renderHTML(c, "api", "API", []Link{
-			{Href: base + "/api", Rel: "service-desc", Type: MediaOpenAPI, Title: "OpenAPI 3.0 document"}}, h.operations())
-	}
-	return sendJSON(c, MediaOpenAPI, h.openAPI(base))
+	return h.render(c, f, resource{Media: MediaOpenAPI, JSON: h.openAPI(base), Page: "api", Title: "API", View: h.operations(),
+		Links: []Link{{Href: base + "/api", Rel: "service-desc", Type: MediaOpenAPI, Title: "OpenAPI 3.0 document"}}})
 }

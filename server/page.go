@@ -39,6 +39,9 @@ type pageFormat struct {
 	Label     string `json:"label"`
 	MediaType string `json:"mediaType"`
 	Ext       string `json:"ext"`
+	// Href is the download of every incident in this format; the page adds
+	// its filters to the query (the items parameters).
+	Href string `json:"href"`
 }
 
 // formatLabels are the names people know the export formats by.
@@ -76,7 +79,8 @@ func (h *handlers) pageConfig(c *fiber.Ctx) error {
 			"(or INCIDENTMAP_TILES and INCIDENTMAP_TILES_ATTRIBUTION).",
 		Basemap: basemapLayers(), Languages: []string{"en", "ar"}, Aggregate: aggregatePath}
 	for _, f := range export.Formats {
-		cfg.Formats = append(cfg.Formats, pageFormat{F: string(f), Label: formatLabels[f], MediaType: f.MediaType(), Ext: f.Ext()})
+		cfg.Formats = append(cfg.Formats, pageFormat{F: string(f), Label: formatLabels[f], MediaType: f.MediaType(), Ext: f.Ext(),
+			Href: downloadHref(h.baseURL(c), nil, f)})
 	}
 	cfg.Limits.MaxItems, cfg.Limits.DefaultItems = h.cfg.MaxLimit, h.cfg.DefaultLimit
 	cfg.Limits.TileModeAbove, cfg.Limits.MaxGroups = PageTileModeAbove, aggregateMaxLimit

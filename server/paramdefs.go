@@ -13,6 +13,7 @@ type paramDef struct {
 	Description string
 	Schema      map[string]any // OpenAPI 3.0 schema object
 	List        bool           // comma-separated list: style form, explode false
+	Required    bool
 }
 
 // itemsParamDefs are the parameters of /collections/{id}/items, in the order
@@ -34,7 +35,8 @@ var itemsParamDefs = append([]paramDef{
 		Schema: map[string]any{"type": "integer", "minimum": 1}},
 	{Name: "offset", Description: "Skip this many features (the next links carry it).",
 		Schema: map[string]any{"type": "integer", "minimum": 0, "maximum": maxOffset, "default": 0}},
-	{Name: "f", Description: "Response format: the paged GeoJSON (json) or html; without it the Accept header decides. A download of ALL matching features (limit, when given, cuts it): geojson, geojsonseq (RFC 8142), csv (ACLED columns), kml, gpkg (GeoPackage).",
+	{Name: "f", Description: "Response format: the paged GeoJSON (json or geojson) or html; without it the Accept header decides. " +
+		"Downloads of ALL matching features are at /collections/incidents/download; f=geojsonseq, csv, kml and gpkg here are its older aliases.",
 		Schema: map[string]any{"type": "string", "enum": []string{"json", "html", "geojson", "geojsonseq", "csv", "kml", "gpkg"}}},
 	{Name: "event_types", List: true, Description: "Any of these ACLED event types (exact values, comma-separated). " +
 		"event_type=X is the equality test on one value.",
@@ -112,6 +114,25 @@ func propertyParamDefs(qs []queryable) []paramDef {
 }
 
 // fParamDef is the one parameter every non-items resource takes.
+// downloadParamDefs are the parameters of the download: the items filters
+// and limit/offset (which cut the file), and f, the file format, required.
+var downloadParamDefs = func() []paramDef {
+	var out []paramDef
+	for _, d := range itemsParamDefs {
+		switch d.Name {
+		case "f":
+			out = append(out, paramDef{Name: "f", Required: true, Description: "File format: geojson (one FeatureCollection), " +
+				"geojsonseq (RFC 8142 text sequence), csv (ACLED columns), kml, gpkg (GeoPackage). Every matching feature; limit and offset, when given, cut it.",
+				Schema: map[string]any{"type": "string", "enum": []string{"geojson", "geojsonseq", "csv", "kml", "gpkg"}}})
+		case "properties", "skipGeometry", "crs":
+			// They shape GeoJSON pages; a file holds every property in CRS84.
+		default:
+			out = append(out, d)
+		}
+	}
+	return out
+}()
+
 var fParamDef = paramDef{Name: "f", Description: "Response format; without it the Accept header decides.",
 	Schema: map[string]any{"type": "string", "enum": []string{"json", "html"}}}
 

@@ -59,17 +59,15 @@ func (h *handlers) queryables(c *fiber.Ctx, col *collection) error {
 		"properties":           props,
 		"additionalProperties": false,
 	}
-	if f == formatHTML {
-		links := []Link{
+	return h.render(c, f, resource{Media: MediaSchemaJSON, JSON: doc, Page: "queryables", Title: col.Title + ": queryables",
+		Links: []Link{
 			{Href: self, Rel: "alternate", Type: MediaSchemaJSON, Title: "as JSON Schema"},
 			{Href: base + "/collections/" + col.ID, Rel: "collection", Type: MediaJSON, Title: col.Title},
-		}
-		return h.renderHTML(c, "queryables", col.Title+": queryables", links, struct {
+		},
+		View: struct {
 			Collection *collection
 			Sortables  bool
-		}{col, false})
-	}
-	return sendJSON(c, MediaSchemaJSON, doc)
+		}{col, false}})
 }
 
 // incidentQueryables are the incident properties filters may name, one per

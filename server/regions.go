@@ -119,10 +119,6 @@ func (h *handlers) regionItems(c *fiber.Ctx) error {
 	start := min(f.Offset, matched)
 	page := list[start:min(start+f.Limit, matched)]
 	links := h.itemsLinks(c, utils.CopyString(c.Path()), q, hasNext(q.filter, int64(matched)), format)
-	if format == formatHTML {
-		return h.renderHTML(c, "regions", "Regions of Iraq", links,
-			regionsPage{Matched: matched, Limit: f.Limit, Offset: f.Offset, Regions: page})
-	}
 	body, err := collectionHead(links, int64(matched), nil)
 	if err != nil {
 		return err
@@ -136,8 +132,8 @@ func (h *handlers) regionItems(c *fiber.Ctx) error {
 	body = append(body, `],"numberReturned":`...)
 	body = strconv.AppendInt(body, int64(len(page)), 10)
 	body = append(body, '}')
-	c.Set(fiber.HeaderContentType, MediaGeoJSON)
-	return c.Send(body)
+	return h.render(c, format, resource{Media: MediaGeoJSON, JSON: body, Page: "regions", Title: "Regions of Iraq", Links: links,
+		View: regionsPage{Matched: matched, Limit: f.Limit, Offset: f.Offset, Regions: page}})
 }
 
 // regionItem serves one region, its fid being the ISO 3166-2 code.
@@ -165,12 +161,6 @@ func (h *handlers) regionItem(c *fiber.Ctx) error {
 		{Href: base + "/collections/regions", Rel: "collection", Type: MediaJSON, Title: "the collection"},
 		{Href: base + "/collections/incidents/items?regions=" + r.ISO, Rel: "related", Type: MediaGeoJSON, Title: "the incidents in " + r.Name},
 	}
-	if format == formatHTML {
-		ll[0], ll[1] = Link{Href: self + "?f=html", Rel: "self", Type: MediaHTML, Title: "this feature"},
-			Link{Href: self + "?f=json", Rel: "alternate", Type: MediaGeoJSON, Title: "this feature as GeoJSON"}
-		return h.renderHTML(c, "regions", r.Name+" ("+r.ISO+")", ll,
-			regionsPage{Single: true, Matched: 1, Limit: 1, Regions: []store.RegionStats{r}})
-	}
 	links, err := marshalLinks(ll)
 	if err != nil {
 		return err
@@ -178,8 +168,17 @@ func (h *handlers) regionItem(c *fiber.Ctx) error {
 	body := appendRegionFeature(nil, &r)
 	body = append(body[:len(body)-1], `,"links":`...)
 	body = append(append(body, links...), '}')
-	c.Set(fiber.HeaderContentType, MediaGeoJSON)
-	return c.Send(body)
+	return h.render(c, format, resource{Media: MediaGeoJSON, JSON: body, Page: "regions", Title: r.Name + " (" + r.ISO + ")",
+		Links: featurePageLinks(ll, self), View: regionsPage{Single: true, Matched: 1, Limit: 1, Regions: []store.RegionStats{r}}})
+}
+
+// featurePageLinks are a feature's links as its HTML page lists them: the
+// page itself is self, the GeoJSON the alternate.
+func featurePageLinks(ll []Link, self string) []Link {
+	out := append([]Link(nil), ll...)
+	out[0], out[1] = Link{Href: self + "?f=html", Rel: "self", Type: MediaHTML, Title: "this feature"},
+		Link{Href: self + "?f=json", Rel: "alternate", Type: MediaGeoJSON, Title: "this feature as GeoJSON"}
+	return out
 }
 
 // appendRegionFeature appends r as a GeoJSON Feature whose id is its ISO code.

@@ -22,25 +22,24 @@ func (h *handlers) sortablesDoc(c *fiber.Ctx) error {
 	for _, q := range sortables {
 		props[q.Name] = q.schema()
 	}
-	if f == formatHTML {
-		links := []Link{
+	view := *col
+	view.Queryables = sortables
+	return h.render(c, f, resource{Media: MediaSchemaJSON, Page: "queryables", Title: col.Title + ": sortables",
+		Links: []Link{
 			{Href: self, Rel: "alternate", Type: MediaSchemaJSON, Title: "as JSON Schema"},
 			{Href: base + "/collections/" + col.ID, Rel: "collection", Type: MediaJSON, Title: col.Title},
-		}
-		view := *col
-		view.Queryables = sortables
-		return h.renderHTML(c, "queryables", col.Title+": sortables", links, struct {
+		},
+		View: struct {
 			Collection *collection
 			Sortables  bool
-		}{&view, true})
-	}
-	return sendJSON(c, MediaSchemaJSON, map[string]any{
-		"$schema":              "https://json-schema.org/draft/2020-12/schema",
-		"$id":                  self,
-		"type":                 "object",
-		"title":                col.Title,
-		"description":          "Properties of " + col.ID + " that sortby may name (+ ascending, - descending; ties by id).",
-		"properties":           props,
-		"additionalProperties": false,
-	})
+		}{&view, true},
+		JSON: map[string]any{
+			"$schema":              "https://json-schema.org/draft/2020-12/schema",
+			"$id":                  self,
+			"type":                 "object",
+			"title":                col.Title,
+			"description":          "Properties of " + col.ID + " that sortby may name (+ ascending, - descending; ties by id).",
+			"properties":           props,
+			"additionalProperties": false,
+		}})
 }

@@ -91,8 +91,8 @@ func TestStalledReadersDoNotPinTheWAL(t *testing.T) {
 	addr := strings.TrimPrefix(srv.URL, "http://")
 
 	var readers []net.Conn
-	paths := []string{"/collections/incidents/items?f=geojson", "/collections/incidents/items?f=csv",
-		"/collections/incidents/items?limit=10000", "/collections/incidents/items?f=geojson&bbox=-180,-90,180,90"}
+	paths := []string{"/collections/incidents/download?f=geojson", "/collections/incidents/items?f=csv",
+		"/collections/incidents/items?limit=10000", "/collections/incidents/download?f=geojson&bbox=-180,-90,180,90"}
 	if os.Getenv("WALDEBUG") == "none" {
 		paths = nil
 	}
@@ -177,7 +177,7 @@ func TestStreamsPerIPCap(t *testing.T) {
 	cfg.StreamStallTimeout = 2 * time.Second
 	srv := testsrv.Start(t, st, &cfg)
 	addr := strings.TrimPrefix(srv.URL, "http://")
-	a := stalledReader(t, addr, "/collections/incidents/items?f=geojson")
+	a := stalledReader(t, addr, "/collections/incidents/download?f=geojson")
 	stalledReader(t, addr, "/collections/incidents/items?f=csv")
 	// A third download is refused; a small page is built in one buffer
 	// (not a stream) and so is not counted.
@@ -233,7 +233,7 @@ func TestStalledReaderCutOff(t *testing.T) {
 	cfg.WarmTiles = false
 	cfg.StreamStallTimeout = 2 * time.Second
 	srv := testsrv.Start(t, st, &cfg)
-	c := stalledReader(t, strings.TrimPrefix(srv.URL, "http://"), "/collections/incidents/items?f=geojson")
+	c := stalledReader(t, strings.TrimPrefix(srv.URL, "http://"), "/collections/incidents/download?f=geojson")
 	time.Sleep(4 * time.Second)
 	c.SetReadDeadline(time.Now().Add(30 * time.Second))
 	b, err := io.ReadAll(bufio.NewReader(c))

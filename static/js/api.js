@@ -28,7 +28,7 @@ export async function getJSON(url, signal) {
  */
 export const config = {
   tiles: "", attribution: "", tilesHelp: "",
-  formats: [], // [{f, label, mediaType}]
+  formats: [], // [{f, label, mediaType, ext, href}]
   limits: { maxItems: 50000, tileModeAbove: 5000 },
   basemap: { layers: [], attribution: "" },
   languages: ["en"],

@@ -112,11 +112,19 @@ function updateDownloads() {
     const links = (formats.length ? formats : [{ f: "json", label: "GeoJSON" }]).map((x) => {
       const q = filterParams(false);
       for (const [k, v] of Object.entries(extra)) q.set(k, v);
-      q.set("f", x.f);
-      if (x.f === "json") q.set("limit", String(page()));
       const a = el("a", "", x.label || x.f.toUpperCase());
       a.id = `${prefix}-${x.f}`;
-      a.href = `${API}/collections/incidents/items?${q}`;
+      if (x.href) {
+        // The server's download of this format (f in its query), with the
+        // view's filters added.
+        const u = new URL(x.href, location.href);
+        for (const [k, v] of q) u.searchParams.set(k, v);
+        a.href = u.href;
+      } else {
+        q.set("f", x.f);
+        if (x.f === "json") q.set("limit", String(page()));
+        a.href = `${API}/collections/incidents/items?${q}`;
+      }
       const ext = x.ext || `.${{ json: "geojson", geojsonseq: "geojsons" }[x.f] || x.f}`;
       a.download = `incidents${prefix === "dlv" ? "-view" : ""}${ext}`;
       return a;
