@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"incidentmap/postgis"
 	"incidentmap/store"
 )
 
@@ -21,6 +22,9 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if *to == "" {
 		return &usageError{"backup needs --to FILE"}
+	}
+	if postgis.IsURL(*db) {
+		return pgBackup(ctx, *db, *to, stdout)
 	}
 	st, err := openStore(ctx, *db)
 	if err != nil {
@@ -47,6 +51,9 @@ func cmdRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *from == "" {
 		return &usageError{"restore needs --from FILE"}
 	}
+	if postgis.IsURL(*db) {
+		return pgRestore(ctx, *db, *from, *force, stdout)
+	}
 	release, err := lockDatabase(*db)
 	switch {
 	case errors.Is(err, errLocked) && !*force:
@@ -67,12 +74,16 @@ func cmdRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
-// cmdCheck runs SQLite's integrity and foreign-key checks; problems exit 1.
+// cmdCheck runs SQLite's integrity and foreign-key checks (PostGIS: see
+// postgis.Check); problems exit 1.
 func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("check", stderr)
 	db := dbFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if postgis.IsURL(*db) {
+		return pgCheck(ctx, *db, stdout)
 	}
 	problems, err := store.CheckFile(ctx, *db)
 	if err != nil {

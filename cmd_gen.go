@@ -67,7 +67,7 @@ func genWrite(path string, seed int64, n int, stdout io.Writer) error {
 // Incidents are made on another goroutine while earlier ones are written.
 func genLoad(ctx context.Context, path string, seed int64, n int, stdout io.Writer) error {
 	tuneMallocForBulkLoad()
-	st, err := openStore(ctx, path)
+	st, err := openEngine(ctx, path)
 	if err != nil {
 		return err
 	}

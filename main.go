@@ -71,10 +71,10 @@ const usage = `incidentmap keeps security incidents in SQLite and serves them as
 Commands:
   serve     serve the API and the map (creates and seeds an empty database)
   seed      load the embedded seed incidents (idempotent: upsert by event_id)
-  gen       make deterministic synthetic incidents (--n N --seed S [--out FILE|-] [--db FILE])
-  backup    write a consistent, checked copy of the database (also while serving)
-  restore   replace the database with a checked backup
-  check     run SQLite's integrity and foreign-key checks
+  gen       make deterministic synthetic incidents (--n N --seed S [--out FILE|-] [--db FILE|URL])
+  backup    write a consistent, checked copy of the database (also while serving; PostGIS: pg_dump)
+  restore   replace the database with a checked backup (PostGIS: pg_restore, one transaction)
+  check     SQLite: integrity and foreign-key checks; PostGIS: constraints, amcheck of tables and indexes
   import    load an ACLED CSV, GeoJSON or GeoJSON text sequence file (all or nothing)
   export    write the incidents (filtered like items) as geojson, geojsonseq, csv, kml or gpkg
   token     create, list or revoke write API tokens (create --name NAME)

@@ -246,6 +246,14 @@ var migrations = []string{
 	// OR of two index scans. Regions, boxes and words have theirs.
 	`CREATE INDEX incidents_actor1 ON incidents (actor1);
 	CREATE INDEX incidents_actor2 ON incidents (actor2);`,
+
+	// 8: im_words names im_unaccent by its schema. The generated tsvector
+	// calls im_words for every row a restore loads, and pg_restore loads
+	// with an empty search_path: unqualified, im_unaccent was not found and
+	// a pg_dump backup could not be restored. Same words as before, so no
+	// stored vector changes.
+	`CREATE OR REPLACE FUNCTION im_words(text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+		AS $$ SELECT regexp_replace(public.im_unaccent($1), '[[:punct:][:space:]]+', ' ', 'g') $$;`,
 }
 
 // SchemaVersion is the version the migrations bring a database to.
