@@ -240,7 +240,7 @@ func run(bin, db string, dur time.Duration) error {
 			return
 		}
 		defer conn.Close()
-		fmt.Fprintf(conn, "GET /collections/incidents/items?f=%s HTTP/1.1\r\nHost: %s\r\n\r\n", formats[r.IntN(4)], srv.Addr)
+		fmt.Fprintf(conn, "GET /collections/incidents/download?f=%s HTTP/1.1\r\nHost: %s\r\n\r\n", formats[r.IntN(4)], srv.Addr)
 		io.ReadFull(conn, make([]byte, 2048))
 		c.stalled.Add(1)
 		select {
