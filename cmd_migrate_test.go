@@ -113,6 +113,42 @@ func TestMigrateBothWays(t *testing.T) {
 			t.Fatalf("GeoPackage of %s differs from SQLite's at byte %d of %d (%d)", db, n, len(got), len(want))
 		}
 	}
+
+	// The load turned the incidents' triggers off and dropped indexes: both
+	// are back, and the sequences go on after the copied rows.
+	e, err := openEngine(ctx, pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	v0, err := e.DataVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.UpdateIncident(ctx, 7, "bob", func(c incident.Incident) (incident.Incident, error) {
+		c.Fatalities++
+		return c, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	v1, err := e.DataVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist, err := e.History(ctx, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v1.Seq != v0.Seq+1 || len(hist) != 1 || hist[0].ChangedBy != "bob" {
+		t.Fatalf("a write after the migration: data version %d → %d, history %+v; want one more and one version by bob", v0.Seq, v1.Seq, hist)
+	}
+	created, err := e.CreateIncident(ctx, incident.Incident{EventID: "AFTER-MIGRATE", EventDate: "2024-01-02", EventType: "Riots", TimePrecision: 1, GeoPrecision: 1, Lon: 44.4, Lat: 33.3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created.ID <= 20012 || created.Admin1 != "Baghdad" {
+		t.Fatalf("created after the migration: id %d, admin1 %q; want an id above every copied one and Baghdad by the spatial join", created.ID, created.Admin1)
+	}
 }
 
 // canonicalGPKG is a GeoPackage's bytes with its last_change timestamp
