@@ -53,7 +53,9 @@ export async function refreshList() {
       throw e;
     }
     rows = fc.features;
-    inView = fc.numberMatched ?? rows.length;
+    // No numberMatched: the server's count is not done yet; with a next
+    // page the total is unknown (null), else it is what came.
+    inView = fc.numberMatched ?? ((fc.links || []).some((l) => l.rel === "next") ? null : rows.length);
   } else {
     const b = view.map.getBounds();
     rows = view.features.filter((f) => b.contains([f.geometry.coordinates[1], f.geometry.coordinates[0]]));
@@ -68,8 +70,9 @@ export async function refreshList() {
 function draw(rows, inView) {
   const list = $("list");
   const count = $("list-count");
-  count.textContent = inView > rows.length ? t("inViewOf", fmt(inView), fmt(rows.length)) : t("inView", fmt(inView));
-  count.dataset.inView = String(inView);
+  if (inView === null) count.textContent = t("inViewOf", "…", fmt(rows.length));
+  else count.textContent = inView > rows.length ? t("inViewOf", fmt(inView), fmt(rows.length)) : t("inView", fmt(inView));
+  count.dataset.inView = inView === null ? "" : String(inView);
   list.replaceChildren(...rows.map(row));
   list.dataset.rows = String(rows.length);
 }

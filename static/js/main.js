@@ -50,9 +50,15 @@ async function load() {
     ]);
     side.catch(() => {}); // awaited below
     const matched = first.numberMatched;
-    if (Number.isFinite(matched) && matched > config.limits.tileModeAbove && window.IncidentTiles) {
+    // On a large database the server may answer before its count is done
+    // (no numberMatched): with a next page there are many, so tiles, and the
+    // number follows when the count is (see followCount).
+    const hasNext = (first.links || []).some((l) => l.rel === "next");
+    const many = Number.isFinite(matched) ? matched > config.limits.tileModeAbove : hasNext;
+    if (many && window.IncidentTiles) {
       await showTiles(params, ctl.signal);
       countLine(matched, null);
+      if (!Number.isFinite(matched)) followCount(`${API}/collections/incidents/items?${probe}`, ctl);
     } else {
       params.set("limit", String(page()));
       let url = `${API}/collections/incidents/items?${params}`;
@@ -89,9 +95,9 @@ async function load() {
 // where the page never holds every incident to sum their toll.
 function countLine(n, killed, total) {
   const count = $("count");
-  count.dataset.incidents = String(n);
+  count.dataset.incidents = Number.isFinite(n) ? String(n) : "";
   if (killed === null) {
-    count.textContent = t("tileLine", fmt(n));
+    count.textContent = t("tileLine", Number.isFinite(n) ? fmt(n) : "…");
     delete count.dataset.killed;
     count.title = t("tileTitle");
     return;
@@ -100,6 +106,25 @@ function countLine(n, killed, total) {
   if (total > n) text += t("firstOf", fmt(n), fmt(total));
   count.textContent = text;
   count.dataset.killed = String(killed);
+}
+
+// followCount asks url (a page of one) again each second, at most a minute,
+// until the server's count is done and the answer carries numberMatched,
+// and writes it into the tile mode's count line; a newer load stops it.
+async function followCount(url, ctl) {
+  for (let i = 0; i < 60 && loadAbort === ctl; i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    if (loadAbort !== ctl) return;
+    try {
+      const fc = await getJSON(url, ctl.signal);
+      if (Number.isFinite(fc.numberMatched)) {
+        if (loadAbort === ctl) countLine(fc.numberMatched, null);
+        return;
+      }
+    } catch (e) {
+      return;
+    }
+  }
 }
 
 // updateDownloads writes the download links: every match, and what is in
