@@ -2,13 +2,17 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
 	"incidentmap/store"
+	"incidentmap/synth"
 )
 
 // pageOf reads a page of f and the cursor's Matched after the rows.
@@ -109,3 +113,50 @@ func TestDeferredCountsAreRightOrAbsent(t *testing.T) {
 }
 
 func head(ids []int64) []int64 { return ids[:min(len(ids), 5)] }
+
+// TestIDWalkChecksWhereTheMatchesAre: a page whose count says "walk the ids"
+// must not walk when the matches are not spread over the ids — data loaded
+// in date order keeps the last two years in the last ids, and walking from
+// the first id would read the whole table for a page of them.
+func TestIDWalkChecksWhereTheMatchesAre(t *testing.T) {
+	st := testsrv.Open(t)
+	ctx := context.Background()
+	var all []incident.Incident
+	if err := synth.Batches(1, 30000, 1000, func(incs []incident.Incident) error {
+		all = append(all, incs...)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	slices.SortStableFunc(all, func(a, b incident.Incident) int { return strings.Compare(a.EventDate, b.EventDate) })
+	if _, err := st.Import(ctx, false, func(w incident.ImportWriter) error {
+		for i := range all {
+			if err := w.Put(&all[i], 0); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	last := all[len(all)-1].EventDate[:4]
+	year, _ := strconv.Atoi(last)
+	f := store.Filter{Limit: 100}
+	f.Interval, _ = incident.ParseInterval(fmt.Sprintf("%d-01-01/%s-12-31", year-1, last))
+	n, err := st.Count(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if float64(n)*float64(n) < 4*100*float64(len(all)) {
+		t.Fatalf("%d matches: too few for the count alone to choose the walk; the test checks nothing", n)
+	}
+	page, _, err := st.QueryPlan(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range page {
+		if strings.TrimSpace(p) == "SCAN i" {
+			t.Fatalf("the page of the last two years (%d matches, all in the last ids) walks the ids from the first:\n%s", n, strings.Join(page, "\n"))
+		}
+	}
+}

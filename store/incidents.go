@@ -354,7 +354,15 @@ func (s *SQLite) walkIDs(ctx context.Context, tx *sql.Tx, f *sqlFilter, matched 
 		return false, err
 	}
 	page := float64(f.Limit) + float64(f.Offset)
-	return float64(matched)*float64(matched) >= idWalkFactor*page*float64(span), nil
+	walk := float64(matched)*float64(matched) >= idWalkFactor*page*float64(span)
+	if walk && len(f.Sort) == 0 {
+		// The count assumes the matches spread over the ids; data loaded in
+		// date order keeps a year's rows together, far from the first ids.
+		// The probe checks that the page fills within the walk's budget
+		// (it reads what the walk reads, so it costs at most twice).
+		return s.probeWalk(ctx, tx, f)
+	}
+	return walk, nil
 }
 
 // sortIndexes are the indexes that hold one sort key's order, so that ORDER
