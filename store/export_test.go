@@ -15,3 +15,8 @@ func (c *versionCache[V]) forget() {
 	c.byKey = nil
 	c.version = -1
 }
+
+// RegionPairSeeks are the statements distinctPairs steps from one stored
+// (admin1, region) pair to the next with, each taking the last pair's
+// admin1 (and region, for the first).
+var RegionPairSeeks = []string{nextRegionOfGovernorate, firstPairOfNextGovernorate}

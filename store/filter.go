@@ -191,8 +191,13 @@ type queryer interface {
 }
 
 // distinctPairs lists the distinct (admin1, region) pairs of the incidents
-// by skipping along the admin1 index from one pair to the next: a seek per
-// pair (tens of them) instead of a read of every row.
+// by skipping along the admin1 index from one pair to the next: two seeks
+// per pair (tens of them) instead of a read of every row. The next pair is
+// the next region of the same governorate, else the first of the next
+// governorate: a row-value (admin1, region) > (?, ?) seeks only on admin1
+// and reads every entry of the governorate to get past the pair (all
+// 172,000 of Anbar at a million; 2.8 s a request at ten million for any
+// regions= filter).
 func distinctPairs(ctx context.Context, q queryer) ([][2]string, error) {
 	var out [][2]string
 	next := func(query string, args ...any) (bool, error) {
@@ -214,11 +219,21 @@ func distinctPairs(ctx context.Context, q queryer) ([][2]string, error) {
 	ok, err := next(`SELECT admin1, region FROM incidents INDEXED BY incidents_admin1_stats ORDER BY admin1, region LIMIT 1`)
 	for ok && err == nil && len(out) < maxRegionPairs {
 		last := out[len(out)-1]
-		ok, err = next(`SELECT admin1, region FROM incidents INDEXED BY incidents_admin1_stats
-			WHERE (admin1, region) > (?, ?) ORDER BY admin1, region LIMIT 1`, last[0], last[1])
+		ok, err = next(nextRegionOfGovernorate, last[0], last[1])
+		if !ok && err == nil {
+			ok, err = next(firstPairOfNextGovernorate, last[0])
+		}
 	}
 	return out, err
 }
+
+// The seeks of distinctPairs from one pair to the next (see there).
+const (
+	nextRegionOfGovernorate = `SELECT admin1, region FROM incidents INDEXED BY incidents_admin1_stats
+		WHERE admin1 = ? AND region > ? ORDER BY region LIMIT 1`
+	firstPairOfNextGovernorate = `SELECT admin1, region FROM incidents INDEXED BY incidents_admin1_stats
+		WHERE admin1 > ? ORDER BY admin1, region LIMIT 1`
+)
 
 // maxRegionPairs bounds the walk of distinctPairs; a database with more
 // governorate and region combinations than this is not one of regions.
