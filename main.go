@@ -27,8 +27,7 @@ import (
 	"syscall"
 	"time"
 
-	"incidentmap/geo"
-
+	"incidentmap/importer"
 	"incidentmap/incident"
 	"incidentmap/postgis"
 	"incidentmap/seed"
@@ -193,7 +192,7 @@ func cmdSeed(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // loadSeed upserts the embedded seed incidents in one import.
 func loadSeed(ctx context.Context, st incident.Importer) (incident.ImportCounts, error) {
-	incs, err := geo.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
+	incs, err := importer.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
 	if err != nil {
 		return incident.ImportCounts{}, fmt.Errorf("seed data: %w", err)
 	}

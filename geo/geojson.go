@@ -1,13 +1,8 @@
 package geo
 
 import (
-	"fmt"
-	"math"
 	"strconv"
 	"unicode/utf8"
-
-	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/geojson"
 
 	"incidentmap/incident"
 )
@@ -126,93 +121,4 @@ func AppendString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
-}
-
-// IncidentFromFeature reads an incident from a GeoJSON Feature with a Point
-// geometry and the data model's property names. Numbers may arrive as JSON
-// numbers or numeric strings; missing precisions default to 1. The result is
-// normalized and validated.
-func IncidentFromFeature(f *geojson.Feature) (incident.Incident, error) {
-	var inc incident.Incident
-	pt, ok := f.Geometry.(orb.Point)
-	if !ok {
-		return inc, &incident.FieldError{Field: "geometry", Value: fmt.Sprintf("%T", f.Geometry), Reason: "must be a Point"}
-	}
-	inc.Lon, inc.Lat = pt[0], pt[1]
-	if math.IsInf(inc.Lon, 0) || math.IsInf(inc.Lat, 0) {
-		return inc, &incident.FieldError{Field: "geometry", Value: fmt.Sprint(pt), Reason: "coordinates must be finite"}
-	}
-	p := f.Properties
-	strs := map[string]*string{
-		"event_id": &inc.EventID, "event_date": &inc.EventDate, "event_type": &inc.EventType,
-		"sub_event_type": &inc.SubEventType, "actor1": &inc.Actor1, "actor2": &inc.Actor2,
-		"admin1": &inc.Admin1, "admin2": &inc.Admin2, "location": &inc.Location, "region": &inc.Region,
-		"source": &inc.Source, "source_url": &inc.SourceURL, "notes": &inc.Notes, "tags": &inc.Tags,
-	}
-	for name, dst := range strs {
-		v, present := p[name]
-		if !present || v == nil {
-			continue
-		}
-		s, ok := v.(string)
-		if !ok {
-			return inc, &incident.FieldError{Field: name, Value: fmt.Sprint(v), Reason: "must be a string"}
-		}
-		*dst = s
-	}
-	ints := []struct {
-		name string
-		dst  *int
-		def  int
-	}{{"time_precision", &inc.TimePrecision, 1}, {"geo_precision", &inc.GeoPrecision, 1}, {"fatalities", &inc.Fatalities, 0}}
-	for _, it := range ints {
-		n, err := intProp(p, it.name, it.def)
-		if err != nil {
-			return inc, err
-		}
-		*it.dst = n
-	}
-	inc.Normalize()
-	return inc, inc.Validate()
-}
-
-// intProp reads a whole number that may be a JSON number or a numeric string.
-func intProp(p geojson.Properties, name string, def int) (int, error) {
-	v, present := p[name]
-	if !present || v == nil || v == "" {
-		return def, nil
-	}
-	switch x := v.(type) {
-	case float64:
-		if x != math.Trunc(x) || math.Abs(x) > 1e9 {
-			return 0, &incident.FieldError{Field: name, Value: fmt.Sprint(v), Reason: "must be a whole number"}
-		}
-		return int(x), nil
-	case string:
-		n, err := strconv.Atoi(x)
-		if err != nil {
-			return 0, &incident.FieldError{Field: name, Value: x, Reason: "must be a whole number"}
-		}
-		return n, nil
-	}
-	return 0, &incident.FieldError{Field: name, Value: fmt.Sprint(v), Reason: "must be a whole number"}
-}
-
-// IncidentsFromGeoJSON reads every incident of a small GeoJSON
-// FeatureCollection held in memory, such as the embedded seed. Large files go
-// through the streaming importer instead.
-func IncidentsFromGeoJSON(data []byte) ([]incident.Incident, error) {
-	fc, err := geojson.UnmarshalFeatureCollection(data)
-	if err != nil {
-		return nil, fmt.Errorf("read GeoJSON: %w", err)
-	}
-	incs := make([]incident.Incident, 0, len(fc.Features))
-	for i, f := range fc.Features {
-		inc, err := IncidentFromFeature(f)
-		if err != nil {
-			return nil, fmt.Errorf("feature %d: %w", i+1, err)
-		}
-		incs = append(incs, inc)
-	}
-	return incs, nil
 }

@@ -6,7 +6,6 @@ import (
 
 	"incidentmap/geo"
 	"incidentmap/incident"
-	"incidentmap/seed"
 )
 
 func TestAppendStringMatchesEncodingJSON(t *testing.T) {
@@ -40,29 +39,5 @@ func TestAppendFeatureIsTypedGeoJSON(t *testing.T) {
 	}
 	if f.Properties["fatalities"] != float64(3) || f.Properties["notes"] != `say "hi" <b>` || f.Properties["event_date"] != "2021-02-15" {
 		t.Fatalf("properties = %v", f.Properties)
-	}
-}
-
-func TestSeedParses(t *testing.T) {
-	incs, err := geo.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(incs) != 13 {
-		t.Fatalf("seed has %d incidents, want 13", len(incs))
-	}
-	byRegion := map[string]int{}
-	for _, inc := range incs {
-		byRegion[inc.Region]++
-	}
-	want := map[string]int{"Anbar": 5, "Baghdad": 5, "Kurdistan Region": 3}
-	for r, n := range want {
-		if byRegion[r] != n {
-			t.Errorf("region %s: %d incidents, want %d (all: %v)", r, byRegion[r], n, byRegion)
-		}
-	}
-	// Event 2 (the Soleimani strike) keeps its facts.
-	if inc := incs[1]; inc.EventDate != "2020-01-03" || inc.Fatalities != 10 || inc.Lon != 44.2346 || inc.Lat != 33.2625 || inc.GeoPrecision != 2 {
-		t.Fatalf("seed event 2 = %+v", inc)
 	}
 }

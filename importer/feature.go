@@ -115,6 +115,42 @@ type featureDecoder struct {
 	extras    []extra
 	prop      [maxProps]span // value of each known property (last one wins)
 	propNum   span           // first number out of range anywhere in the properties
+
+	scanned     bool // the input is valid JSON
+	noteUnknown bool // note the first property outside the field table
+	unknown     span // its key, quotes included
+}
+
+// Feature is a GeoJSON Feature as DecodeFeature reads it: the row, and what
+// the write API checks besides it.
+type Feature struct {
+	Row
+	Object  bool   // the input is one JSON object, whatever else is wrong with it
+	Type    string // its "type" member, when that is a string
+	ID      string // its "id" member's JSON text; "" when absent
+	Unknown string // the first property that is not one of incident.Props; "" for none
+}
+
+// DecodeFeature is FeatureRow (the one GeoJSON Feature decoder of imports
+// and the write API), telling also the Feature's type, id and the first
+// property outside the field table (the write API refuses those, where an
+// import ignores them). It fills them whenever the input is a JSON object,
+// even when the error says what else is wrong.
+func DecodeFeature(raw []byte) (Feature, error) {
+	d := featureDecoder{b: raw, noteUnknown: true}
+	row, err := d.decode()
+	f := Feature{Row: row}
+	if d.scanned && !d.notObject.ok() {
+		f.Object = true
+		f.Type = d.str(d.member[mType])
+		if v := d.member[mID]; v.ok() {
+			f.ID = string(raw[v.lo:v.hi])
+		}
+		if d.unknown.ok() {
+			f.Unknown = d.keyString(d.unknown)
+		}
+	}
+	return f, err
 }
 
 // errNullInCollection stands for input the old decoder panicked on: orb
@@ -123,15 +159,22 @@ var errNullInCollection = errors.New("geojson: a GeometryCollection holds a null
 
 // decodeFeature is FeatureRow.
 func decodeFeature(raw []byte) (Row, error) {
+	d := featureDecoder{b: raw}
+	return d.decode()
+}
+
+// decode reads d.b.
+func (d *featureDecoder) decode() (Row, error) {
+	raw := d.b
 	if string(raw) == "null" {
 		// orb reads exactly "null" as an empty feature without an error; only
 		// FeatureRow's own type check then catches it.
 		return Row{}, &incident.FieldError{Field: "type", Value: "", Reason: "must be Feature"}
 	}
-	d := featureDecoder{b: raw}
 	if !d.scan() {
 		return Row{}, syntaxError(raw)
 	}
+	d.scanned = true
 	if err := d.checkMembers(); err != nil {
 		return Row{}, notAFeature(raw, err.Error())
 	}
@@ -249,6 +292,7 @@ func (d *featureDecoder) scanProperties(i int) int {
 	b := d.b
 	d.prop = [maxProps]span{}
 	d.propNum = span{}
+	d.unknown = span{}
 	if i >= len(b) || b[i] != '{' {
 		return skipValue(b, i, 1, nil)
 	}
@@ -269,6 +313,9 @@ func (d *featureDecoder) scanProperties(i int) int {
 			p = propIndex(b[i+1 : keyEnd-1])
 		} else {
 			p = propIndex([]byte(d.keyString(span{lo: i, hi: keyEnd, flags: flags})))
+		}
+		if (p < 0 || p == pTimestamp) && d.noteUnknown && !d.unknown.ok() {
+			d.unknown = span{lo: i, hi: keyEnd, flags: flags}
 		}
 		if i = skipWS(b, keyEnd); i >= len(b) || b[i] != ':' {
 			return -1

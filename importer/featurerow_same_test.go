@@ -9,16 +9,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
-
-	"incidentmap/geo"
 
 	"incidentmap/importer"
 	"incidentmap/incident"
 )
 
 // refFeatureRow is FeatureRow as it was before the hand-written decoder
-// (orb's geojson.UnmarshalFeature, then geo.IncidentFromFeature). It stays
+// (orb's geojson.UnmarshalFeature, then geo.IncidentFromFeature, kept below as
+// refIncidentFromFeature). It stays
 // here, and only here, as the reference FeatureRow must agree with.
 func refFeatureRow(raw []byte) (importer.Row, error) {
 	var out importer.Row
@@ -29,7 +29,7 @@ func refFeatureRow(raw []byte) (importer.Row, error) {
 	if f.Type != "Feature" {
 		return out, &incident.FieldError{Field: "type", Value: f.Type, Reason: "must be Feature"}
 	}
-	inc, err := geo.IncidentFromFeature(f)
+	inc, err := refIncidentFromFeature(f)
 	if err != nil {
 		return out, err
 	}
@@ -364,5 +364,102 @@ func TestFeatureRowValues(t *testing.T) {
 		if !ok || fe.Field != c.field || fe.Value != c.value || fe.Reason != c.reason {
 			t.Errorf("FeatureRow(%s): %#v, want %s %q %s", c.raw, err, c.field, c.value, c.reason)
 		}
+	}
+}
+
+// refIncidentFromFeature is geo.IncidentFromFeature as it was, the reference
+// decoder: it reads an incident from a GeoJSON Feature with a Point
+// geometry and the data model's property names. Numbers may arrive as JSON
+// numbers or numeric strings; missing precisions default to 1. The result is
+// normalized and validated.
+func refIncidentFromFeature(f *geojson.Feature) (incident.Incident, error) {
+	var inc incident.Incident
+	pt, ok := f.Geometry.(orb.Point)
+	if !ok {
+		return inc, &incident.FieldError{Field: "geometry", Value: fmt.Sprintf("%T", f.Geometry), Reason: "must be a Point"}
+	}
+	inc.Lon, inc.Lat = pt[0], pt[1]
+	if math.IsInf(inc.Lon, 0) || math.IsInf(inc.Lat, 0) {
+		return inc, &incident.FieldError{Field: "geometry", Value: fmt.Sprint(pt), Reason: "coordinates must be finite"}
+	}
+	p := f.Properties
+	strs := map[string]*string{
+		"event_id": &inc.EventID, "event_date": &inc.EventDate, "event_type": &inc.EventType,
+		"sub_event_type": &inc.SubEventType, "actor1": &inc.Actor1, "actor2": &inc.Actor2,
+		"admin1": &inc.Admin1, "admin2": &inc.Admin2, "location": &inc.Location, "region": &inc.Region,
+		"source": &inc.Source, "source_url": &inc.SourceURL, "notes": &inc.Notes, "tags": &inc.Tags,
+	}
+	for name, dst := range strs {
+		v, present := p[name]
+		if !present || v == nil {
+			continue
+		}
+		s, ok := v.(string)
+		if !ok {
+			return inc, &incident.FieldError{Field: name, Value: fmt.Sprint(v), Reason: "must be a string"}
+		}
+		*dst = s
+	}
+	ints := []struct {
+		name string
+		dst  *int
+		def  int
+	}{{"time_precision", &inc.TimePrecision, 1}, {"geo_precision", &inc.GeoPrecision, 1}, {"fatalities", &inc.Fatalities, 0}}
+	for _, it := range ints {
+		n, err := refIntProp(p, it.name, it.def)
+		if err != nil {
+			return inc, err
+		}
+		*it.dst = n
+	}
+	inc.Normalize()
+	return inc, inc.Validate()
+}
+
+// refIntProp reads a whole number that may be a JSON number or a numeric string.
+func refIntProp(p geojson.Properties, name string, def int) (int, error) {
+	v, present := p[name]
+	if !present || v == nil || v == "" {
+		return def, nil
+	}
+	switch x := v.(type) {
+	case float64:
+		if x != math.Trunc(x) || math.Abs(x) > 1e9 {
+			return 0, &incident.FieldError{Field: name, Value: fmt.Sprint(v), Reason: "must be a whole number"}
+		}
+		return int(x), nil
+	case string:
+		n, err := strconv.Atoi(x)
+		if err != nil {
+			return 0, &incident.FieldError{Field: name, Value: x, Reason: "must be a whole number"}
+		}
+		return n, nil
+	}
+	return 0, &incident.FieldError{Field: name, Value: fmt.Sprint(v), Reason: "must be a whole number"}
+}
+
+// TestDecodeFeatureIsFeatureRow checks that the write API's entry point
+// (DecodeFeature) gives FeatureRow's row and error for every edge case, and
+// tells the type, id and first property outside the field table.
+func TestDecodeFeatureIsFeatureRow(t *testing.T) {
+	for _, raw := range append(badFeatures(), withProp(`"fatalities":"7"`)) {
+		f, err := importer.DecodeFeature([]byte(raw))
+		row, rerr := importer.FeatureRow([]byte(raw))
+		if a, b := outcomeOf(f.Row, err), outcomeOf(row, rerr); a != b {
+			t.Errorf("DecodeFeature(%q) = %v; FeatureRow gives %v", raw, a, b)
+		}
+	}
+	f, err := importer.DecodeFeature([]byte(`{"type":"Feature","id":12,"geometry":` + okPoint +
+		`,"properties":{"event_id":"G1","event_date":"2021-05-01","event_type":"Riots","timestamp":5,"colour":"red"}}`))
+	if err != nil || !f.Object || f.Type != "Feature" || f.ID != "12" || f.Unknown != "timestamp" || f.Incident.EventID != "G1" {
+		t.Errorf("DecodeFeature: %+v, %v", f, err)
+	}
+	f, _ = importer.DecodeFeature([]byte(`[1]`))
+	if f.Object {
+		t.Errorf("an array is not an object: %+v", f)
+	}
+	f, err = importer.DecodeFeature([]byte(`{"type":"FeatureCollection","features":[]}`))
+	if err == nil || !f.Object || f.Type != "FeatureCollection" || f.Unknown != "" {
+		t.Errorf("a collection: %+v, %v", f, err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"incidentmap/importer"
+	"incidentmap/seed"
 )
 
 func rows(t *testing.T, data string, f importer.Format) ([]importer.Row, []importer.Problem) {
@@ -68,5 +69,29 @@ func TestACLEDColumnsAnyOrderBothDates(t *testing.T) {
 	}
 	if len(probs) != 1 || probs[0].Row != 3 || probs[0].Field != "event_date" || !strings.Contains(probs[0].String(), "row 3") {
 		t.Fatalf("problems %+v", probs)
+	}
+}
+
+func TestSeedParses(t *testing.T) {
+	incs, err := importer.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(incs) != 13 {
+		t.Fatalf("seed has %d incidents, want 13", len(incs))
+	}
+	byRegion := map[string]int{}
+	for _, inc := range incs {
+		byRegion[inc.Region]++
+	}
+	want := map[string]int{"Anbar": 5, "Baghdad": 5, "Kurdistan Region": 3}
+	for r, n := range want {
+		if byRegion[r] != n {
+			t.Errorf("region %s: %d incidents, want %d (all: %v)", r, byRegion[r], n, byRegion)
+		}
+	}
+	// Event 2 (the Soleimani strike) keeps its facts.
+	if inc := incs[1]; inc.EventDate != "2020-01-03" || inc.Fatalities != 10 || inc.Lon != 44.2346 || inc.Lat != 33.2625 || inc.GeoPrecision != 2 {
+		t.Fatalf("seed event 2 = %+v", inc)
 	}
 }

@@ -142,3 +142,21 @@ func Read(r io.Reader, f Format, fn func(Row, *Problem) error) error {
 	}
 	return fmt.Errorf("unknown format %q", f)
 }
+
+// IncidentsFromGeoJSON reads every incident of a small GeoJSON
+// FeatureCollection held in memory, such as the embedded seed, with the
+// decoder of every import; the first bad feature is the error.
+func IncidentsFromGeoJSON(data []byte) ([]incident.Incident, error) {
+	var out []incident.Incident
+	err := Read(bytes.NewReader(data), FormatGeoJSON, func(r Row, p *Problem) error {
+		if p != nil {
+			return errors.New(p.String())
+		}
+		out = append(out, r.Incident)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read GeoJSON: %w", err)
+	}
+	return out, nil
+}

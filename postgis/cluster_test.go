@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"incidentmap/geo"
+	"incidentmap/importer"
 	"incidentmap/internal/pgtest"
 	"incidentmap/internal/testsrv"
 	"incidentmap/seed"
@@ -24,7 +24,7 @@ func TestTwoServersOneDatabase(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.DB(t)
 	a, b := openPostGISAt(t, url), openPostGISAt(t, url)
-	incs, err := geo.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
+	incs, err := importer.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 
 	"incidentmap/cql2"
 	"incidentmap/crs"
-	"incidentmap/geo"
+	"incidentmap/importer"
 	"incidentmap/incident"
 	"incidentmap/internal/pgtest"
 	"incidentmap/internal/testsrv"
@@ -56,7 +56,7 @@ func openPostGISAt(t testing.TB, url string) *postgis.PostGIS {
 func seeded(t *testing.T, synthetic int) []engine {
 	t.Helper()
 	ctx := context.Background()
-	incs, err := geo.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
+	incs, err := importer.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -472,7 +472,7 @@ func TestConformanceHTTP(t *testing.T) {
 func TestConformanceImportAndWrites(t *testing.T) {
 	ctx := context.Background()
 	engines := []engine{{"sqlite", testsrv.Open(t)}, {"postgis", openPostGIS(t)}}
-	incs, err := geo.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
+	incs, err := importer.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
 	if err != nil {
 		t.Fatal(err)
 	}

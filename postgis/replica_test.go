@@ -13,7 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"incidentmap/geo"
+	"incidentmap/importer"
 	"incidentmap/incident"
 	"incidentmap/internal/pgtest"
 	"incidentmap/internal/testsrv"
@@ -49,7 +49,7 @@ func TestReadReplica(t *testing.T) {
 	conn.Close(ctx)
 	url := primary.URL("rt")
 	p0 := openPostGISAt(t, url)
-	incs, err := geo.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
+	incs, err := importer.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +246,7 @@ func TestChangeLogSeqsInCommitOrder(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.DB(t)
 	p := openPostGISAt(t, url)
-	incs, err := geo.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
+	incs, err := importer.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"incidentmap/geo"
+	"incidentmap/importer"
 	"incidentmap/incident"
 	"incidentmap/internal/fieldtest"
 	"incidentmap/internal/pgtest"
@@ -23,7 +23,7 @@ func TestSchemaMatchesFieldTable(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.DB(t)
 	p := openPostGISAt(t, url)
-	incs, err := geo.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
+	incs, err := importer.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
 	if err != nil {
 		t.Fatal(err)
 	}

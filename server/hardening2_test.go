@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"incidentmap/geo"
+	"incidentmap/importer"
 	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
 	"incidentmap/seed"
@@ -311,7 +311,7 @@ func TestDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	incs, _ := geo.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
+	incs, _ := importer.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
 	if _, err := st.Upsert(ctx, incs); err != nil {
 		t.Fatal(err)
 	}

@@ -12,9 +12,9 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/paulmach/orb/geojson"
 
 	"incidentmap/geo"
+	"incidentmap/importer"
 	"incidentmap/incident"
 	"incidentmap/store"
 )
@@ -96,40 +96,48 @@ func invalidBody(format string, a ...any) *Error {
 // error, not a silently dropped value.
 func writableProp(name string) bool { return incident.PropIndex(name) >= 0 }
 
-// decodeFeature reads an incident from a GeoJSON Feature document. wantID,
-// when not 0, is the id of the URL: a Feature that names another id is refused.
+// decodeFeature reads an incident from a GeoJSON Feature document with the
+// importer's decoder (one read of the body, the same rules as an import).
+// wantID, when not 0, is the id of the URL: a Feature that names another id
+// is refused.
 func decodeFeature(body []byte, wantID int64) (incident.Incident, error) {
-	var probe struct {
-		Type       string                     `json:"type"`
-		ID         json.RawMessage            `json:"id"`
-		Properties map[string]json.RawMessage `json:"properties"`
+	f, err := importer.DecodeFeature(body)
+	if !f.Object {
+		return incident.Incident{}, invalidBody("the request body is not a JSON object: %v", reason(err))
 	}
-	if err := json.Unmarshal(body, &probe); err != nil {
-		return incident.Incident{}, invalidBody("the request body is not a JSON object: %v", err)
+	if f.Type != "Feature" {
+		return incident.Incident{}, invalidBody(`the request body must be a GeoJSON Feature ("type": "Feature"), not %q`, f.Type)
 	}
-	if probe.Type != "Feature" {
-		return incident.Incident{}, invalidBody(`the request body must be a GeoJSON Feature ("type": "Feature"), not %q`, probe.Type)
-	}
-	if wantID != 0 && len(probe.ID) > 0 && string(probe.ID) != "null" {
+	if wantID != 0 && f.ID != "" && f.ID != "null" {
 		var n json.Number
-		if err := json.Unmarshal(probe.ID, &n); err != nil || n.String() != strconv.FormatInt(wantID, 10) {
-			return incident.Incident{}, invalidBody("the Feature's id %s differs from the id %d in the URL", probe.ID, wantID)
+		if err := json.Unmarshal([]byte(f.ID), &n); err != nil || n.String() != strconv.FormatInt(wantID, 10) {
+			return incident.Incident{}, invalidBody("the Feature's id %s differs from the id %d in the URL", f.ID, wantID)
 		}
 	}
-	for name := range probe.Properties {
-		if !writableProp(name) {
-			return incident.Incident{}, invalidBody("unknown property %q; see /collections/incidents/queryables for the property names", name)
-		}
+	if f.Unknown != "" {
+		return incident.Incident{}, invalidBody("unknown property %q; see /collections/incidents/queryables for the property names", f.Unknown)
 	}
-	f, err := geojson.UnmarshalFeature(body)
+	var fe *incident.FieldError
+	if errors.As(err, &fe) && fe.Field == "feature" {
+		return incident.Incident{}, invalidBody("the request body is not a valid GeoJSON Feature: %s", fe.Reason)
+	}
 	if err != nil {
-		return incident.Incident{}, invalidBody("the request body is not a valid GeoJSON Feature: %v", err)
+		return f.Incident, fieldError(err)
 	}
-	inc, err := geo.IncidentFromFeature(f)
+	return f.Incident, nil
+}
+
+// reason is what a decoder's error says, without the field and value it
+// names (the value is the body itself).
+func reason(err error) string {
+	var fe *incident.FieldError
+	if errors.As(err, &fe) {
+		return fe.Reason
+	}
 	if err != nil {
-		return inc, fieldError(err)
+		return err.Error()
 	}
-	return inc, nil
+	return "it is not one"
 }
 
 // fieldError turns a data model fault into a 400 that names the field.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/paulmach/orb"
 
-	"incidentmap/geo"
+	"incidentmap/importer"
 	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
 	"incidentmap/seed"
@@ -43,7 +43,7 @@ func TestSeedByRegionAndIdempotent(t *testing.T) {
 		}
 	}
 	before, _ := st.Incident(ctx, 5)
-	incs, _ := geo.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
+	incs, _ := importer.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
 	res, err := st.Upsert(ctx, incs)
 	if err != nil || res.Inserted != 0 || res.Updated != 0 || res.Unchanged != 13 {
 		t.Fatalf("second load: %+v, %v; want 13 unchanged", res, err)

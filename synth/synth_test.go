@@ -7,9 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/paulmach/orb/geojson"
-
-	"incidentmap/geo"
+	"incidentmap/importer"
 	"incidentmap/synth"
 )
 
@@ -51,14 +49,11 @@ func TestIncidentsAreValidAndFilled(t *testing.T) {
 	types := map[string]int{}
 	admin1 := map[string]int{}
 	for i, r := range recs {
-		f, err := geojson.UnmarshalFeature(r)
+		row, err := importer.FeatureRow(bytes.TrimSpace(r))
 		if err != nil {
 			t.Fatalf("record %d: %v", i+1, err)
 		}
-		inc, err := geo.IncidentFromFeature(f)
-		if err != nil {
-			t.Fatalf("record %d: %v", i+1, err)
-		}
+		inc := row.Incident
 		if want := synth.EventID(7, i+1); inc.EventID != want {
 			t.Fatalf("record %d: event_id %q, want %q", i+1, inc.EventID, want)
 		}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"incidentmap/geo"
+	"incidentmap/importer"
 	"incidentmap/internal/pgtest"
 	"incidentmap/postgis"
 	"incidentmap/seed"
@@ -29,7 +29,7 @@ func OpenPostGISSeeded(t testing.TB) *postgis.PostGIS {
 		t.Fatalf("open postgis: %v", err)
 	}
 	t.Cleanup(func() { p.Close() })
-	incs, err := geo.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
+	incs, err := importer.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
 	if err != nil {
 		t.Fatalf("read seed: %v", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"incidentmap/geo"
+	"incidentmap/importer"
 	"incidentmap/incident"
 	"incidentmap/seed"
 	"incidentmap/server"
@@ -61,7 +62,7 @@ func OpenSeeded(t testing.TB) *store.SQLite {
 	t.Helper()
 	ctx := context.Background()
 	st := Open(t)
-	incs, err := geo.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
+	incs, err := importer.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
 	if err != nil {
 		t.Fatalf("read seed: %v", err)
 	}
