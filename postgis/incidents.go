@@ -12,6 +12,7 @@ import (
 
 	"incidentmap/geo"
 	"incidentmap/incident"
+	"incidentmap/internal/cqlsql"
 	"incidentmap/store"
 )
 
@@ -212,7 +213,7 @@ func (p *PostGIS) Incidents(ctx context.Context, f incident.Filter, count bool) 
 	var sql string
 	switch {
 	case len(f.Sort) > 0:
-		sql = "SELECT " + incidentColumns + " FROM incidents i" + q.where() + " ORDER BY " + orderBy(f.Sort)
+		sql = "SELECT " + incidentColumns + " FROM incidents i" + q.where() + " ORDER BY " + cqlsql.OrderBy(f.Sort, columns, dialect{})
 	case q.ts != "" && f.ByRelevance:
 		sql = "SELECT " + incidentColumns + " FROM incidents i" + q.where() + " ORDER BY " + relevance(f.Text, q.ts) + ", i.id"
 	case spatial:
@@ -358,33 +359,4 @@ func (p *PostGIS) Region(ctx context.Context, iso string, f incident.Filter) (in
 		return incident.RegionStats{}, fmt.Errorf("region %q: %w", iso, incident.ErrNotFound)
 	}
 	return list[0], nil
-}
-
-// orderBy is the ORDER BY of sort keys, then id in the last key's direction,
-// as the SQLite engine orders: text by its bytes (COLLATE "C", SQLite's
-// BINARY), whatever the database's collation.
-func orderBy(keys []incident.SortKey) string {
-	var out []string
-	desc, byID := false, false
-	for _, k := range keys {
-		col := "i." + k.Field // a field of the table: checked below
-		if f, ok := incident.FieldByName(k.Field); !ok || f.Kind == incident.Point {
-			col = "i.id"
-		} else if f.Kind == incident.String || f.Kind == incident.Date || f.Kind == incident.DateTime {
-			col += ` COLLATE "C"`
-		}
-		if k.Desc {
-			col += " DESC"
-		}
-		out = append(out, col)
-		desc, byID = k.Desc, byID || k.Field == "id"
-	}
-	if !byID {
-		if desc {
-			out = append(out, "i.id DESC")
-		} else {
-			out = append(out, "i.id")
-		}
-	}
-	return strings.Join(out, ", ")
 }

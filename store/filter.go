@@ -239,32 +239,6 @@ const (
 // governorate and region combinations than this is not one of regions.
 const maxRegionPairs = 10000
 
-// orderBy is the ORDER BY list of keys (checked by compile): each key's
-// column and direction, then the id in the last key's direction unless a key
-// is the id already, so that the order is total (offset pages never skip or
-// repeat a row) and an index on the last key, which holds the id after it,
-// can serve it whole.
-func orderBy(keys []incident.SortKey) string {
-	var out []string
-	desc, byID := false, false
-	for _, k := range keys {
-		dir := ""
-		if k.Desc {
-			dir = " DESC"
-		}
-		out = append(out, cqlColumns[k.Field].SQL+dir)
-		desc, byID = k.Desc, byID || k.Field == "id"
-	}
-	if !byID {
-		if desc {
-			out = append(out, "i.id DESC")
-		} else {
-			out = append(out, "i.id")
-		}
-	}
-	return strings.Join(out, ", ")
-}
-
 // placeholders is "?,?,…" for n values.
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")

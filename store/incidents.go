@@ -12,6 +12,7 @@ import (
 
 	"incidentmap/geo"
 	"incidentmap/incident"
+	"incidentmap/internal/cqlsql"
 )
 
 // Filter is incident.Filter: the store takes the domain's typed predicates
@@ -401,7 +402,7 @@ func (f *sqlFilter) pageQuery(walk bool) (q string, args []any, cell bool) {
 		if walk {
 			from += " INDEXED BY " + sortIndexes[f.Sort[0].Field]
 		}
-		q = "SELECT " + incidentColumns + from + where + " ORDER BY " + orderBy(f.Sort)
+		q = "SELECT " + incidentColumns + from + where + " ORDER BY " + cqlsql.OrderBy(f.Sort, cqlColumns, dialect{})
 	case f.bound != nil && !f.ByID:
 		q, args = f.rangeUnion(incidentColumns + ", i.cell")
 		q += spatialOrder

@@ -524,3 +524,37 @@ func LonLatBound(g cql2.Geometry) orb.Bound {
 	minLon, minLat, maxLon, maxLat := c.LonLatBox(b.Min[0], b.Min[1], b.Max[0], b.Max[1])
 	return orb.Bound{Min: orb.Point{minLon, minLat}, Max: orb.Point{maxLon, maxLat}}
 }
+
+// OrderBy is the ORDER BY list of sort keys (fields the caller has checked
+// with incident.IsField): each key's column, text and dates in byte order
+// (Dialect.Ordered), in its direction; then the id in the last key's
+// direction unless a key is the id already, so that the order is total
+// (offset pages never skip or repeat a row) and an index on the last key,
+// which holds the id after it, can serve it whole. Both engines order alike.
+func OrderBy(keys []incident.SortKey, cols map[string]Column, d Dialect) string {
+	var out []string
+	desc, byID := false, false
+	for _, k := range keys {
+		col := "i.id"
+		if c, ok := cols[k.Field]; ok && c.Type != cql2.GeometryType {
+			col = c.SQL
+			switch c.Type {
+			case cql2.String, cql2.Date, cql2.DateTime:
+				col = d.Ordered(col)
+			}
+		}
+		if k.Desc {
+			col += " DESC"
+		}
+		out = append(out, col)
+		desc, byID = k.Desc, byID || k.Field == "id"
+	}
+	if !byID {
+		if desc {
+			out = append(out, "i.id DESC")
+		} else {
+			out = append(out, "i.id")
+		}
+	}
+	return strings.Join(out, ", ")
+}
