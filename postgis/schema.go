@@ -254,6 +254,13 @@ var migrations = []string{
 	// stored vector changes.
 	`CREATE OR REPLACE FUNCTION im_words(text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
 		AS $$ SELECT regexp_replace(public.im_unaccent($1), '[[:punct:][:space:]]+', ' ', 'g') $$;`,
+
+	// 9: the region trigger runs only for rows without admin1: PostgreSQL
+	// tests the condition itself instead of calling PL/pgSQL for every row
+	// (imports and migrations assign regions before they insert).
+	`DROP TRIGGER incidents_assign_region ON incidents;
+	CREATE TRIGGER incidents_assign_region BEFORE INSERT OR UPDATE ON incidents
+		FOR EACH ROW WHEN (NEW.admin1 = '') EXECUTE FUNCTION incidents_assign_region();`,
 }
 
 // SchemaVersion is the version the migrations bring a database to.
