@@ -185,15 +185,48 @@ func TestMapPageArabic(t *testing.T) {
 	if r.Dir != "rtl" || r.Lang != "ar" || r.Line != "13 حادثة، 19 قتيل" || r.Legend != "الوقت" || !r.PanelRight || !strings.Contains(r.Title, "خريطة") {
 		t.Fatalf("Arabic page: %+v; want rtl, Arabic words and the panel on the right", r)
 	}
-	// The switch goes back to English, kept in the link.
-	tb.run(t, chromedp.Evaluate(`window.before = true; const l = document.getElementById("lang"); l.value = "en"; l.dispatchEvent(new Event("change", {bubbles: true}))`, nil))
-	tb.waitFor(t, "the page reloaded in English", `!window.before && !!document.body && document.body.dataset.state === "ready"`)
-	tb.run(t, chromedp.Evaluate(js, &r))
-	if r.Dir != "ltr" || r.Lang != "en" || r.Line != "13 incidents, 19 killed" || r.PanelRight {
-		t.Fatalf("after switching to English: %+v", r)
+	// The switch changes the language in place: no reload, the filters, the
+	// view and the layers stay, and every word changes, down to the type and
+	// region names, the layer control and the place names on the map.
+	tb.setInput(t, "region", "Anbar")
+	tb.setView(t, 33.3, 43.0, 7)
+	words := func() (w struct {
+		Region, Type, Layers, Places string
+		Zoom                         float64
+		Before                       bool
+	}) {
+		tb.run(t, chromedp.Evaluate(`(() => { const r = document.getElementById("region");
+			return {region: r.value + "=" + r.selectedOptions[0].textContent,
+				type: document.querySelector('#types input[value="Battles"]').parentNode.textContent,
+				layers: [...document.querySelectorAll(".leaflet-control-layers-base label")].map((l) => l.textContent.trim()).join("|"),
+				places: [...document.querySelectorAll(".leaflet-labels-pane .place")].map((e) => e.textContent).join("|"),
+				zoom: window.incidentmap.map.getZoom(), before: !!window.before}; })()`, &w))
+		return w
 	}
-	if h := tb.eval(t, `location.hash`).(string); !strings.Contains(h, "lang=en") {
-		t.Fatalf("the language switch is not in the link: %s", h)
+	ar := words()
+	tb.run(t, chromedp.Evaluate(`window.before = true; const l = document.getElementById("lang"); l.value = "en"; l.dispatchEvent(new Event("change", {bubbles: true}))`, nil))
+	tb.waitFor(t, "the page in English", `document.documentElement.lang === "en" && document.body.dataset.state === "ready"`)
+	tb.run(t, chromedp.Evaluate(js, &r))
+	anbar := numberMatched(t, srv, url.Values{"regions": {"Anbar"}})
+	if r.Dir != "ltr" || r.Lang != "en" || !strings.HasPrefix(r.Line, fmt.Sprintf("%d incidents, ", anbar)) || r.PanelRight || r.Legend != "Time" {
+		t.Fatalf("after switching to English: %+v; want ltr, English words and the %d incidents of Anbar", r, anbar)
+	}
+	en := words()
+	if !en.Before || en.Zoom != 7 || en.Region != "Anbar=Anbar" || en.Type != "Battles" ||
+		!strings.Contains(en.Layers, "Basemap (offline)") || en.Places == "" || en.Places == ar.Places || strings.ContainsAny(en.Places, "بغدادالرمادي") {
+		t.Fatalf("after switching in place to English: %+v (in Arabic: %+v); want no reload, zoom 7, Anbar chosen, English names", en, ar)
+	}
+	if ar.Region == "Anbar=Anbar" || ar.Type == "Battles" || strings.Contains(ar.Layers, "Basemap") {
+		t.Fatalf("the Arabic page showed English names: %+v", ar)
+	}
+	if h := tb.eval(t, `location.hash`).(string); !strings.Contains(h, "lang=en") || !strings.Contains(h, "region=Anbar") {
+		t.Fatalf("the language switch is not in the link, or the filter left it: %s", h)
+	}
+	// And back to Arabic, right to left again.
+	tb.run(t, chromedp.Evaluate(`const l2 = document.getElementById("lang"); l2.value = "ar"; l2.dispatchEvent(new Event("change", {bubbles: true}))`, nil))
+	tb.waitFor(t, "the page in Arabic", `document.documentElement.dir === "rtl" && document.body.dataset.state === "ready"`)
+	if again := words(); !again.Before || again.Region != ar.Region || again.Layers != ar.Layers || again.Type != ar.Type {
+		t.Fatalf("back in Arabic: %+v; first time %+v", again, ar)
 	}
 }
 
@@ -254,16 +287,23 @@ func (tb *tab) axeViolations(t *testing.T) []string {
 }
 
 // TestMapPageAccessibility: axe-core finds no violation on desktop and on
-// a phone, each with a popup open, in English and Arabic.
+// a phone, each with a popup open, in English and Arabic, also when the
+// language was switched in place.
 func TestMapPageAccessibility(t *testing.T) {
 	srv := testsrv.StartSeeded(t)
 	for _, c := range []struct {
 		name          string
 		width, height int64
-		hash          string
-	}{{"desktop", 1280, 800, "#shade=incidents"}, {"phone", 375, 812, "#shade=fatalities"}, {"desktop Arabic", 1280, 800, "#lang=ar&shade=incidents"}} {
+		hash, lang    string
+	}{{"desktop", 1280, 800, "#shade=incidents", ""}, {"phone", 375, 812, "#shade=fatalities", ""},
+		{"desktop Arabic", 1280, 800, "#lang=ar&shade=incidents", ""},
+		{"phone switched to Arabic", 375, 812, "#shade=incidents", "ar"}} {
 		t.Run(c.name, func(t *testing.T) {
 			tb := openPage(t, srv.URL+"/map/"+c.hash, c.width, c.height)
+			if c.lang != "" {
+				tb.run(t, chromedp.Evaluate(`const l = document.getElementById("lang"); l.value = "`+c.lang+`"; l.dispatchEvent(new Event("change", {bubbles: true}))`, nil))
+				tb.waitFor(t, "the page in "+c.lang, `document.documentElement.lang === "`+c.lang+`" && document.body.dataset.state === "ready"`)
+			}
 			// A popup open: from the list on a desktop, from a marker on a phone.
 			if c.width > 700 {
 				tb.run(t, chromedp.Click(`#list .list-row[data-id="12"]`))

@@ -1,6 +1,9 @@
 package e2e_test
 
 import (
+	"bytes"
+	"image/png"
+	"math"
 	"strconv"
 	"strings"
 	"testing"
@@ -61,6 +64,23 @@ func TestMapPageBasemap(t *testing.T) {
 	if paths < 3 {
 		t.Fatalf("the basemap pane holds %d shapes; want land, lakes and rivers", paths)
 	}
+	// The basemap's box ends in no hard edge: across its north edge (over
+	// Iran) and its south edge (over the Gulf's water) the colour changes
+	// a little from pixel to pixel, from the land or sea to what lies beyond
+	// (names, outlines and incidents hidden meanwhile).
+	panes := func(visibility string) string {
+		return `for (const p of ["labels", "overlayPane", "markerPane", "incidentTiles"]) window.incidentmap.map.getPane(p).style.visibility = "` + visibility + `"`
+	}
+	tb.run(t, chromedp.Evaluate(panes("hidden"), nil), chromedp.Sleep(200*time.Millisecond))
+	for _, c := range []struct {
+		name                   string
+		lat0, lon0, lat1, lon1 float64
+	}{{"north edge", 37.2, 47.2, 38.8, 47.2}, {"south edge over the Gulf", 29.4, 49.2, 27.6, 49.2}} {
+		if jump, from, to := tb.edgeJump(t, c.lat0, c.lon0, c.lat1, c.lon1); jump > 24 || from == to {
+			t.Errorf("basemap %s: colour jumps by %d between neighbouring pixels (from %v to %v): a hard edge", c.name, jump, from, to)
+		}
+	}
+	tb.run(t, chromedp.Evaluate(panes(""), nil))
 	tb.setView(t, 33.3, 44.4, 9)
 	at9 := tb.labels(t)
 	more := false
@@ -170,3 +190,41 @@ func ftoa(f float64) string { return strings.TrimRight(strings.TrimRight(strconv
 func strconvF(f float64) string { return strconv.FormatFloat(f, 'f', 6, 64) }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// edgeJump captures the map and walks its pixels from one point to another
+// (lat, lon): the largest colour step between neighbouring pixels (the sum
+// of the channels' differences), and the colours at both ends.
+func (tb *tab) edgeJump(t *testing.T, lat0, lon0, lat1, lon1 float64) (jump int, from, to [3]int) {
+	t.Helper()
+	var pts []float64
+	tb.run(t, chromedp.Evaluate(`(() => { const m = window.incidentmap.map, r = m.getContainer().getBoundingClientRect();
+		const a = m.latLngToContainerPoint([`+ftoa(lat0)+`, `+ftoa(lon0)+`]), b = m.latLngToContainerPoint([`+ftoa(lat1)+`, `+ftoa(lon1)+`]);
+		return [r.left + a.x, r.top + a.y, r.left + b.x, r.top + b.y]; })()`, &pts))
+	var shot []byte
+	tb.run(t, chromedp.CaptureScreenshot(&shot))
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := int(math.Hypot(pts[2]-pts[0], pts[3]-pts[1]))
+	var prev [3]int
+	for i := 0; i <= steps; i++ {
+		f := float64(i) / float64(max(steps, 1))
+		r, g, b, _ := img.At(int(pts[0]+f*(pts[2]-pts[0])), int(pts[1]+f*(pts[3]-pts[1]))).RGBA()
+		c := [3]int{int(r >> 8), int(g >> 8), int(b >> 8)}
+		if i == 0 {
+			from = c
+		} else {
+			d := 0
+			for k := range c {
+				d += max(c[k]-prev[k], prev[k]-c[k])
+			}
+			if d > 24 {
+				t.Logf("step %d/%d at %.0f,%.0f: %v → %v", i, steps, pts[0]+f*(pts[2]-pts[0]), pts[1]+f*(pts[3]-pts[1]), prev, c)
+			}
+			jump = max(jump, d)
+		}
+		prev = c
+	}
+	return jump, from, prev
+}

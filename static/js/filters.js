@@ -111,6 +111,7 @@ export async function fillRegionOptions() {
     return;
   }
   const select = $("region");
+  for (const g of select.querySelectorAll("optgroup")) g.remove(); // a new language lists them anew
   const fc = regionsFC;
   const regions = [...new Set(fc.features.map((f) => f.properties.region))];
   const focus = ["Anbar", "Baghdad", "Kurdistan Region"].filter((r) => regions.includes(r));

@@ -21,6 +21,46 @@ export const view = {
   onRegionClick: null, // set by main: filter to a region
 };
 
+// base holds the base layers: the offline basemap, none, online tiles.
+const base = { basemap: null, plain: null, online: null };
+let layerControl = null;
+
+// addLayerControl adds the layer control, its names in the page's language.
+function addLayerControl() {
+  const bases = {};
+  bases[t("basemap")] = base.basemap;
+  bases[t("plain")] = base.plain;
+  if (base.online) bases[t("onlineTiles")] = base.online;
+  const overlays = {};
+  overlays[t("layerIncidents")] = view.incidents;
+  overlays[t("layerHeat")] = view.heat;
+  overlays[t("layerRegions")] = view.regions;
+  overlays[t("layerLabels")] = view.labels;
+  layerControl = L.control.layers(bases, overlays, { collapsed: true, position: "topright" }).addTo(view.map);
+  if (!config.tiles) {
+    // The control says how to get online tiles rather than hide the option.
+    const list = layerControl.getContainer().querySelector(".leaflet-control-layers-base");
+    list.append(el("p", "layers-note", t.lang === "en" && config.tilesHelp ? config.tilesHelp : t("tilesOff")));
+  }
+}
+
+/**
+ * relabelMap writes the map's words anew in the page's language: the layer
+ * control, the place names, the legend; the layers and the view stay.
+ */
+export function relabelMap() {
+  if (!view.map) return;
+  view.map.closePopup();
+  // The control goes back where it was among the top right controls.
+  const corner = layerControl.getContainer().parentNode, next = layerControl.getContainer().nextSibling;
+  layerControl.remove();
+  addLayerControl();
+  if (corner && next) corner.insertBefore(layerControl.getContainer(), next);
+  placeLabels();
+  drawLegend();
+  view.map.invalidateSize();
+}
+
 /** createMap builds the map, its panes, base layers and controls. */
 export function createMap() {
   // maxZoom is set here because without tiles no layer sets it, and clustering needs it.
@@ -40,14 +80,11 @@ export function createMap() {
 
   const basemap = L.layerGroup();
   view.labels = L.layerGroup();
-  const bases = {};
-  bases[t("basemap")] = basemap;
-  bases[t("plain")] = L.layerGroup();
-  let online = null;
+  base.basemap = basemap;
+  base.plain = L.layerGroup();
   if (config.tiles) {
-    online = L.tileLayer(config.tiles, { attribution: config.attribution || "", maxZoom: 19 });
-    bases[t("onlineTiles")] = online;
-    online.addTo(map);
+    base.online = L.tileLayer(config.tiles, { attribution: config.attribution || "", maxZoom: 19 });
+    base.online.addTo(map);
   } else {
     basemap.addTo(map);
   }
@@ -59,17 +96,7 @@ export function createMap() {
   view.incidents = L.layerGroup().addTo(map);
   view.heat = new HeatLayer({ pane: "heat", points: heatPoints });
   view.labels.addTo(map);
-  const overlays = {};
-  overlays[t("layerIncidents")] = view.incidents;
-  overlays[t("layerHeat")] = view.heat;
-  overlays[t("layerRegions")] = view.regions;
-  overlays[t("layerLabels")] = view.labels;
-  const control = L.control.layers(bases, overlays, { collapsed: true }).addTo(map);
-  if (!config.tiles) {
-    // The control says how to get online tiles rather than hide the option.
-    const list = control.getContainer().querySelector(".leaflet-control-layers-base");
-    list.append(el("p", "layers-note", t.lang === "en" && config.tilesHelp ? config.tilesHelp : t("tilesOff")));
-  }
+  addLayerControl();
   L.control.scale({ imperial: false }).addTo(map);
   map.attributionControl.addAttribution(config.basemap.attribution || "Made with Natural Earth");
   if (state.heat) view.heat.addTo(map);
@@ -97,14 +124,22 @@ export function createMap() {
 // ---- basemap: land, water, rivers and place names from the server ----
 
 const BASE_STYLE = {
+  sea: { pane: "basemap", stroke: false, fillColor: "#c9dcec", fillOpacity: 1, interactive: false },
   land: { pane: "basemap", stroke: false, fillColor: "#f3f0e8", fillOpacity: 1, interactive: false },
   lakes: { pane: "basemap", color: "#8fb8d8", weight: 0.6, fillColor: "#b7d3ea", fillOpacity: 1, interactive: false },
   rivers: { pane: "basemap", color: "#6fa3cf", weight: 1.4, opacity: 0.9, interactive: false },
 };
 let places = [];
 
+// BEYOND is the colour of the map outside the basemap's box (app.css, .map.has-land).
+const BEYOND = "#e6e3dc";
+// FADE_STEPS frames over the box's outer FADE_DEGREES fade the basemap into
+// BEYOND, so it ends in no hard edge at any zoom.
+const FADE_STEPS = 8, FADE_DEGREES = 1.2;
+
 async function loadBasemap(group) {
   const layers = config.basemap.layers || [];
+  let box = null;
   for (const l of layers) {
     const fc = await getJSON(new URL(l.url, API + "/").href);
     if (l.id === "places") {
@@ -113,9 +148,38 @@ async function loadBasemap(group) {
       placeLabels();
       continue;
     }
-    if (l.id === "land") view.map.getContainer().classList.add("has-land");
-    const style = BASE_STYLE[l.id] || BASE_STYLE.rivers;
-    L.geoJSON(fc, { style: () => style, interactive: false, pane: "basemap" }).addTo(group);
+    const layer = L.geoJSON(fc, { style: () => BASE_STYLE[l.id] || BASE_STYLE.rivers, interactive: false, pane: "basemap" });
+    if (l.id === "land") {
+      // The land is cut to a box: the sea is the box less the land, drawn
+      // under it, and the map beyond the box is BEYOND, not water.
+      box = layer.getBounds();
+      L.rectangle(box, BASE_STYLE.sea).addTo(group);
+      view.map.getContainer().classList.add("has-land");
+    }
+    layer.addTo(group);
+  }
+  if (box) fadeEdges(group, box);
+}
+
+// fadeEdges lays frames of BEYOND over the outer part of the box, frame i
+// from the box's edge to i bands inwards with opacity 1/i: band m (counted
+// from the edge) lies under frames m…FADE_STEPS, which cover it to
+// 1 − (m−1)/m · m/(m+1) · … = 1 − (m−1)/FADE_STEPS, so the cover falls by
+// an equal step a band, from full at the edge to none inside. (Bands that
+// only touched, each of its own opacity, would leave a seam of half-covered
+// pixels between them.)
+function fadeEdges(group, box) {
+  const w = FADE_DEGREES / FADE_STEPS;
+  const ring = (d) => {
+    const s = box.getSouth() + d, n = box.getNorth() - d, we = box.getWest() + d, e = box.getEast() - d;
+    return [[s, we], [n, we], [n, e], [s, e]];
+  };
+  // The frames begin a band outside the box, where they cover only BEYOND:
+  // the box's edge pixels, partly land or sea, are covered in full.
+  for (let i = 1; i <= FADE_STEPS; i++) {
+    L.polygon([ring(-w), ring(i * w)], {
+      pane: "basemap", stroke: false, fillColor: BEYOND, fillOpacity: 1 / i, interactive: false,
+    }).addTo(group);
   }
 }
 

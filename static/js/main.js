@@ -8,7 +8,7 @@ import { $, el, fmt } from "./dom.js";
 import { API, config, getJSON, loadConfig } from "./api.js";
 import { state, EMPTY, readHash, writeHash, hashOf, filterKey } from "./state.js";
 import { filterParams, formToState, stateToForm, buildTypeFilters, fillRegionOptions, regionsFC, resolveRelative } from "./filters.js";
-import { view, createMap, drawMarkers, showTiles, setMode, loadRegions, restyleRegions, placeLabels } from "./layers.js";
+import { view, createMap, drawMarkers, showTiles, setMode, loadRegions, restyleRegions, placeLabels, relabelMap } from "./layers.js";
 import { refreshList, bboxParam } from "./list.js";
 import { refreshFacets } from "./facets.js";
 import { refreshTimeline, initTimeline, togglePlay, drawBrush, timelineModel } from "./timeline.js";
@@ -258,10 +258,20 @@ async function start() {
     });
   }
   $("sort").addEventListener("change", () => { state.sort = $("sort").value === "toll" ? "toll" : ""; writeHash(map, false); refreshList().catch((e) => showError(e.message)); });
-  $("lang").addEventListener("change", () => {
+  // A new language is written in place: the catalogue's words, the
+  // direction, the type and region names, the map's controls and labels, then
+  // a load redraws the count, charts, timeline and list. Filters, view,
+  // layers and history stay as they are.
+  $("lang").addEventListener("change", async () => {
+    document.body.dataset.state = "loading"; // until the load below has drawn
     state.lang = $("lang").value;
     writeHash(map, false);
-    location.reload(); // every label, the layer control and the charts anew
+    setLanguage(state.lang);
+    buildTypeFilters();
+    await fillRegionOptions();
+    stateToForm();
+    relabelMap();
+    await load();
   });
   map.on("statechange", () => writeHash(map, false));
   initTimeline((a, b) => {
