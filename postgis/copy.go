@@ -75,7 +75,7 @@ func (p *PostGIS) LoadTables(ctx context.Context, fill func(put func(table strin
 		}
 		indexes, err := dropSecondaryIndexes(ctx, tx, "incidents")
 		if err != nil {
-			return err
+			return fmt.Errorf("load: %w", err)
 		}
 		if _, err := tx.Exec(ctx, "DELETE FROM history; DELETE FROM change_log"); err != nil {
 			return fmt.Errorf("load: %w", err)
@@ -142,7 +142,7 @@ func dropSecondaryIndexes(ctx context.Context, tx pgx.Tx, table string) ([]strin
 		WHERE i.indrelid = $1::regclass AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
 		ORDER BY 1`, table)
 	if err != nil {
-		return nil, fmt.Errorf("load: indexes of %s: %w", table, err)
+		return nil, fmt.Errorf("indexes of %s: %w", table, err)
 	}
 	type index struct{ name, def string }
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (index, error) {
@@ -151,13 +151,13 @@ func dropSecondaryIndexes(ctx context.Context, tx pgx.Tx, table string) ([]strin
 		return x, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("load: indexes of %s: %w", table, err)
+		return nil, fmt.Errorf("indexes of %s: %w", table, err)
 	}
 	var defs []string
 	for _, x := range list {
 		// The name comes from the catalogue (regclass text is quoted as needed).
 		if _, err := tx.Exec(ctx, "DROP INDEX "+x.name); err != nil {
-			return nil, fmt.Errorf("load: drop index %s: %w", x.name, err)
+			return nil, fmt.Errorf("drop index %s: %w", x.name, err)
 		}
 		defs = append(defs, x.def)
 	}

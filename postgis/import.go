@@ -12,6 +12,10 @@ import (
 	"incidentmap/incident"
 )
 
+// bulkIndexRows is how many new rows an import into an empty table needs to
+// build its indexes after the rows rather than with them.
+const bulkIndexRows = 1000
+
 // copyBatch is how many rows the import writer buffers before it copies
 // them into the staging table.
 const copyBatch = 10000
@@ -176,11 +180,40 @@ func (p *PostGIS) Import(ctx context.Context, dryRun bool, fn func(w incident.Im
 	if err != nil {
 		return counts, err
 	}
+	// Into an empty table, a large import builds the secondary indexes once
+	// after its rows instead of keeping them up row by row (GIN, GiST and
+	// eight B-trees: most of a million-row INSERT). The table is locked
+	// meanwhile; it has nothing to read yet.
+	var rebuild []string
+	if counts.Inserted >= bulkIndexRows && base == 1 {
+		var empty bool
+		if err := tx.QueryRow(ctx, "SELECT NOT EXISTS (SELECT 1 FROM incidents)").Scan(&empty); err != nil {
+			return counts, fmt.Errorf("import: %w", err)
+		}
+		if empty {
+			if _, err := tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '256MB'"); err != nil {
+				return counts, fmt.Errorf("import: %w", err)
+			}
+			if rebuild, err = dropSecondaryIndexes(ctx, tx, "incidents"); err != nil {
+				return counts, fmt.Errorf("import: %w", err)
+			}
+		}
+	}
 	if _, err := tx.Exec(ctx, `INSERT INTO incidents (id, event_id, `+dataColumns+`, cell, source_timestamp, updated_at)
 		SELECT $1 - 1 + row_number() OVER (ORDER BY m.first), m.event_id, `+qualified("m")+`, m.cell, m.ts, $2
 		FROM merged m WHERE NOT EXISTS (SELECT 1 FROM incidents i WHERE i.event_id = m.event_id)
 		ORDER BY m.first`, base, now); err != nil {
 		return counts, fmt.Errorf("import: insert: %w", err)
+	}
+	for _, def := range rebuild {
+		if _, err := tx.Exec(ctx, def); err != nil {
+			return counts, fmt.Errorf("import: rebuild index: %w", err)
+		}
+	}
+	if len(rebuild) > 0 {
+		if _, err := tx.Exec(ctx, "ANALYZE incidents"); err != nil {
+			return counts, fmt.Errorf("import: %w", err)
+		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return counts, fmt.Errorf("import: commit: %w", err)
