@@ -20,3 +20,10 @@ func (c *versionCache[V]) forget() {
 // (admin1, region) pair to the next with, each taking the last pair's
 // admin1 (and region, for the first).
 var RegionPairSeeks = []string{nextRegionOfGovernorate, firstPairOfNextGovernorate}
+
+// WriterCacheSize is the writer connection's PRAGMA cache_size.
+func (s *SQLite) WriterCacheSize() (int, error) {
+	var n int
+	err := s.db.QueryRow("PRAGMA cache_size").Scan(&n)
+	return n, err
+}

@@ -4,12 +4,17 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"incidentmap/geo"
 	"incidentmap/incident"
 )
+
+// defaultCacheSize is SQLite's default page cache of a connection, in the
+// PRAGMA cache_size form (negative: KiB): 2 MB.
+const defaultCacheSize = -2000
 
 // ImportCounts is incident.ImportCounts.
 type ImportCounts = incident.ImportCounts
@@ -276,6 +281,10 @@ var ErrDryRun = incident.ErrDryRun
 // never see the table without them: a rollback restores them with the rest.
 func (s *SQLite) Import(ctx context.Context, dryRun bool, fn func(w incident.ImportWriter) error) (ImportCounts, error) {
 	var counts ImportCounts
+	// The import's larger page cache (below) belongs to the writer's
+	// connection and would outlive the import: a server that took one write
+	// kept up to that much more memory for good. It goes back afterwards.
+	defer s.db.ExecContext(context.Background(), "PRAGMA cache_size = "+strconv.Itoa(defaultCacheSize))
 	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
 		w := &ImportWriter{ctx: ctx, s: s, tx: tx, inBatch: map[string]bool{},
 			now: time.Now().UTC().Format(time.RFC3339)}

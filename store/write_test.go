@@ -161,3 +161,16 @@ func TestUpsertNeverReusesADeletedID(t *testing.T) {
 		t.Fatalf("ids %d, %d, %d; want 1 (kept), 3 and 4 (never 2, which was deleted)", more[0].ID, more[1].ID, more[2].ID)
 	}
 }
+
+// TestImportCacheGoesBack: the page cache an import enlarges on the writer's
+// connection is back to SQLite's default afterwards, so a server that took a
+// write does not keep the import's memory.
+func TestImportCacheGoesBack(t *testing.T) {
+	st := testsrv.Open(t)
+	if _, err := st.Upsert(context.Background(), []incident.Incident{newIncident("cache-1")}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.WriterCacheSize(); err != nil || n != -2000 {
+		t.Fatalf("writer cache_size after an import: %d, %v; want -2000", n, err)
+	}
+}

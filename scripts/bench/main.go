@@ -426,6 +426,11 @@ func run(bin, db string, loadFor time.Duration, seqFile string, filters bool) er
 	hwm := vmHWM(s.cmd.Process.Pid)
 	rows = append(rows, row{"full GeoJSON export, 1,000,000 features", "≤ 1.5 s, RSS ≤ 64 MB",
 		fmt.Sprintf("%s, %d MB, server peak RSS %s", ms(d), size>>20, hwm)})
+	more, err := exportImportRows(bin, db, s)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, more...)
 
 	// The load figure comes from building the database (gen --db), if recorded.
 	if b, err := os.ReadFile(strings.TrimSuffix(db, ".db") + ".load.txt"); err == nil {
