@@ -49,6 +49,21 @@ type Reader interface {
 	RegionsBound(ctx context.Context) (b orb.Bound, ok bool, err error)
 }
 
+// Aggregator adds incidents up per group (the map page's timeline, charts
+// and tables).
+type Aggregator interface {
+	// Aggregate counts the incidents f selects (its limit and offset
+	// ignored) and sums their fatalities per group of keys, all from one
+	// read snapshot. Groups are ordered by their keys in the order given: a
+	// time key ascending, any other key by its rank (the value with most
+	// incidents over the whole selection first, ties by value), so that a
+	// stacked chart's series keep one order across its bars. limit > 0 keeps
+	// only the top limit combinations of the non-time keys by their total
+	// count, with every time bucket of each; with only time keys it does not
+	// apply. Engines end with AddUp (or RollUp) and Top, so they agree.
+	Aggregate(ctx context.Context, f Filter, keys []GroupKey, limit int) (Aggregation, error)
+}
+
 // Changes is the change log: the data version and what changed.
 type Changes interface {
 	// DataVersion identifies the current state of the data, for ETags and
@@ -172,6 +187,7 @@ var ErrNotReady = errors.New("not ready")
 // Store is the whole contract, for wiring in main and for conformance tests.
 type Store interface {
 	Reader
+	Aggregator
 	Changes
 	Writer
 	Tiler

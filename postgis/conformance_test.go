@@ -23,7 +23,6 @@ import (
 	"incidentmap/postgis"
 	"incidentmap/seed"
 	"incidentmap/server"
-	"incidentmap/store"
 	"incidentmap/synth"
 )
 
@@ -390,7 +389,7 @@ func TestConformanceStore(t *testing.T) {
 			return cells, err
 		})
 	}
-	for _, keys := range [][]store.GroupKey{{"month"}, {"event_type"}, {"week", "region"}, {"admin1", "actor1"}} {
+	for _, keys := range [][]incident.GroupKey{{"month"}, {"event_type"}, {"week", "region"}, {"admin1", "actor1"}} {
 		same(t, fmt.Sprint("aggregate ", keys), func(st server.Store) (any, error) {
 			return st.Aggregate(ctx, incident.Filter{MinFatalities: ptr(1)}, keys, 5)
 		})
@@ -405,7 +404,7 @@ func TestConformanceStore(t *testing.T) {
 		"text":    {Text: []incident.Term{{Text: "Mosul"}}},
 		"equals":  {Equals: []incident.Equal{{Field: "admin1", Value: "Basra"}}},
 	} {
-		for _, keys := range [][]store.GroupKey{{"month", "event_type"}, {"region"}, {"actor1"}} {
+		for _, keys := range [][]incident.GroupKey{{"month", "event_type"}, {"region"}, {"actor1"}} {
 			same(t, fmt.Sprint("aggregate ", name, " ", keys), func(st server.Store) (any, error) {
 				return st.Aggregate(ctx, f, keys, 0)
 			})

@@ -13,7 +13,6 @@ import (
 	"incidentmap/geo"
 	"incidentmap/incident"
 	"incidentmap/internal/cqlsql"
-	"incidentmap/store"
 )
 
 // incidentColumns is the column list every incident query reads, in scan
@@ -187,7 +186,7 @@ func (p *PostGIS) countIn(ctx context.Context, r queryRower, q *query) (int64, e
 
 // Incidents starts a query for the incidents f selects, ordered as the
 // SQLite engine orders them: by id; spatially when f is bounded (see
-// store.Bound) unless f.ByID; by relevance (incident.Relevance) with
+// cqlsql.Bound) unless f.ByID; by relevance (incident.Relevance) with
 // f.ByRelevance. For a server's page (f.MayDeferCount) a count made for the
 // data version this server last read (see DataVersion) is taken from the
 // count cache; then, as without count, the page is one statement (its own
@@ -209,7 +208,7 @@ func (p *PostGIS) Incidents(ctx context.Context, f incident.Filter, count bool) 
 			c.matched, count = n, false
 		}
 	}
-	spatial := store.Bound(f) != nil && !f.ByID && len(f.Sort) == 0 && !(q.ts != "" && f.ByRelevance)
+	spatial := cqlsql.Bound(f) != nil && !f.ByID && len(f.Sort) == 0 && !(q.ts != "" && f.ByRelevance)
 	var sql string
 	switch {
 	case len(f.Sort) > 0:
@@ -217,7 +216,7 @@ func (p *PostGIS) Incidents(ctx context.Context, f incident.Filter, count bool) 
 	case q.ts != "" && f.ByRelevance:
 		sql = "SELECT " + incidentColumns + " FROM incidents i" + q.where() + " ORDER BY " + relevance(f.Text, q.ts) + ", i.id"
 	case spatial:
-		sql = spatialPage(q, *store.Bound(f))
+		sql = spatialPage(q, *cqlsql.Bound(f))
 	default:
 		sql = "SELECT " + incidentColumns + " FROM incidents i" + q.where() + " ORDER BY i.id"
 	}

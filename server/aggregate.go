@@ -67,8 +67,8 @@ var aggregateParamDefs = append(append([]paramDef{}, aggregateOwnParamDefs...), 
 var aggregateParams = paramNames(aggregateParamDefs)
 
 func groupKeyNames() []string {
-	out := make([]string, len(store.GroupKeys))
-	for i, k := range store.GroupKeys {
+	out := make([]string, len(incident.GroupKeys))
+	for i, k := range incident.GroupKeys {
 		out[i] = string(k)
 	}
 	return out
@@ -76,7 +76,7 @@ func groupKeyNames() []string {
 
 // aggregateQuery is a parsed aggregation request.
 type aggregateQuery struct {
-	keys   []store.GroupKey
+	keys   []incident.GroupKey
 	limit  int
 	csv    bool
 	filter store.Filter
@@ -104,7 +104,7 @@ func parseAggregate(c *fiber.Ctx) (aggregateQuery, error) {
 		return q, badRequest(fmt.Sprintf("group_by %q has %d keys; at most %d", s, len(names), aggregateMaxKeys))
 	}
 	for _, n := range names {
-		k, ok := store.ParseGroupKey(n)
+		k, ok := incident.ParseGroupKey(n)
 		if !ok {
 			return q, badRequest(fmt.Sprintf("group_by key %q is not offered; use %s", n, strings.Join(groupKeyNames(), ", ")))
 		}
@@ -192,7 +192,7 @@ func (h *handlers) aggregate(c *fiber.Ctx) error {
 // aggregateJSON writes an aggregation as the JSON document: groupBy, groups
 // (each its keys by name, count and fatalities), numberMatched, fatalities,
 // groupsMatched, timeStamp and links.
-func aggregateJSON(a *store.Aggregation, links []Link) ([]byte, error) {
+func aggregateJSON(a *incident.Aggregation, links []Link) ([]byte, error) {
 	lj, err := marshalLinks(links)
 	if err != nil {
 		return nil, err
@@ -241,7 +241,7 @@ func aggregateJSON(a *store.Aggregation, links []Link) ([]byte, error) {
 
 // aggregateCSV writes an aggregation as CSV: a header of the keys, count and
 // fatalities, then one row per group.
-func aggregateCSV(a *store.Aggregation) ([]byte, error) {
+func aggregateCSV(a *incident.Aggregation) ([]byte, error) {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	row := make([]string, 0, len(a.Keys)+2)
@@ -283,8 +283,8 @@ func (h *handlers) warmAggregates(ctx context.Context) {
 	start := time.Now()
 	// One query each (see store.groupColumns): event_type also serves
 	// day/week/month/year, alone or × event_type; region also serves admin1.
-	for _, keys := range [][]store.GroupKey{{store.GroupEventType}, {store.GroupRegion},
-		{store.GroupActor1}, {store.GroupActor2}} {
+	for _, keys := range [][]incident.GroupKey{{incident.GroupEventType}, {incident.GroupRegion},
+		{incident.GroupActor1}, {incident.GroupActor2}} {
 		if _, err := h.store.Aggregate(ctx, incident.Filter{}, keys, 0); err != nil {
 			h.log.Warn("warm aggregates", "group_by", keys, "err", err)
 			return

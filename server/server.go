@@ -30,9 +30,8 @@ type Store interface {
 	incident.Tiler
 	incident.Importer
 	incident.Admin
+	incident.Aggregator
 	TokenChecker
-	// Aggregate counts incidents and sums fatalities per group; see store.SQLite.Aggregate.
-	Aggregate(ctx context.Context, f incident.Filter, keys []store.GroupKey, limit int) (store.Aggregation, error)
 }
 
 var _ Store = (*store.SQLite)(nil)

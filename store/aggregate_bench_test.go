@@ -39,8 +39,8 @@ func BenchmarkAggregate(b *testing.B) {
 			incs = incs[:0]
 		}
 	}
-	keys := []store.GroupKey{store.GroupMonth, store.GroupEventType}
-	check := func(b *testing.B, a store.Aggregation) {
+	keys := []incident.GroupKey{incident.GroupMonth, incident.GroupEventType}
+	check := func(b *testing.B, a incident.Aggregation) {
 		if a.Count != n {
 			b.Fatalf("aggregation counts %d, want %d", a.Count, n)
 		}

@@ -52,7 +52,7 @@ func TestAggregatePathsAgree(t *testing.T) {
 		"actors+bbox":  {BBox: &baghdad, Actors: []string{"Kataib Hezbollah"}},
 		"regions+text": {Regions: []string{"Nineveh"}, Text: []incident.Term{{Text: "Mosul"}}},
 	}
-	keySets := [][]GroupKey{{GroupMonth, GroupEventType}, {GroupRegion}, {GroupActor1}, {GroupWeek, GroupAdmin1}, {GroupSubEventType, GroupActor2}}
+	keySets := [][]incident.GroupKey{{incident.GroupMonth, incident.GroupEventType}, {incident.GroupRegion}, {incident.GroupActor1}, {incident.GroupWeek, incident.GroupAdmin1}, {incident.GroupSubEventType, incident.GroupActor2}}
 	for name, f := range filters {
 		for _, keys := range keySets {
 			tx, err := st.ro.BeginTx(ctx, nil)
@@ -70,14 +70,14 @@ func TestAggregatePathsAgree(t *testing.T) {
 			if sf.bound != nil {
 				paths = append(paths, viaRanges)
 			}
-			var first Aggregation
+			var first incident.Aggregation
 			for i, path := range paths {
 				q, args := aggregateQuery(&sf, keys, path)
-				raw, err := aggregateRows(ctx, tx, q, args, len(groupColumns(keys)))
+				raw, err := aggregateRows(ctx, tx, q, args, len(incident.GroupColumns(keys)))
 				if err != nil {
 					t.Fatalf("%s %v path %d: %v", name, keys, path, err)
 				}
-				got := rollUp(raw, groupColumns(keys), keys)
+				got := incident.RollUp(raw, incident.GroupColumns(keys), keys)
 				if i == 0 {
 					first = got
 					if got.Count == 0 {

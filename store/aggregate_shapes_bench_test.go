@@ -21,9 +21,9 @@ import (
 func aggregateShapes() []struct {
 	name string
 	f    incident.Filter
-	keys []store.GroupKey
+	keys []incident.GroupKey
 } {
-	month := []store.GroupKey{store.GroupMonth, store.GroupEventType}
+	month := []incident.GroupKey{incident.GroupMonth, incident.GroupEventType}
 	five, three := 5, 3
 	year, _ := incident.ParseInterval("2020-01-01/2020-12-31")
 	baghdad := orb.Bound{Min: orb.Point{44.2, 33.2}, Max: orb.Point{44.6, 33.5}}
@@ -34,7 +34,7 @@ func aggregateShapes() []struct {
 	return []struct {
 		name string
 		f    incident.Filter
-		keys []store.GroupKey
+		keys []incident.GroupKey
 	}{
 		{"all", incident.Filter{}, month},
 		{"types+year", incident.Filter{EventTypes: []string{"Battles", "Riots"}, Interval: year}, month},
@@ -47,9 +47,9 @@ func aggregateShapes() []struct {
 		{"min_fatalities", incident.Filter{MinFatalities: &five}, month},
 		{"cql2", incident.Filter{Expr: fat}, month},
 		{"equals", incident.Filter{Equals: []incident.Equal{{Field: "admin1", Value: "Basra"}}}, month},
-		{"region-chart+actors", incident.Filter{Actors: []string{"Kataib Hezbollah"}}, []store.GroupKey{store.GroupRegion}},
-		{"actor-chart+regions", incident.Filter{Regions: []string{"Kurdistan Region"}, MinFatalities: &three}, []store.GroupKey{store.GroupActor1}},
-		{"type-chart+q+bbox", incident.Filter{Text: []incident.Term{{Text: "clashed"}}, BBox: &baghdad}, []store.GroupKey{store.GroupEventType}},
+		{"region-chart+actors", incident.Filter{Actors: []string{"Kataib Hezbollah"}}, []incident.GroupKey{incident.GroupRegion}},
+		{"actor-chart+regions", incident.Filter{Regions: []string{"Kurdistan Region"}, MinFatalities: &three}, []incident.GroupKey{incident.GroupActor1}},
+		{"type-chart+q+bbox", incident.Filter{Text: []incident.Term{{Text: "clashed"}}, BBox: &baghdad}, []incident.GroupKey{incident.GroupEventType}},
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 
 	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
-	"incidentmap/store"
 	"incidentmap/synth"
 )
 
@@ -30,14 +29,14 @@ func TestDailyStatsFollowWrites(t *testing.T) {
 		t.Helper()
 		zero := 0
 		for _, tc := range []struct {
-			keys []store.GroupKey
+			keys []incident.GroupKey
 			f    incident.Filter
 		}{
-			{[]store.GroupKey{store.GroupMonth, store.GroupEventType}, incident.Filter{}},
-			{[]store.GroupKey{store.GroupWeek}, incident.Filter{EventTypes: []string{"Battles", "Riots"}}},
-			{[]store.GroupKey{store.GroupDay, store.GroupSubEventType}, incident.Filter{Interval: mustInterval(t, "2020-01-01/2020-06-30")}},
-			{[]store.GroupKey{store.GroupYear}, incident.Filter{Equals: []incident.Equal{{Field: "event_type", Value: "Protests"}}}},
-			{[]store.GroupKey{store.GroupEventType, store.GroupSubEventType}, incident.Filter{}},
+			{[]incident.GroupKey{incident.GroupMonth, incident.GroupEventType}, incident.Filter{}},
+			{[]incident.GroupKey{incident.GroupWeek}, incident.Filter{EventTypes: []string{"Battles", "Riots"}}},
+			{[]incident.GroupKey{incident.GroupDay, incident.GroupSubEventType}, incident.Filter{Interval: mustInterval(t, "2020-01-01/2020-06-30")}},
+			{[]incident.GroupKey{incident.GroupYear}, incident.Filter{Equals: []incident.Equal{{Field: "event_type", Value: "Protests"}}}},
+			{[]incident.GroupKey{incident.GroupEventType, incident.GroupSubEventType}, incident.Filter{}},
 		} {
 			daily, err := st.Aggregate(ctx, tc.f, tc.keys, 0)
 			if err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"incidentmap/incident"
+	"incidentmap/internal/cqlsql"
 )
 
 // Equal is incident.Equal, an exact equality test of one stored field.
@@ -137,7 +138,7 @@ func compileNames(f Filter, names *regionNames) (sqlFilter, error) {
 		}
 		add("("+sql+")", args...)
 	}
-	q.bound = boundOf(f)
+	q.bound = cqlsql.Bound(f)
 	return q, nil
 }
 

@@ -26,7 +26,7 @@ type sqlFilter struct {
 	conds []string
 	args  []any
 	fts   string     // the FTS5 query of Text; "" for none
-	bound *orb.Bound // the box every match lies in (see boundOf); nil for none
+	bound *orb.Bound // the box every match lies in (see cqlsql.Bound); nil for none
 }
 
 // incidentColumns is the column list every incident query reads, in scan
