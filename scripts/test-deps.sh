@@ -13,6 +13,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
 # The PostGIS extension files are what the cluster needs besides the server.
 ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || need+=(postgresql-15-postgis-3)
+# backup/restore of a PostGIS database (their tests) run pg_dump and pg_restore.
+command -v pg_dump >/dev/null 2>&1 || need+=(postgresql-client-15)
 py=/usr/bin/python3
 [ -x "$py" ] || py=python3
 "$py" -c 'import owslib.ogcapi.features' >/dev/null 2>&1 || need+=(python3-owslib)
