@@ -2,7 +2,10 @@ package postgis
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -301,10 +304,31 @@ func (p *PostGIS) migrate(ctx context.Context) error {
 			return fmt.Errorf("migration %d: %w", v, err)
 		}
 	}
-	for _, f := range functions() {
+	return installFunctions(ctx, conn.Conn())
+}
+
+// installFunctions (re)defines functions() unless the database holds this
+// build's already: a digest of their text is kept as the comment of the last
+// one, so a server whose role may not create functions starts on a database
+// another build of the same version has set up.
+func installFunctions(ctx context.Context, conn *pgx.Conn) error {
+	fs := functions()
+	sum := sha256.Sum256([]byte(strings.Join(fs, "\n")))
+	mark := "incidentmap functions " + hex.EncodeToString(sum[:])
+	var have string
+	if err := conn.QueryRow(ctx, `SELECT coalesce(obj_description(to_regprocedure('im_term_query(text,text)'), 'pg_proc'), '')`).Scan(&have); err != nil {
+		return fmt.Errorf("migrate: SQL functions: %w", err)
+	}
+	if have == mark {
+		return nil
+	}
+	for _, f := range fs {
 		if _, err := conn.Exec(ctx, f); err != nil {
 			return fmt.Errorf("migrate: SQL functions: %w", err)
 		}
+	}
+	if _, err := conn.Exec(ctx, "COMMENT ON FUNCTION im_term_query(text, text) IS '"+mark+"'"); err != nil {
+		return fmt.Errorf("migrate: SQL functions: %w", err)
 	}
 	return nil
 }
