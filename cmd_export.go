@@ -14,7 +14,6 @@ import (
 	"incidentmap/export"
 	"incidentmap/incident"
 	"incidentmap/server"
-	"incidentmap/store"
 )
 
 // exportFilterParams are the items parameters the export command takes as
@@ -95,7 +94,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // its own; to a regular out that file is made beside it and renamed into
 // place, to anything else (a FIFO, /dev/null) it is made in the temporary
 // folder and copied through.
-func exportGeoPackage(ctx context.Context, st incident.Reader, filter store.Filter, out string, stderr io.Writer) error {
+func exportGeoPackage(ctx context.Context, st incident.Reader, filter incident.Filter, out string, stderr io.Writer) error {
 	file, err := createOut(out)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)

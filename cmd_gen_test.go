@@ -3,12 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"incidentmap/incident"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"incidentmap/store"
 	"incidentmap/synth"
 )
 
@@ -46,7 +46,7 @@ func TestGenWritesAndLoads(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	n, err := st.Count(context.Background(), store.Filter{})
+	n, err := st.Count(context.Background(), incident.Filter{})
 	if err != nil || n != 300 {
 		t.Fatalf("count %d, %v; want 300", n, err)
 	}

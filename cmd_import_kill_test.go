@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
+	"incidentmap/incident"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -77,7 +78,7 @@ func TestSIGKILLDuringImport(t *testing.T) {
 	if err != nil {
 		t.Fatalf("open after SIGKILL: %v", err)
 	}
-	n, err := st.Count(ctx, store.Filter{})
+	n, err := st.Count(ctx, incident.Filter{})
 	st.Close()
 	if err != nil || (n != 13 && n != 13+rows) {
 		t.Fatalf("after SIGKILL: %d incidents, %v; want 13 (none) or %d (all)", n, err, 13+rows)

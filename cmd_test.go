@@ -82,7 +82,7 @@ func TestBackupRestoreCheck(t *testing.T) {
 	if _, err := runCLI(t, "check", "--db", bad); err == nil {
 		t.Fatal("check of a damaged file passed")
 	}
-	if n, _ := st.Count(ctx, store.Filter{}); n != 13 {
+	if n, _ := st.Count(ctx, incident.Filter{}); n != 13 {
 		t.Fatalf("after a refused restore the database holds %d incidents", n)
 	}
 }
@@ -283,7 +283,7 @@ func TestSIGKILLDuringWrites(t *testing.T) {
 		t.Fatalf("reopen after SIGKILL: %v", err)
 	}
 	defer st.Close()
-	n, err := st.Count(ctx, store.Filter{})
+	n, err := st.Count(ctx, incident.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}

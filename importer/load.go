@@ -28,7 +28,7 @@ type Result struct {
 	Problems []Problem `json:"problems,omitempty"`
 	// BadRows counts every bad row, also those beyond the first MaxProblems.
 	BadRows int `json:"badRows"`
-	store.ImportCounts
+	incident.ImportCounts
 }
 
 // RejectedError says that a file had bad rows and nothing was written.
@@ -138,12 +138,12 @@ func Load(ctx context.Context, st Store, r io.Reader, opt Options) (*Result, err
 	res.ImportCounts = counts
 	switch {
 	case errors.Is(err, errRejected):
-		res.ImportCounts = store.ImportCounts{}
+		res.ImportCounts = incident.ImportCounts{}
 		return res, &RejectedError{Result: res}
 	case errors.Is(err, store.ErrDryRun):
 		return res, nil
 	case err != nil:
-		res.ImportCounts = store.ImportCounts{}
+		res.ImportCounts = incident.ImportCounts{}
 		return res, err
 	}
 	res.Written = true

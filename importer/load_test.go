@@ -32,7 +32,7 @@ func load(t *testing.T, st importer.Store, data []byte, opt importer.Options) (*
 
 func count(t *testing.T, st *store.SQLite) int64 {
 	t.Helper()
-	n, err := st.Count(context.Background(), store.Filter{})
+	n, err := st.Count(context.Background(), incident.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestACLEDFixtureImportsAndReimportIsNoOp(t *testing.T) {
 		t.Fatalf("%d incidents, want 73", n)
 	}
 	// Row 2 has ACLED's "15 March 2023" date style and every column filled.
-	cur, err := st.Incidents(ctx, store.Filter{Equals: []incident.Equal{{Field: "event_id", Value: "IRQ30002"}}}, false)
+	cur, err := st.Incidents(ctx, incident.Filter{Equals: []incident.Equal{{Field: "event_id", Value: "IRQ30002"}}}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,13 +144,13 @@ func TestNewerTimestampUpdatesOlderIsSkipped(t *testing.T) {
 	head := "event_id_cnty,event_date,event_type,latitude,longitude,fatalities,timestamp\n"
 	steps := []struct {
 		row  string
-		want store.ImportCounts
+		want incident.ImportCounts
 		fat  int
 	}{
-		{"A1,2021-01-02,Riots,33.3,44.4,1,100\n", store.ImportCounts{Inserted: 1}, 1},
-		{"A1,2021-01-02,Riots,33.3,44.4,5,200\n", store.ImportCounts{Updated: 1}, 5},
-		{"A1,2021-01-02,Riots,33.3,44.4,9,150\n", store.ImportCounts{Older: 1}, 5},
-		{"A1,2021-01-02,Riots,33.3,44.4,5,200\n", store.ImportCounts{Unchanged: 1}, 5},
+		{"A1,2021-01-02,Riots,33.3,44.4,1,100\n", incident.ImportCounts{Inserted: 1}, 1},
+		{"A1,2021-01-02,Riots,33.3,44.4,5,200\n", incident.ImportCounts{Updated: 1}, 5},
+		{"A1,2021-01-02,Riots,33.3,44.4,9,150\n", incident.ImportCounts{Older: 1}, 5},
+		{"A1,2021-01-02,Riots,33.3,44.4,5,200\n", incident.ImportCounts{Unchanged: 1}, 5},
 	}
 	for i, s := range steps {
 		res, err := load(t, st, []byte(head+s.row), importer.Options{})

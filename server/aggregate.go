@@ -17,7 +17,6 @@ import (
 	"incidentmap/geo"
 	"incidentmap/importer"
 	"incidentmap/incident"
-	"incidentmap/store"
 )
 
 // Limits of an aggregation request.
@@ -79,7 +78,7 @@ type aggregateQuery struct {
 	keys   []incident.GroupKey
 	limit  int
 	csv    bool
-	filter store.Filter
+	filter incident.Filter
 	raw    url.Values // every parameter as given, for links
 }
 

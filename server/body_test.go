@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"incidentmap/incident"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,7 +15,6 @@ import (
 	"incidentmap/internal/memtest"
 	"incidentmap/internal/testsrv"
 	"incidentmap/server"
-	"incidentmap/store"
 )
 
 // gzipped compresses b at the best ratio, as an attacker would.
@@ -136,7 +136,7 @@ func TestGzipBombIsRefusedWithoutInflating(t *testing.T) {
 		})
 	}
 	// The database is as it was: 13 seed incidents, incident 1 unchanged.
-	n, err := w.srv.Store.Count(context.Background(), store.Filter{})
+	n, err := w.srv.Store.Count(context.Background(), incident.Filter{})
 	if err != nil || n != 13 {
 		t.Fatalf("count after the bombs: %d, %v; want 13", n, err)
 	}
@@ -156,7 +156,7 @@ func TestGzipBodyLimitAppliesToDecodedSize(t *testing.T) {
 	}
 	resp, body := w.send(t, "POST", "/collections/incidents/items", "application/geo+json", string(small), gz)
 	jsonError(t, resp, body, http.StatusRequestEntityTooLarge, "PayloadTooLarge")
-	if n, _ := w.srv.Store.Count(context.Background(), store.Filter{}); n != 13 {
+	if n, _ := w.srv.Store.Count(context.Background(), incident.Filter{}); n != 13 {
 		t.Fatalf("%d incidents after the refused body; want 13", n)
 	}
 

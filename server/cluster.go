@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"incidentmap/incident"
 	"math"
 	"slices"
 	"sync"
@@ -10,7 +11,6 @@ import (
 	"github.com/paulmach/orb/maptile"
 
 	"incidentmap/geo"
-	"incidentmap/store"
 )
 
 // The store groups a tile's incidents on a square grid (64×64 cells, 4
@@ -56,8 +56,8 @@ func clusterRadius(n, fat int) float64 {
 type mark struct {
 	x, y   float64
 	n, fat int
-	single *store.TilePoint // the incident, while the mark holds only it
-	key    int64            // the grid cell's global key, for a stable order
+	single *incident.TilePoint // the incident, while the mark holds only it
+	key    int64               // the grid cell's global key, for a stable order
 }
 
 // radius is the mark's radius in CSS pixels.
@@ -209,7 +209,7 @@ func (h *handlers) clusterTile(ctx context.Context, t maptile.Tile, g gridQuery)
 // gridQuery is the filter of a tile request, with what names it in the grid
 // cache.
 type gridQuery struct {
-	f       store.Filter
+	f       incident.Filter
 	key     string // the filter's canonical query string
 	version int64  // the data version the request reads
 	cache   bool   // whether version is known, so the cache may be used
@@ -233,7 +233,7 @@ func (h *handlers) tileGrid(ctx context.Context, t maptile.Tile, g gridQuery) (t
 }
 
 // readTileGrid reads tile t's grid from the store.
-func (h *handlers) readTileGrid(ctx context.Context, t maptile.Tile, f store.Filter) (tileGridCells, error) {
+func (h *handlers) readTileGrid(ctx context.Context, t maptile.Tile, f incident.Filter) (tileGridCells, error) {
 	cells, err := h.store.TileGrid(ctx, f, t)
 	if err != nil {
 		return tileGridCells{}, fmt.Errorf("tile grid %d/%d/%d: %w", t.Z, t.X, t.Y, err)

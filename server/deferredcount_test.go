@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"incidentmap/incident"
 	"net/http"
 	"testing"
 	"time"
@@ -62,7 +63,7 @@ func TestItemsWithoutWaitingForTheCount(t *testing.T) {
 	srv := testsrv.Start(t, st, nil)
 	three, huge := 3, 1<<30
 	// The exact count, through a filter of its own (another cache key).
-	want, err := st.Count(context.Background(), store.Filter{EventTypes: []string{"Battles"}, MinFatalities: &three, MaxFatalities: &huge})
+	want, err := st.Count(context.Background(), incident.Filter{EventTypes: []string{"Battles"}, MinFatalities: &three, MaxFatalities: &huge})
 	if err != nil {
 		t.Fatal(err)
 	}

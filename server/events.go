@@ -14,7 +14,6 @@ import (
 
 	"incidentmap/geo"
 	"incidentmap/incident"
-	"incidentmap/store"
 )
 
 // eventsBatch is how many changes one poll of the change log reads.
@@ -124,7 +123,7 @@ func (h *handlers) events(c *fiber.Ctx) error {
 type eventStream struct {
 	st        Store
 	live      *liveHub
-	filter    store.Filter
+	filter    incident.Filter
 	after     int64 // last seq sent
 	reset     bool  // open with a reset event: the client's Last-Event-ID is not of this database
 	log       interface{ Info(string, ...any) }
@@ -247,7 +246,7 @@ func appendEvent(buf []byte, seq int64, op string) []byte {
 
 // matching reads the incidents of the created and updated changes that the
 // stream's filter selects, as they are now.
-func (s *eventStream) matching(ctx context.Context, changes []store.Change) (map[int64]incident.Incident, error) {
+func (s *eventStream) matching(ctx context.Context, changes []incident.Change) (map[int64]incident.Incident, error) {
 	var ids []int64
 	for _, ch := range changes {
 		if ch.Op != "deleted" {

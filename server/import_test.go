@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"incidentmap/incident"
 	"io"
 	"net/http"
 	"os"
@@ -10,7 +11,6 @@ import (
 	"testing"
 
 	"incidentmap/internal/testsrv"
-	"incidentmap/store"
 )
 
 func postImport(t *testing.T, s *testsrv.Server, token, query, contentType, body string) (int, map[string]any) {
@@ -55,7 +55,7 @@ func TestImportEndpoint(t *testing.T) {
 		t.Fatalf("without a token: %d %v", status, body)
 	}
 	count := func() int64 {
-		n, err := s.Store.Count(ctx, store.Filter{})
+		n, err := s.Store.Count(ctx, incident.Filter{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,7 +122,7 @@ func TestImportRefusesTrailingData(t *testing.T) {
 			t.Errorf("%s: %d %v; want 400 InvalidFile saying what came after", name, status, out)
 		}
 	}
-	if n, err := s.Store.Count(context.Background(), store.Filter{}); err != nil || n != 13 {
+	if n, err := s.Store.Count(context.Background(), incident.Filter{}); err != nil || n != 13 {
 		t.Fatalf("%d incidents after refused imports (%v); want the 13 seed ones", n, err)
 	}
 	status, out := postImport(t, s, tok, "", "application/geo+json", fc("T-1")+"\n")

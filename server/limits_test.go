@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"incidentmap/incident"
 	"io"
 	"net/http"
 	"strings"
@@ -12,7 +13,6 @@ import (
 	"incidentmap/internal/memtest"
 	"incidentmap/internal/testsrv"
 	"incidentmap/server"
-	"incidentmap/store"
 )
 
 // TestWriteAPIFieldLimits: the write API refuses text over its limit with a
@@ -109,7 +109,7 @@ func TestLargeImportHoldsBoundedMemory(t *testing.T) {
 	if grew > 64<<20 {
 		t.Errorf("the heap grew by %d MB importing a %d MB file; it must not grow with the file", grew>>20, size>>20)
 	}
-	if n, err := w.srv.Store.Count(context.Background(), store.Filter{}); err != nil || n != 13+rows {
+	if n, err := w.srv.Store.Count(context.Background(), incident.Filter{}); err != nil || n != 13+rows {
 		t.Fatalf("%d incidents (%v), want %d", n, err, 13+rows)
 	}
 }

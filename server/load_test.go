@@ -119,7 +119,7 @@ func TestLoad(t *testing.T) {
 	}
 	missing := 0
 	acked.Range(func(k, _ any) bool {
-		n, err := st.Count(context.Background(), store.Filter{Equals: []incident.Equal{{Field: "event_id", Value: k}}})
+		n, err := st.Count(context.Background(), incident.Filter{Equals: []incident.Equal{{Field: "event_id", Value: k}}})
 		if err != nil || n != 1 {
 			missing++
 		}
@@ -136,7 +136,7 @@ func TestLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bst.Close()
-	if n, _ := bst.Count(context.Background(), store.Filter{}); n < 13 {
+	if n, _ := bst.Count(context.Background(), incident.Filter{}); n < 13 {
 		t.Fatalf("backup holds %d incidents", n)
 	}
 }

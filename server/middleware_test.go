@@ -277,7 +277,7 @@ func TestHostileQueries(t *testing.T) {
 			}
 		})
 	}
-	if n, err := srv.Store.Count(context.Background(), store.Filter{}); err != nil || n != 13 {
+	if n, err := srv.Store.Count(context.Background(), incident.Filter{}); err != nil || n != 13 {
 		t.Fatalf("after hostile queries the store holds %d incidents (%v); want 13", n, err)
 	}
 }

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"incidentmap/incident"
 	"math"
 	"net/url"
 	"strings"
@@ -204,7 +205,7 @@ func TestNoPlanSortsALargeResultForASmallPage(t *testing.T) {
 	// The example: a Battles row with 3 or more killed, so that combinations
 	// with the common filters match.
 	three := 3
-	cur, err := st.Incidents(ctx, store.Filter{EventTypes: []string{"Battles"}, MinFatalities: &three, Limit: 1}, false)
+	cur, err := st.Incidents(ctx, incident.Filter{EventTypes: []string{"Battles"}, MinFatalities: &three, Limit: 1}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +287,7 @@ func TestNoPlanSortsALargeResultForASmallPage(t *testing.T) {
 // index gives the order of the values and only ties are sorted.
 func largestGroups(t *testing.T, st *store.SQLite) map[string]int64 {
 	t.Helper()
-	cur, err := st.Incidents(context.Background(), store.Filter{}, false)
+	cur, err := st.Incidents(context.Background(), incident.Filter{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"incidentmap/incident"
 	"strconv"
 	"strings"
 
@@ -10,7 +11,6 @@ import (
 	"github.com/gofiber/fiber/v2/utils"
 
 	"incidentmap/geo"
-	"incidentmap/store"
 )
 
 // regionsParamDefs are the parameters of /collections/regions/items: paging,
@@ -93,7 +93,7 @@ func (h *handlers) regionsExtent(ctx context.Context) (extent, error) {
 type regionsPage struct {
 	Single                 bool // one region's page: no paging to describe
 	Matched, Limit, Offset int
-	Regions                []store.RegionStats
+	Regions                []incident.RegionStats
 }
 
 // regionItems serves the regions with their counts. The list is bounded by
@@ -109,7 +109,7 @@ func (h *handlers) regionItems(c *fiber.Ctx) error {
 	}
 	ctx, cancel := h.requestContext(c)
 	defer cancel()
-	list, err := h.store.Regions(ctx, store.RegionQuery{Incidents: q.filter, BBox: q.filter.BBox})
+	list, err := h.store.Regions(ctx, incident.RegionQuery{Incidents: q.filter, BBox: q.filter.BBox})
 	if err != nil {
 		return fmt.Errorf("regions: %w", err)
 	}
@@ -169,7 +169,7 @@ func (h *handlers) regionItem(c *fiber.Ctx) error {
 	body = append(body[:len(body)-1], `,"links":`...)
 	body = append(append(body, links...), '}')
 	return h.render(c, format, resource{Media: MediaGeoJSON, JSON: body, Page: "regions", Title: r.Name + " (" + r.ISO + ")",
-		Links: featurePageLinks(ll, self), View: regionsPage{Single: true, Matched: 1, Limit: 1, Regions: []store.RegionStats{r}}})
+		Links: featurePageLinks(ll, self), View: regionsPage{Single: true, Matched: 1, Limit: 1, Regions: []incident.RegionStats{r}}})
 }
 
 // featurePageLinks are a feature's links as its HTML page lists them: the
@@ -182,7 +182,7 @@ func featurePageLinks(ll []Link, self string) []Link {
 }
 
 // appendRegionFeature appends r as a GeoJSON Feature whose id is its ISO code.
-func appendRegionFeature(dst []byte, r *store.RegionStats) []byte {
+func appendRegionFeature(dst []byte, r *incident.RegionStats) []byte {
 	dst = append(dst, `{"type":"Feature","id":`...)
 	dst = geo.AppendString(dst, r.ISO)
 	dst = append(dst, `,"geometry":`...)

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"incidentmap/incident"
 	"math"
 	"net/url"
 	"strconv"
@@ -16,7 +17,6 @@ import (
 	"github.com/paulmach/orb/maptile"
 
 	"incidentmap/geo"
-	"incidentmap/store"
 )
 
 // MediaMVT is the media type of Mapbox Vector Tiles.
@@ -179,7 +179,7 @@ func (h *handlers) buildTile(ctx context.Context, t maptile.Tile, g gridQuery, g
 // clustered: always above TileClusterBelowZoom, and when it holds more than
 // TileMaxPoints — known from the engine's count when it keeps one (then the
 // incidents are not read at all), else from reading one more than that.
-func (h *handlers) tilePoints(ctx context.Context, t maptile.Tile, f store.Filter) ([]store.TilePoint, bool, error) {
+func (h *handlers) tilePoints(ctx context.Context, t maptile.Tile, f incident.Filter) ([]incident.TilePoint, bool, error) {
 	if t.Z < TileClusterBelowZoom {
 		return nil, true, nil
 	}
@@ -254,7 +254,7 @@ func sendTile(c *fiber.Ctx, body []byte, gzipped bool) error {
 }
 
 // pointFeature is one incident at tile pixel px.
-func pointFeature(p *store.TilePoint, px orb.Point) *geojson.Feature {
+func pointFeature(p *incident.TilePoint, px orb.Point) *geojson.Feature {
 	f := geojson.NewFeature(px)
 	f.ID = p.ID
 	f.Properties = geojson.Properties{"id": p.ID, "event_date": p.EventDate, "event_type": p.EventType, "fatalities": p.Fatalities}

@@ -151,7 +151,7 @@ func fieldError(err error) error {
 
 // writeError maps the store's write faults to responses.
 func (h *handlers) writeError(c *fiber.Ctx, err error) error {
-	var ce *store.ConflictError
+	var ce *incident.ConflictError
 	if errors.As(err, &ce) {
 		c.Set(fiber.HeaderLocation, h.baseURL(c)+"/collections/incidents/items/"+strconv.FormatInt(ce.ID, 10))
 		return &Error{Status: http.StatusConflict, Code: CodeConflict,

@@ -31,7 +31,7 @@ const aggregateCacheSize = 64
 // out of the index without sorting a million rows; the buckets (weeks,
 // months) and the groups asked for are then added up here from those finer
 // groups. Results are cached per query and data version.
-func (s *SQLite) Aggregate(ctx context.Context, f Filter, keys []incident.GroupKey, limit int) (incident.Aggregation, error) {
+func (s *SQLite) Aggregate(ctx context.Context, f incident.Filter, keys []incident.GroupKey, limit int) (incident.Aggregation, error) {
 	if len(keys) == 0 {
 		return incident.Aggregation{}, fmt.Errorf("aggregate: no group key")
 	}
@@ -147,7 +147,7 @@ func aggregatePathOf(ctx context.Context, tx *sql.Tx, f *sqlFilter, keys []incid
 		}
 	}
 	if f.bound != nil {
-		box, err := compile(Filter{BBox: f.Filter.BBox})
+		box, err := compile(incident.Filter{BBox: f.Filter.BBox})
 		if err != nil {
 			return viaRanges, err
 		}
@@ -249,7 +249,7 @@ func keyColumns(keys []incident.GroupKey) []string {
 // the keys are dates and types: at a million incidents it reads some
 // 70,000 rows instead of a million index entries. Its rows hold the keys'
 // values in order, time keys already bucketed.
-func dailyStatsQuery(f Filter, keys []incident.GroupKey) (string, []any, bool) {
+func dailyStatsQuery(f incident.Filter, keys []incident.GroupKey) (string, []any, bool) {
 	for _, k := range keys {
 		if !slices.Contains(dailyKeys, k) {
 			return "", nil, false

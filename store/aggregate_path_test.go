@@ -37,7 +37,7 @@ func TestAggregatePathsAgree(t *testing.T) {
 		t.Fatal(err)
 	}
 	baghdad := orb.Bound{Min: orb.Point{44.0, 33.0}, Max: orb.Point{44.8, 33.6}}
-	filters := map[string]Filter{
+	filters := map[string]incident.Filter{
 		"none":         {},
 		"actors":       {Actors: []string{"Kataib Hezbollah", "Islamic State (Iraq)"}},
 		"actors+year":  {Actors: []string{"Military Forces of Iraq (2014-)"}, Interval: year},

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"incidentmap/incident"
-	"incidentmap/store"
 )
 
 // TestCursorBatches: a cursor over more rows than several batches hold
@@ -25,7 +24,7 @@ func TestCursorBatches(t *testing.T) {
 	if _, err := st.Upsert(ctx, []incident.Incident{big}); err != nil {
 		t.Fatal(err)
 	}
-	cur, err := st.Incidents(ctx, store.Filter{}, true)
+	cur, err := st.Incidents(ctx, incident.Filter{}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +60,7 @@ func TestCursorBatches(t *testing.T) {
 	// Closed after a few rows, with the read-ahead running: many times over,
 	// more than the pool has connections.
 	for i := 0; i < 20; i++ {
-		cur, err := st.Incidents(ctx, store.Filter{}, false)
+		cur, err := st.Incidents(ctx, incident.Filter{}, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,7 +73,7 @@ func TestCursorBatches(t *testing.T) {
 
 	// A context that ends mid-read ends the read with an error.
 	cctx, cancel := context.WithCancel(ctx)
-	cur, err = st.Incidents(cctx, store.Filter{}, false)
+	cur, err = st.Incidents(cctx, incident.Filter{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +92,7 @@ func TestCursorBatches(t *testing.T) {
 	cur.Close()
 	cancel()
 
-	if c, err := st.Count(ctx, store.Filter{}); err != nil || c != 3000 {
+	if c, err := st.Count(ctx, incident.Filter{}); err != nil || c != 3000 {
 		t.Fatalf("count after: %d, %v", c, err)
 	}
 }

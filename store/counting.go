@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"incidentmap/incident"
+	"incidentmap/internal/cqlsql"
 )
 
 // How numberMatched is had (issue 16: every filtered first page ≤ 50 ms at
@@ -49,8 +50,8 @@ const backgroundCountTimeout = 10 * time.Minute
 
 // dailyColumns are the columns of daily_stats by the name of the incident's
 // field, for CQL2 filters it can answer.
-var dailyColumns = func() map[string]Column {
-	out := map[string]Column{}
+var dailyColumns = func() map[string]cqlsql.Column {
+	out := map[string]cqlsql.Column{}
 	for _, name := range []string{"event_date", "event_type", "sub_event_type"} {
 		c := cqlColumns[name]
 		c.SQL = name
@@ -63,11 +64,11 @@ var dailyColumns = func() map[string]Column {
 // matches, when f filters by nothing but dates, event types and sub-event
 // types (its parameters, equalities or a CQL2 expression naming only those
 // fields); ok is false otherwise. Limit, offset and order do not matter.
-func dailyStatsWhere(f Filter) (where string, args []any, ok bool) {
+func dailyStatsWhere(f incident.Filter) (where string, args []any, ok bool) {
 	rest := f
 	rest.Interval, rest.EventTypes, rest.SubEventTypes, rest.Equals, rest.Expr = incident.Interval{}, nil, nil, nil, nil
 	rest.Limit, rest.Offset, rest.ByID, rest.ByRelevance, rest.Sort, rest.MayDeferCount = 0, 0, false, false, nil, false
-	if !reflect.DeepEqual(rest, Filter{}) {
+	if !reflect.DeepEqual(rest, incident.Filter{}) {
 		return "", nil, false
 	}
 	var conds []string
@@ -181,7 +182,7 @@ type countJob struct{ done chan struct{} }
 
 // start returns the running count of key, or starts one that counts filter
 // and keeps the number in the count cache; nil when there is no room.
-func (b *backgroundCounts) start(s *SQLite, key string, filter Filter) *countJob {
+func (b *backgroundCounts) start(s *SQLite, key string, filter incident.Filter) *countJob {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if j, ok := b.running[key]; ok {

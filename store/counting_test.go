@@ -16,7 +16,7 @@ import (
 )
 
 // pageOf reads a page of f and the cursor's Matched after the rows.
-func pageOf(t *testing.T, st *store.SQLite, f store.Filter) ([]int64, int64) {
+func pageOf(t *testing.T, st *store.SQLite, f incident.Filter) ([]int64, int64) {
 	t.Helper()
 	cur, err := st.Incidents(context.Background(), f, true)
 	if err != nil {
@@ -45,11 +45,11 @@ func TestDeferredCountsAreRightOrAbsent(t *testing.T) {
 	three, forty := 3, 40
 	cases := []struct {
 		name string
-		f    store.Filter
+		f    incident.Filter
 	}{
-		{"common type, fatality bound (walks ids)", store.Filter{EventTypes: []string{"Battles"}, MinFatalities: &three}},
-		{"rare fatality bound (through the index)", store.Filter{MinFatalities: &forty}},
-		{"region, offset", store.Filter{Regions: []string{"Anbar"}, Offset: 200}},
+		{"common type, fatality bound (walks ids)", incident.Filter{EventTypes: []string{"Battles"}, MinFatalities: &three}},
+		{"rare fatality bound (through the index)", incident.Filter{MinFatalities: &forty}},
+		{"region, offset", incident.Filter{Regions: []string{"Anbar"}, Offset: 200}},
 	}
 	for _, c := range cases {
 		f := c.f
@@ -72,11 +72,11 @@ func TestDeferredCountsAreRightOrAbsent(t *testing.T) {
 	}
 
 	// Dates and types: daily_stats answers, nothing is deferred.
-	year := store.Filter{EventTypes: []string{"Riots"}, Limit: 100, MayDeferCount: true}
+	year := incident.Filter{EventTypes: []string{"Riots"}, Limit: 100, MayDeferCount: true}
 	year.Interval, _ = incident.ParseInterval("2021-01-01/2021-12-31")
 	_, n := pageOf(t, st, year)
 	zero := 0
-	exact, err := st.Count(ctx, store.Filter{EventTypes: []string{"Riots"}, Interval: year.Interval, MinFatalities: &zero})
+	exact, err := st.Count(ctx, incident.Filter{EventTypes: []string{"Riots"}, Interval: year.Interval, MinFatalities: &zero})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,13 +86,13 @@ func TestDeferredCountsAreRightOrAbsent(t *testing.T) {
 
 	// A held count finishes in the background once let go: the next page has
 	// the number without counting in the request.
-	ahead := store.Filter{SubEventTypes: []string{"Armed clash"}, MinFatalities: &three, Limit: 100, MayDeferCount: true}
+	ahead := incident.Filter{SubEventTypes: []string{"Armed clash"}, MinFatalities: &three, Limit: 100, MayDeferCount: true}
 	if _, n := pageOf(t, st, ahead); n != -1 {
 		t.Fatalf("held: Matched %d", n)
 	}
 	close(gate)
 	huge := 1 << 30
-	want, err := st.Count(ctx, store.Filter{SubEventTypes: []string{"Armed clash"}, MinFatalities: &three, MaxFatalities: &huge})
+	want, err := st.Count(ctx, incident.Filter{SubEventTypes: []string{"Armed clash"}, MinFatalities: &three, MaxFatalities: &huge})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestIDWalkChecksWhereTheMatchesAre(t *testing.T) {
 	}
 	last := all[len(all)-1].EventDate[:4]
 	year, _ := strconv.Atoi(last)
-	f := store.Filter{Limit: 100}
+	f := incident.Filter{Limit: 100}
 	f.Interval, _ = incident.ParseInterval(fmt.Sprintf("%d-01-01/%s-12-31", year-1, last))
 	n, err := st.Count(ctx, f)
 	if err != nil {

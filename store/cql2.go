@@ -17,9 +17,6 @@ import (
 	"incidentmap/internal/cqlsql"
 )
 
-// Column says how a CQL2 property is stored (see cqlsql.Column).
-type Column = cqlsql.Column
-
 // cqlColumns maps each field of the incident to its storage for the CQL2
 // translator: the SQLite engine keeps a point as lon and lat.
 var cqlColumns = cqlsql.Columns("")
@@ -30,7 +27,7 @@ var cqlColumns = cqlsql.Columns("")
 // an argument. Spatial functions call relate (see registerFunctions) on the
 // geometries' content ids; pin the tree's geometries (pinGeometries) for as
 // long as the query runs.
-func translateCQL2(e cql2.Expr, cols map[string]Column) (string, []any, error) {
+func translateCQL2(e cql2.Expr, cols map[string]cqlsql.Column) (string, []any, error) {
 	var b binder
 	s, err := cqlsql.Translate(e, cols, dialect{}, &b)
 	return s, b, err
@@ -121,7 +118,7 @@ func globLiteral(r rune) string {
 // (see geo.Prepared.Relate). The box test before relate lets SQLite reject
 // most rows without calling Go, and the same box narrows the cell-index
 // ranges (Filter.bound) when the function is a top-level condition.
-func (dialect) Spatial(op string, c Column, g cql2.Geometry, b cqlsql.Binder) (string, error) {
+func (dialect) Spatial(op string, c cqlsql.Column, g cql2.Geometry, b cqlsql.Binder) (string, error) {
 	pg := prepareGeometry(g)
 	bd := pg.lonLatBound
 	var sb strings.Builder

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"incidentmap/internal/cqlsql"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -15,7 +16,7 @@ import (
 // examples of its annex and clauses) name, stored in table t of
 // annexTable. Where two examples give one property two types, a case
 // overrides it.
-var annexColumns = map[string]Column{
+var annexColumns = map[string]cqlsql.Column{
 	"landsat:scene_id":     {Type: cql2.String, SQL: "t.scene_id"},
 	"eo:instrument":        {Type: cql2.String, SQL: "t.instrument"},
 	"eo_instruments":       {Type: cql2.String, SQL: "t.instrument"},
@@ -197,7 +198,7 @@ func TestCQL2AnnexExamples(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cols := annexColumns
 			if tc.override != nil {
-				cols = map[string]Column{}
+				cols = map[string]cqlsql.Column{}
 				for k, v := range annexColumns {
 					cols[k] = v
 				}

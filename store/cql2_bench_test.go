@@ -2,13 +2,13 @@ package store_test
 
 import (
 	"context"
+	"incidentmap/incident"
 	"testing"
 
 	"github.com/paulmach/orb"
 
 	"incidentmap/cql2"
 	"incidentmap/internal/testsrv"
-	"incidentmap/store"
 )
 
 // BenchmarkCQL2Polygon counts the incidents in the Anbar governorate outline
@@ -34,7 +34,7 @@ func BenchmarkCQL2Polygon(b *testing.B) {
 	floor := func(i int) cql2.Expr {
 		return cql2.Compare{Op: ">=", L: cql2.Property{Name: "fatalities"}, R: cql2.NumberLit{V: float64(-1 - i), Int: true}}
 	}
-	run := func(b *testing.B, f func(i int) store.Filter) {
+	run := func(b *testing.B, f func(i int) incident.Filter) {
 		b.ReportAllocs()
 		i := 0
 		for b.Loop() {
@@ -45,15 +45,15 @@ func BenchmarkCQL2Polygon(b *testing.B) {
 		}
 	}
 	b.Run("polygon", func(b *testing.B) {
-		run(b, func(i int) store.Filter { return store.Filter{Expr: cql2.And{L: poly, R: floor(i)}} })
+		run(b, func(i int) incident.Filter { return incident.Filter{Expr: cql2.And{L: poly, R: floor(i)}} })
 	})
 	b.Run("box", func(b *testing.B) {
-		run(b, func(i int) store.Filter { return store.Filter{BBox: &box, Expr: floor(i)} })
+		run(b, func(i int) incident.Filter { return incident.Filter{BBox: &box, Expr: floor(i)} })
 	})
 	b.Run("unbounded", func(b *testing.B) {
 		never := cql2.Compare{Op: "<", L: cql2.Property{Name: "id"}, R: cql2.NumberLit{V: 0, Int: true}}
-		run(b, func(i int) store.Filter {
-			return store.Filter{Expr: cql2.And{L: cql2.Or{L: poly, R: never}, R: floor(i)}}
+		run(b, func(i int) incident.Filter {
+			return incident.Filter{Expr: cql2.And{L: cql2.Or{L: poly, R: never}, R: floor(i)}}
 		})
 	})
 }

@@ -90,7 +90,7 @@ func TestCQL2SpatialExact(t *testing.T) {
 			if len(tc.want) < 100 || len(tc.want) > 3900 {
 				t.Fatalf("reference selects %d of 4000: a poor test", len(tc.want))
 			}
-			got, matched := ids(t, st, store.Filter{Expr: tc.e})
+			got, matched := ids(t, st, incident.Filter{Expr: tc.e})
 			if matched != int64(len(tc.want)) || len(got) != len(tc.want) {
 				t.Fatalf("numberMatched %d, %d rows; want %d", matched, len(got), len(tc.want))
 			}
@@ -99,7 +99,7 @@ func TestCQL2SpatialExact(t *testing.T) {
 					t.Fatalf("incident %d selected; the reference does not select it", id)
 				}
 			}
-			n, err := st.Count(ctx, store.Filter{Expr: tc.e, BBox: &orb.Bound{Min: orb.Point{38, 29}, Max: orb.Point{49, 38}}})
+			n, err := st.Count(ctx, incident.Filter{Expr: tc.e, BBox: &orb.Bound{Min: orb.Point{38, 29}, Max: orb.Point{49, 38}}})
 			if err != nil || n != int64(len(tc.want)) {
 				t.Fatalf("Count with a bbox around Iraq: %d, %v; want %d", n, err, len(tc.want))
 			}
@@ -139,7 +139,7 @@ func TestCQL2TemporalOnDates(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			n, err := st.Count(context.Background(), store.Filter{Expr: e})
+			n, err := st.Count(context.Background(), incident.Filter{Expr: e})
 			if err != nil || n != tc.want {
 				t.Fatalf("%d, %v; want %d", n, err, tc.want)
 			}
@@ -202,7 +202,7 @@ func TestCQL2GridEdges(t *testing.T) {
 						want[int64(i+1)] = true
 					}
 				}
-				got, matched := ids(t, st, store.Filter{Expr: cql2.Spatial{Op: op, A: cql2.Property{Name: "geometry"}, B: cql2.Geometry{G: shape}}})
+				got, matched := ids(t, st, incident.Filter{Expr: cql2.Spatial{Op: op, A: cql2.Property{Name: "geometry"}, B: cql2.Geometry{G: shape}}})
 				if matched != int64(len(want)) || len(got) != len(want) {
 					t.Fatalf("%s: numberMatched %d, %d rows; locating each point gives %d", op, matched, len(got), len(want))
 				}

@@ -10,15 +10,12 @@ import (
 	"incidentmap/incident"
 )
 
-// Extent is incident.Extent.
-type Extent = incident.Extent
-
 // Extent returns the extent of all incidents, for collection metadata. It
 // reads the whole table (0.17 s at a million rows), so it is cached per data
 // version.
-func (s *SQLite) Extent(ctx context.Context) (Extent, error) {
-	return cached(ctx, s, &s.extents, "", func(tx *sql.Tx) (Extent, error) {
-		var e Extent
+func (s *SQLite) Extent(ctx context.Context) (incident.Extent, error) {
+	return cached(ctx, s, &s.extents, "", func(tx *sql.Tx) (incident.Extent, error) {
+		var e incident.Extent
 		var minLon, minLat, maxLon, maxLat sql.NullFloat64
 		var first, last sql.NullString
 		err := tx.QueryRowContext(ctx, `SELECT count(*), min(lon), min(lat), max(lon), max(lat),

@@ -11,20 +11,17 @@ import (
 	"incidentmap/internal/cqlsql"
 )
 
-// Equal is incident.Equal, an exact equality test of one stored field.
-type Equal = incident.Equal
-
 // IsField reports whether name is a stored property an Equal may test.
 func IsField(name string) bool { return incident.IsField(name) }
 
 // compile translates f's predicates but the bbox into SQLite conditions. A
 // predicate the data model cannot answer (an unknown property, a value of the
 // wrong type) is an error wrapping incident.ErrInvalid.
-func compile(f Filter) (sqlFilter, error) { return compileNames(f, nil) }
+func compile(f incident.Filter) (sqlFilter, error) { return compileNames(f, nil) }
 
 // compileIn is compile with f's Regions resolved to the stored spellings in
 // q's snapshot (see resolveRegions), which the indexes answer.
-func compileIn(ctx context.Context, q queryer, f Filter) (sqlFilter, error) {
+func compileIn(ctx context.Context, q queryer, f incident.Filter) (sqlFilter, error) {
 	names, err := resolveRegions(ctx, q, f.Regions)
 	if err != nil {
 		return sqlFilter{}, err
@@ -34,7 +31,7 @@ func compileIn(ctx context.Context, q queryer, f Filter) (sqlFilter, error) {
 
 // compileNames is compile, with Regions as the stored values names holds when
 // it is not nil.
-func compileNames(f Filter, names *regionNames) (sqlFilter, error) {
+func compileNames(f incident.Filter, names *regionNames) (sqlFilter, error) {
 	q := sqlFilter{Filter: f}
 	add := func(sql string, a ...any) {
 		q.conds = append(q.conds, sql)

@@ -51,7 +51,7 @@ func BenchmarkFullTextSearch(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	run := func(b *testing.B, f store.Filter) {
+	run := func(b *testing.B, f incident.Filter) {
 		b.ReportAllocs()
 		for b.Loop() {
 			cur, err := st.Incidents(context.Background(), f, true)
@@ -66,9 +66,9 @@ func BenchmarkFullTextSearch(b *testing.B) {
 			cur.Close()
 		}
 	}
-	b.Run("fts5 by id", func(b *testing.B) { run(b, store.Filter{Text: fts, Limit: 100}) })
-	b.Run("fts5 by relevance", func(b *testing.B) { run(b, store.Filter{Text: fts, ByRelevance: true, Limit: 100}) })
+	b.Run("fts5 by id", func(b *testing.B) { run(b, incident.Filter{Text: fts, Limit: 100}) })
+	b.Run("fts5 by relevance", func(b *testing.B) { run(b, incident.Filter{Text: fts, ByRelevance: true, Limit: 100}) })
 	b.Run("naive LIKE scan", func(b *testing.B) {
-		run(b, store.Filter{Limit: 100, Expr: naive})
+		run(b, incident.Filter{Limit: 100, Expr: naive})
 	})
 }

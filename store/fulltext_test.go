@@ -40,7 +40,7 @@ func TestFullTextSearch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, matched := ids(t, st, store.Filter{Text: fts, ByRelevance: tc.rank})
+			got, matched := ids(t, st, incident.Filter{Text: fts, ByRelevance: tc.rank})
 			if !equal(got, tc.want) || matched != tc.matched {
 				t.Fatalf("%s (%v): ids %v matched %d; want %v matched %d", tc.q, fts, got, matched, tc.want, tc.matched)
 			}
@@ -61,7 +61,7 @@ func TestFullTextFollowsWrites(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, _ := ids(t, st, store.Filter{Text: fts})
+		got, _ := ids(t, st, incident.Filter{Text: fts})
 		return got
 	}
 	inc, _ := st.Incident(ctx, 9)
@@ -99,7 +99,7 @@ func FuzzFullTextQuery(f *testing.F) {
 			return
 		}
 		q := store.FTSQuery(terms)
-		cur, err := st.Incidents(context.Background(), store.Filter{Text: terms, ByRelevance: true}, true)
+		cur, err := st.Incidents(context.Background(), incident.Filter{Text: terms, ByRelevance: true}, true)
 		if err != nil {
 			t.Fatalf("q %q → %q: %v", s, q, err)
 		}

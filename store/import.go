@@ -16,9 +16,6 @@ import (
 // PRAGMA cache_size form (negative: KiB): 2 MB.
 const defaultCacheSize = -2000
 
-// ImportCounts is incident.ImportCounts.
-type ImportCounts = incident.ImportCounts
-
 // importBatch is how many rows one upsert statement carries. Per statement,
 // SQLite opens a savepoint in which FTS5 flushes its pending terms and the
 // triggers run their programs: a statement per row costs ~10× a row of a
@@ -87,7 +84,7 @@ type ImportWriter struct {
 	nextID  int64
 	now     string
 	// Counts so far (rows still buffered are not counted yet).
-	Counts ImportCounts
+	Counts incident.ImportCounts
 }
 
 // Check normalizes inc, assigns its region from the point when the source gave
@@ -279,8 +276,8 @@ var ErrDryRun = incident.ErrDryRun
 // the end from the loaded rows (the full-text index, the change log), which
 // is many times faster than maintaining them row by row. Other connections
 // never see the table without them: a rollback restores them with the rest.
-func (s *SQLite) Import(ctx context.Context, dryRun bool, fn func(w incident.ImportWriter) error) (ImportCounts, error) {
-	var counts ImportCounts
+func (s *SQLite) Import(ctx context.Context, dryRun bool, fn func(w incident.ImportWriter) error) (incident.ImportCounts, error) {
+	var counts incident.ImportCounts
 	// The import's larger page cache (below) belongs to the writer's
 	// connection and would outlive the import: a server that took one write
 	// kept up to that much more memory for good. It goes back afterwards.

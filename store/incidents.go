@@ -15,14 +15,10 @@ import (
 	"incidentmap/internal/cqlsql"
 )
 
-// Filter is incident.Filter: the store takes the domain's typed predicates
-// and translates them to SQLite's SQL here (see compile).
-type Filter = incident.Filter
-
 // sqlFilter is a Filter translated to SQLite: its predicates but the bbox as
 // SQL conditions over the incidents columns (alias "i") with ? placeholders.
 type sqlFilter struct {
-	Filter
+	incident.Filter
 	conds []string
 	args  []any
 	fts   string     // the FTS5 query of Text; "" for none
@@ -243,7 +239,7 @@ func (f *sqlFilter) countQuery() (string, []any) {
 // index's order (see spatialOrder), so that a page of a large bbox costs
 // what the page holds, not what the bbox holds. Either order is total, so
 // offsets page consistently.
-func (s *SQLite) Incidents(ctx context.Context, filter Filter, count bool) (incident.Cursor, error) {
+func (s *SQLite) Incidents(ctx context.Context, filter incident.Filter, count bool) (incident.Cursor, error) {
 	t0 := time.Now()
 	// A connection of its own, not just a transaction: the rows are read
 	// through its SQLite handle (batchscan.go).
@@ -458,7 +454,7 @@ func (f *sqlFilter) pageQuery(walk bool) (q string, args []any, cell bool) {
 // query Incidents runs for f, one line per plan step, indented by depth: the
 // test that guards against plans that sort a large result for a small page
 // reads it, and so can anyone asking why a filter is slow.
-func (s *SQLite) QueryPlan(ctx context.Context, filter Filter) (page, count []string, err error) {
+func (s *SQLite) QueryPlan(ctx context.Context, filter incident.Filter) (page, count []string, err error) {
 	tx, err := s.ro.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("begin read: %w", err)
@@ -514,7 +510,7 @@ func explain(ctx context.Context, tx *sql.Tx, q string, args []any) ([]string, e
 }
 
 // Count returns how many incidents f matches (limit and offset ignored).
-func (s *SQLite) Count(ctx context.Context, filter Filter) (int64, error) {
+func (s *SQLite) Count(ctx context.Context, filter incident.Filter) (int64, error) {
 	tx, err := s.ro.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("begin read: %w", err)

@@ -16,7 +16,7 @@ import (
 )
 
 // ids collects the feature ids a filter returns, in order.
-func ids(t *testing.T, st *store.SQLite, f store.Filter) ([]int64, int64) {
+func ids(t *testing.T, st *store.SQLite, f incident.Filter) ([]int64, int64) {
 	t.Helper()
 	cur, err := st.Incidents(context.Background(), f, true)
 	if err != nil {
@@ -37,7 +37,7 @@ func TestSeedByRegionAndIdempotent(t *testing.T) {
 	st := testsrv.OpenSeeded(t)
 	ctx := context.Background()
 	for region, want := range map[string]int64{"Anbar": 5, "Baghdad": 5, "Kurdistan Region": 3, "Erbil": 3} {
-		n, err := st.Count(ctx, store.Filter{Regions: []string{region}})
+		n, err := st.Count(ctx, incident.Filter{Regions: []string{region}})
 		if err != nil || n != want {
 			t.Errorf("region %s: %d, %v; want %d", region, n, err, want)
 		}
@@ -52,7 +52,7 @@ func TestSeedByRegionAndIdempotent(t *testing.T) {
 	if before != after {
 		t.Fatalf("second load changed incident 5:\n%+v\n%+v", before, after)
 	}
-	if n, _ := st.Count(ctx, store.Filter{}); n != 13 {
+	if n, _ := st.Count(ctx, incident.Filter{}); n != 13 {
 		t.Fatalf("after two loads: %d incidents, want 13", n)
 	}
 }
@@ -88,18 +88,18 @@ func TestFilters(t *testing.T) {
 	three := 3
 	cases := []struct {
 		name    string
-		f       store.Filter
+		f       incident.Filter
 		want    []int64
 		matched int64
 	}{
-		{"bbox Erbil", store.Filter{BBox: &erbil}, []int64{4, 7, 9}, 3},
-		{"year 2021", store.Filter{Interval: y2021}, []int64{7, 8, 9, 10, 11, 12, 13}, 7},
-		{"riots", store.Filter{EventTypes: []string{"Riots"}}, []int64{1}, 1},
-		{"drone strikes", store.Filter{SubEventTypes: []string{"Air/drone strike"}}, []int64{2, 9, 10, 12}, 4},
-		{"at least 3 killed", store.Filter{MinFatalities: &three}, []int64{2, 5, 12}, 3},
-		{"page 2 of 5", store.Filter{Limit: 5, Offset: 5}, []int64{6, 7, 8, 9, 10}, 13},
-		{"2021 in Anbar", store.Filter{Interval: y2021, Regions: []string{"anbar"}}, []int64{8, 10, 12, 13}, 4},
-		{"condition", store.Filter{Equals: []incident.Equal{{Field: "fatalities", Value: 1}}}, []int64{7, 8}, 2},
+		{"bbox Erbil", incident.Filter{BBox: &erbil}, []int64{4, 7, 9}, 3},
+		{"year 2021", incident.Filter{Interval: y2021}, []int64{7, 8, 9, 10, 11, 12, 13}, 7},
+		{"riots", incident.Filter{EventTypes: []string{"Riots"}}, []int64{1}, 1},
+		{"drone strikes", incident.Filter{SubEventTypes: []string{"Air/drone strike"}}, []int64{2, 9, 10, 12}, 4},
+		{"at least 3 killed", incident.Filter{MinFatalities: &three}, []int64{2, 5, 12}, 3},
+		{"page 2 of 5", incident.Filter{Limit: 5, Offset: 5}, []int64{6, 7, 8, 9, 10}, 13},
+		{"2021 in Anbar", incident.Filter{Interval: y2021, Regions: []string{"anbar"}}, []int64{8, 10, 12, 13}, 4},
+		{"condition", incident.Filter{Equals: []incident.Equal{{Field: "fatalities", Value: 1}}}, []int64{7, 8}, 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"incidentmap/incident"
 	"strings"
 	"testing"
 
@@ -61,7 +62,7 @@ func TestBulkImportStatisticsPickTheIDWalk(t *testing.T) {
 	}
 
 	three := 3
-	f := store.Filter{EventTypes: []string{"Battles"}, MinFatalities: &three, Limit: 100}
+	f := incident.Filter{EventTypes: []string{"Battles"}, MinFatalities: &three, Limit: 100}
 	page, _, err := st.QueryPlan(ctx, f)
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +87,7 @@ func TestRegionsMatchAnyCaseThroughTheIndex(t *testing.T) {
 		{[]string{"anbar", "Erbil"}, 8}, {[]string{"Kurdistan Region", "erbil"}, 3},
 		{[]string{"Baghdad", "IQ-AN", "Kurdistan Region"}, 13}, {[]string{"Atlantis"}, 0},
 	} {
-		f := store.Filter{Regions: c.regions}
+		f := incident.Filter{Regions: c.regions}
 		n, err := st.Count(ctx, f)
 		if err != nil || n != c.want {
 			t.Errorf("regions %q: %d, %v; want %d", c.regions, n, err, c.want)

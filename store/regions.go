@@ -74,16 +74,10 @@ func (s *SQLite) loadRegions(ctx context.Context) error {
 	})
 }
 
-// RegionStats is incident.RegionStats.
-type RegionStats = incident.RegionStats
-
-// RegionQuery is incident.RegionQuery.
-type RegionQuery = incident.RegionQuery
-
 // Regions returns the regions q selects, ordered by ISO code, with their
 // incident counts from one snapshot. The list is bounded by the regions table
 // (tens of rows), not by the incidents, so it is returned whole.
-func (s *SQLite) Regions(ctx context.Context, q RegionQuery) ([]RegionStats, error) {
+func (s *SQLite) Regions(ctx context.Context, q incident.RegionQuery) ([]incident.RegionStats, error) {
 	filter := q.Incidents
 	filter.BBox, filter.Limit, filter.Offset = nil, 0, 0
 	f, err := compile(filter)
@@ -123,7 +117,7 @@ func (s *SQLite) Regions(ctx context.Context, q RegionQuery) ([]RegionStats, err
 	// A scan of every matching incident (0.05–0.2 s at a million), asked on
 	// every filter change of the map: cached per query and data version. The
 	// regions table changes only when the server starts.
-	list, err := cached(ctx, s, &s.regionStats, fmt.Sprint(query, args), func(tx *sql.Tx) ([]RegionStats, error) {
+	list, err := cached(ctx, s, &s.regionStats, fmt.Sprint(query, args), func(tx *sql.Tx) ([]incident.RegionStats, error) {
 		return regionRows(ctx, tx, query, args)
 	})
 	// Callers may reorder or trim the list; the cache keeps its own.
@@ -131,15 +125,15 @@ func (s *SQLite) Regions(ctx context.Context, q RegionQuery) ([]RegionStats, err
 }
 
 // regionRows runs a Regions query.
-func regionRows(ctx context.Context, tx *sql.Tx, query string, args []any) ([]RegionStats, error) {
+func regionRows(ctx context.Context, tx *sql.Tx, query string, args []any) ([]incident.RegionStats, error) {
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("region counts: %w", err)
 	}
 	defer rows.Close()
-	var out []RegionStats
+	var out []incident.RegionStats
 	for rows.Next() {
-		var r RegionStats
+		var r incident.RegionStats
 		var geom string
 		if err := rows.Scan(&r.ISO, &r.Name, &r.NameSource, &r.NameAr, &r.Region, &geom,
 			&r.BBox.Min[0], &r.BBox.Min[1], &r.BBox.Max[0], &r.BBox.Max[1],
@@ -156,13 +150,13 @@ func regionRows(ctx context.Context, tx *sql.Tx, query string, args []any) ([]Re
 }
 
 // Region returns one region by ISO code with its counts, or ErrNotFound.
-func (s *SQLite) Region(ctx context.Context, iso string, f Filter) (RegionStats, error) {
-	list, err := s.Regions(ctx, RegionQuery{Incidents: f, ISO: iso})
+func (s *SQLite) Region(ctx context.Context, iso string, f incident.Filter) (incident.RegionStats, error) {
+	list, err := s.Regions(ctx, incident.RegionQuery{Incidents: f, ISO: iso})
 	if err != nil {
-		return RegionStats{}, err
+		return incident.RegionStats{}, err
 	}
 	if len(list) == 0 {
-		return RegionStats{}, fmt.Errorf("region %q: %w", iso, ErrNotFound)
+		return incident.RegionStats{}, fmt.Errorf("region %q: %w", iso, ErrNotFound)
 	}
 	return list[0], nil
 }

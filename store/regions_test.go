@@ -69,7 +69,7 @@ func TestNoRegionsNoAssignment(t *testing.T) {
 	if got, _ := st.Incident(ctx, 1); got.Admin1 != "" {
 		t.Fatalf("a store without boundaries assigned admin1 %q", got.Admin1)
 	}
-	if list, err := st.Regions(ctx, store.RegionQuery{}); err != nil || len(list) != 0 {
+	if list, err := st.Regions(ctx, incident.RegionQuery{}); err != nil || len(list) != 0 {
 		t.Fatalf("regions of a store without boundaries: %d, %v", len(list), err)
 	}
 }
@@ -86,7 +86,7 @@ func TestRegionsTableFollowsBoundaries(t *testing.T) {
 		return st
 	}
 	st := open(testsrv.Regions(t))
-	list, err := st.Regions(ctx, store.RegionQuery{})
+	list, err := st.Regions(ctx, incident.RegionQuery{})
 	if err != nil || len(list) != 18 {
 		t.Fatalf("regions: %d, %v; want 18", len(list), err)
 	}
@@ -94,7 +94,7 @@ func TestRegionsTableFollowsBoundaries(t *testing.T) {
 	st.Close()
 	// Reopening with the same boundaries keeps the table as it is.
 	st = open(testsrv.Regions(t))
-	again, err := st.Regions(ctx, store.RegionQuery{})
+	again, err := st.Regions(ctx, incident.RegionQuery{})
 	if err != nil || len(again) != 18 || !bytes.Equal(again[3].Geometry, list[3].Geometry) {
 		t.Fatalf("after reopening: %d regions, %v", len(again), err)
 	}
@@ -111,7 +111,7 @@ func TestRegionsTableFollowsBoundaries(t *testing.T) {
 	}
 	st = open(rs)
 	defer st.Close()
-	if list, _ := st.Regions(ctx, store.RegionQuery{}); len(list) != 1 || list[0].ISO != "IQ-AN" {
+	if list, _ := st.Regions(ctx, incident.RegionQuery{}); len(list) != 1 || list[0].ISO != "IQ-AN" {
 		t.Fatalf("after loading one region: %+v", list)
 	}
 }
@@ -120,9 +120,9 @@ func TestRegionCounts(t *testing.T) {
 	st := testsrv.OpenSeeded(t)
 	ctx := context.Background()
 	y2021, _ := incident.ParseInterval("2021-01-01/2021-12-31")
-	counts := func(f store.Filter) map[string][4]int64 {
+	counts := func(f incident.Filter) map[string][4]int64 {
 		t.Helper()
-		list, err := st.Regions(ctx, store.RegionQuery{Incidents: f})
+		list, err := st.Regions(ctx, incident.RegionQuery{Incidents: f})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +135,7 @@ func TestRegionCounts(t *testing.T) {
 		}
 		return out
 	}
-	all := counts(store.Filter{})
+	all := counts(incident.Filter{})
 	// Anbar 5 (fatalities 0+1+0+4+0), Baghdad 5 (0+10+3+0+0), Kurdistan Region 3 (all in Erbil, 0+1+0).
 	for name, want := range map[string][4]int64{
 		"Anbar": {5, 5, 5, 5}, "Baghdad": {5, 13, 5, 13}, "Erbil": {3, 1, 3, 1},
@@ -145,7 +145,7 @@ func TestRegionCounts(t *testing.T) {
 			t.Errorf("all: %s = %v; want %v", name, all[name], want)
 		}
 	}
-	in2021 := counts(store.Filter{Interval: y2021})
+	in2021 := counts(incident.Filter{Interval: y2021})
 	for name, want := range map[string][4]int64{
 		"Anbar": {4, 5, 4, 5}, "Baghdad": {1, 0, 1, 0}, "Erbil": {2, 1, 2, 1}, "Duhok": {0, 0, 2, 1},
 	} {
@@ -153,15 +153,15 @@ func TestRegionCounts(t *testing.T) {
 			t.Errorf("2021: %s = %v; want %v", name, in2021[name], want)
 		}
 	}
-	riots := counts(store.Filter{EventTypes: []string{"Riots"}})
+	riots := counts(incident.Filter{EventTypes: []string{"Riots"}})
 	if riots["Baghdad"] != [4]int64{1, 0, 1, 0} || riots["Anbar"] != [4]int64{} {
 		t.Errorf("riots: Baghdad %v Anbar %v", riots["Baghdad"], riots["Anbar"])
 	}
-	r, err := st.Region(ctx, "iq-ar", store.Filter{})
+	r, err := st.Region(ctx, "iq-ar", incident.Filter{})
 	if err != nil || r.Name != "Erbil" || r.Region != incident.KurdistanRegion || r.Incidents != 3 {
 		t.Fatalf("Region(iq-ar) = %+v, %v", r, err)
 	}
-	if _, err := st.Region(ctx, "IQ-XX", store.Filter{}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := st.Region(ctx, "IQ-XX", incident.Filter{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Region(IQ-XX): %v; want ErrNotFound", err)
 	}
 	b, ok, err := st.RegionsBound(ctx)
@@ -180,7 +180,7 @@ func TestRegionFilterTakesISOCodes(t *testing.T) {
 		{[]string{"IQ-AN"}, 5}, {[]string{"iq-bg"}, 5}, {[]string{"IQ-AR"}, 3}, {[]string{"IQ-KR"}, 3},
 		{[]string{"IQ-AN", "Kurdistan Region"}, 8}, {[]string{"IQ-BA"}, 0},
 	} {
-		if n, err := st.Count(ctx, store.Filter{Regions: tc.regions}); err != nil || n != tc.want {
+		if n, err := st.Count(ctx, incident.Filter{Regions: tc.regions}); err != nil || n != tc.want {
 			t.Errorf("regions %v: %d, %v; want %d", tc.regions, n, err, tc.want)
 		}
 	}

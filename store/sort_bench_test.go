@@ -8,7 +8,6 @@ import (
 
 	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
-	"incidentmap/store"
 )
 
 // BenchmarkSortByPage reads the first page of 100 (with its numberMatched)
@@ -22,13 +21,13 @@ func BenchmarkSortByPage(b *testing.B) {
 	iraq := orb.Bound{Min: orb.Point{38.8, 29.0}, Max: orb.Point{48.6, 37.4}}
 	cases := []struct {
 		name string
-		f    store.Filter
+		f    incident.Filter
 	}{
-		{"-fatalities", store.Filter{Sort: []incident.SortKey{{Field: "fatalities", Desc: true}}}},
-		{"-fatalities,Battles", store.Filter{Sort: []incident.SortKey{{Field: "fatalities", Desc: true}}, EventTypes: []string{"Battles"}}},
-		{"-fatalities,bbox", store.Filter{Sort: []incident.SortKey{{Field: "fatalities", Desc: true}}, BBox: &iraq}},
-		{"-event_date,bbox", store.Filter{Sort: []incident.SortKey{{Field: "event_date", Desc: true}}, BBox: &iraq}},
-		{"-updated_at", store.Filter{Sort: []incident.SortKey{{Field: "updated_at", Desc: true}}}},
+		{"-fatalities", incident.Filter{Sort: []incident.SortKey{{Field: "fatalities", Desc: true}}}},
+		{"-fatalities,Battles", incident.Filter{Sort: []incident.SortKey{{Field: "fatalities", Desc: true}}, EventTypes: []string{"Battles"}}},
+		{"-fatalities,bbox", incident.Filter{Sort: []incident.SortKey{{Field: "fatalities", Desc: true}}, BBox: &iraq}},
+		{"-event_date,bbox", incident.Filter{Sort: []incident.SortKey{{Field: "event_date", Desc: true}}, BBox: &iraq}},
+		{"-updated_at", incident.Filter{Sort: []incident.SortKey{{Field: "updated_at", Desc: true}}}},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {

@@ -17,12 +17,6 @@ import (
 	"incidentmap/incident"
 )
 
-// TilePoint is incident.TilePoint.
-type TilePoint = incident.TilePoint
-
-// TileCell is incident.TileCell.
-type TileCell = incident.TileCell
-
 // tileGridShift is how far a cell key shifts right to name its cell of
 // the cluster grid of a tile of zoom z: incident.TileGridSize (64) cells a
 // side, those of zoom z+6, or single cells at CellZoom.
@@ -32,7 +26,7 @@ func tileGridShift(z uint32) uint {
 
 // tileConditions are f's conditions without a bbox: a tile's key range is
 // its exact extent.
-func tileConditions(filter Filter) (string, []any, error) {
+func tileConditions(filter incident.Filter) (string, []any, error) {
 	filter.BBox = nil
 	f, err := compile(filter)
 	if err != nil {
@@ -48,7 +42,7 @@ func tileConditions(filter Filter) (string, []any, error) {
 // TilePoints returns up to limit incidents f selects inside the key range r
 // (one Web Mercator tile, geo.TileCells), in key order, from the columns a
 // tile needs. A full result means there may be more.
-func (s *SQLite) TilePoints(ctx context.Context, f Filter, t maptile.Tile, limit int) ([]TilePoint, error) {
+func (s *SQLite) TilePoints(ctx context.Context, f incident.Filter, t maptile.Tile, limit int) ([]incident.TilePoint, error) {
 	r := geo.TileCells(uint32(t.Z), t.X, t.Y)
 	defer s.geoms.pin(f.Expr)()
 	cond, args, err := tileConditions(f)
@@ -69,14 +63,14 @@ const tilePointColumns = "i.id, i.lon, i.lat, i.fatalities, i.event_date, i.even
 
 // readTilePoints reads the rows of a query of tilePointColumns, or returns
 // the query's error.
-func readTilePoints(rows *sql.Rows, err error) ([]TilePoint, error) {
+func readTilePoints(rows *sql.Rows, err error) ([]incident.TilePoint, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []TilePoint
+	var out []incident.TilePoint
 	for rows.Next() {
-		var p TilePoint
+		var p incident.TilePoint
 		if err := rows.Scan(&p.ID, &p.Lon, &p.Lat, &p.Fatalities, &p.EventDate, &p.EventType); err != nil {
 			return nil, err
 		}
@@ -90,13 +84,13 @@ func readTilePoints(rows *sql.Rows, err error) ([]TilePoint, error) {
 // the non-empty cells in key order, all in one read snapshot. From the
 // pre-aggregates (tileagg.go) when they answer f at the tile's zoom,
 // otherwise from the incidents under the tile (tileGridScan).
-func (s *SQLite) TileGrid(ctx context.Context, f Filter, t maptile.Tile) ([]TileCell, error) {
+func (s *SQLite) TileGrid(ctx context.Context, f incident.Filter, t maptile.Tile) ([]incident.TileCell, error) {
 	tx, err := s.ro.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("tile grid: %w", err)
 	}
 	defer tx.Rollback()
-	var cells []TileCell
+	var cells []incident.TileCell
 	if types, ok := incident.TileTypes(f); ok && tileAggLevel(uint32(t.Z)) > 0 {
 		cells, err = tileGridAgg(ctx, tx, types, t)
 	} else if cells, err = s.tileGridScan(ctx, tx, f, t); err == nil {
@@ -133,7 +127,7 @@ func typesCond(types []string) (string, []any) {
 // tileGridAgg reads the grid of tile t from tile_cells: the rows of its
 // level under the tile, summed over the event types selected, in key order
 // (the primary key's), so no sort.
-func tileGridAgg(ctx context.Context, tx *sql.Tx, types []string, t maptile.Tile) ([]TileCell, error) {
+func tileGridAgg(ctx context.Context, tx *sql.Tx, types []string, t maptile.Tile) ([]incident.TileCell, error) {
 	if types != nil && len(types) == 0 {
 		return nil, nil
 	}
@@ -157,7 +151,7 @@ func tileGridAgg(ctx context.Context, tx *sql.Tx, types []string, t maptile.Tile
 		return nil, err
 	}
 	recs := strings.Split(text.String, ";")
-	cells := make([]TileCell, 0, len(recs))
+	cells := make([]incident.TileCell, 0, len(recs))
 	for _, rec := range recs {
 		var v [6]int64
 		for i := range v {
@@ -173,7 +167,7 @@ func tileGridAgg(ctx context.Context, tx *sql.Tx, types []string, t maptile.Tile
 		}
 		cells = append(cells, c)
 	}
-	slices.SortFunc(cells, func(a, b TileCell) int { return cmp.Compare(a.Key, b.Key) })
+	slices.SortFunc(cells, func(a, b incident.TileCell) int { return cmp.Compare(a.Key, b.Key) })
 	return cells, readSinglesInCells(ctx, tx, cells, level, types)
 }
 
@@ -185,9 +179,9 @@ func tileGridAgg(ctx context.Context, tx *sql.Tx, types []string, t maptile.Tile
 // table: 394 single cells of a dense z10 tile took 50–170 ms to read by id
 // on a busy machine at a million incidents), the type from the cell's rows
 // by type.
-func readSinglesInCells(ctx context.Context, tx *sql.Tx, cells []TileCell, level int, types []string) error {
+func readSinglesInCells(ctx context.Context, tx *sql.Tx, cells []incident.TileCell, level int, types []string) error {
 	shift := uint(2 * (geo.CellZoom - level))
-	byID := map[int64]*TileCell{}
+	byID := map[int64]*incident.TileCell{}
 	// The cells as one JSON array of [first key, last key, id, cell key]: a
 	// VALUES list of thousands of parameters cost more to prepare than to run.
 	list := []byte{'['}
@@ -248,11 +242,11 @@ func readSinglesInCells(ctx context.Context, tx *sql.Tx, cells []TileCell, level
 
 // newTileCell is a cell from its sums; a cell of one incident names it by
 // id (idSum), for readSingles to fill in.
-func newTileCell(key, n, fat, lonSum, latSum, idSum int64) TileCell {
-	c := TileCell{Key: key, Count: int(n), Fatalities: int(fat)}
+func newTileCell(key, n, fat, lonSum, latSum, idSum int64) incident.TileCell {
+	c := incident.TileCell{Key: key, Count: int(n), Fatalities: int(fat)}
 	c.Lon, c.Lat = incident.TileCentroid(lonSum, latSum, n)
 	if n == 1 {
-		c.Single = &TilePoint{ID: idSum}
+		c.Single = &incident.TilePoint{ID: idSum}
 	}
 	return c
 }
@@ -260,7 +254,7 @@ func newTileCell(key, n, fat, lonSum, latSum, idSum int64) TileCell {
 // TileCount says how many incidents f selects in tile t when the
 // pre-aggregates answer f at the tile's zoom (one cell of level z); ok is
 // false otherwise.
-func (s *SQLite) TileCount(ctx context.Context, f Filter, t maptile.Tile) (int64, bool, error) {
+func (s *SQLite) TileCount(ctx context.Context, f incident.Filter, t maptile.Tile) (int64, bool, error) {
 	types, ok := incident.TileTypes(f)
 	z := int(t.Z)
 	if !ok || z < incident.TileAggMinLevel || z > incident.TileAggMaxLevel {
@@ -285,7 +279,7 @@ func (s *SQLite) TileCount(ctx context.Context, f Filter, t maptile.Tile) (int64
 // correlated subquery, in key order: a GROUP BY would sort all the tile's
 // incidents first (2.5× slower for a tile of 800,000), and streaming them
 // into Go costlier still.
-func (s *SQLite) tileGridScan(ctx context.Context, tx *sql.Tx, f Filter, t maptile.Tile) ([]TileCell, error) {
+func (s *SQLite) tileGridScan(ctx context.Context, tx *sql.Tx, f incident.Filter, t maptile.Tile) ([]incident.TileCell, error) {
 	r := geo.TileCells(uint32(t.Z), t.X, t.Y)
 	shift := tileGridShift(uint32(t.Z))
 	defer s.geoms.pin(f.Expr)()
@@ -311,7 +305,7 @@ func (s *SQLite) tileGridScan(ctx context.Context, tx *sql.Tx, f Filter, t mapti
 		return nil, err
 	}
 	defer rows.Close()
-	var cells []TileCell
+	var cells []incident.TileCell
 	for rows.Next() {
 		var key int64
 		var agg string
@@ -329,8 +323,8 @@ func (s *SQLite) tileGridScan(ctx context.Context, tx *sql.Tx, f Filter, t mapti
 
 // readSingles fills in the incidents of the cells of one (named by id),
 // and puts those cells at their incident's own point.
-func readSingles(ctx context.Context, tx *sql.Tx, cells []TileCell) error {
-	byID := map[int64]*TilePoint{}
+func readSingles(ctx context.Context, tx *sql.Tx, cells []incident.TileCell) error {
+	byID := map[int64]*incident.TilePoint{}
 	var ids []any
 	for i := range cells {
 		if p := cells[i].Single; p != nil {
@@ -362,10 +356,10 @@ func readSingles(ctx context.Context, tx *sql.Tx, cells []TileCell) error {
 
 // parseCellAggregate reads tileGridScan's [count, fatalities, lon sum,
 // lat sum, min id] of the cell key.
-func parseCellAggregate(key int64, agg string) (TileCell, error) {
+func parseCellAggregate(key int64, agg string) (incident.TileCell, error) {
 	parts := strings.Split(strings.Trim(agg, "[]"), ",")
 	if len(parts) != 5 {
-		return TileCell{}, fmt.Errorf("aggregate %q", agg)
+		return incident.TileCell{}, fmt.Errorf("aggregate %q", agg)
 	}
 	var v [5]int64
 	var errs [5]error
@@ -373,7 +367,7 @@ func parseCellAggregate(key int64, agg string) (TileCell, error) {
 		v[i], errs[i] = strconv.ParseInt(parts[i], 10, 64)
 	}
 	if err := errors.Join(errs[:]...); err != nil {
-		return TileCell{}, fmt.Errorf("aggregate %q: %w", agg, err)
+		return incident.TileCell{}, fmt.Errorf("aggregate %q: %w", agg, err)
 	}
 	return newTileCell(key, v[0], v[1], v[2], v[3], v[4]), nil
 }

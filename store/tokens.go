@@ -12,9 +12,6 @@ import (
 // TokenPrefix is incident.TokenPrefix.
 const TokenPrefix = incident.TokenPrefix
 
-// Token is incident.Token.
-type Token = incident.Token
-
 // CreateToken makes a new random token named name, stores its hash and returns
 // the secret, which cannot be recovered later. A name already in use by a valid
 // token is refused with an error wrapping ErrConflict.
@@ -44,15 +41,15 @@ func (s *SQLite) CreateToken(ctx context.Context, name string) (string, error) {
 }
 
 // Tokens lists every token, valid and revoked, oldest first.
-func (s *SQLite) Tokens(ctx context.Context) ([]Token, error) {
+func (s *SQLite) Tokens(ctx context.Context) ([]incident.Token, error) {
 	rows, err := s.ro.QueryContext(ctx, "SELECT id, name, created_at, coalesce(revoked_at, '') FROM tokens ORDER BY id")
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
 	defer rows.Close()
-	var out []Token
+	var out []incident.Token
 	for rows.Next() {
-		var t Token
+		var t incident.Token
 		if err := rows.Scan(&t.ID, &t.Name, &t.CreatedAt, &t.RevokedAt); err != nil {
 			return nil, fmt.Errorf("list tokens: %w", err)
 		}

@@ -6,7 +6,6 @@ import (
 
 	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
-	"incidentmap/store"
 )
 
 // Counts, the extent and region counts are cached per data version: a write
@@ -14,7 +13,7 @@ import (
 func TestCachedAnswersFollowWrites(t *testing.T) {
 	ctx := context.Background()
 	st := testsrv.OpenSeeded(t)
-	erbil := store.Filter{Regions: []string{"Erbil"}}
+	erbil := incident.Filter{Regions: []string{"Erbil"}}
 	n0, err := st.Count(ctx, erbil)
 	if err != nil {
 		t.Fatal(err)
@@ -23,7 +22,7 @@ func TestCachedAnswersFollowWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	regs0, err := st.Regions(ctx, store.RegionQuery{})
+	regs0, err := st.Regions(ctx, incident.RegionQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +42,7 @@ func TestCachedAnswersFollowWrites(t *testing.T) {
 	if err != nil || ext.Count != ext0.Count+1 {
 		t.Fatalf("extent count after a write = %d (%v), want %d", ext.Count, err, ext0.Count+1)
 	}
-	regs, err := st.Regions(ctx, store.RegionQuery{})
+	regs, err := st.Regions(ctx, incident.RegionQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +61,7 @@ func TestCachedAnswersFollowWrites(t *testing.T) {
 	}
 	// The cached list is not the caller's to change.
 	regs[0].Incidents = -5
-	if again, _ := st.Regions(ctx, store.RegionQuery{}); again[0].Incidents == -5 {
+	if again, _ := st.Regions(ctx, incident.RegionQuery{}); again[0].Incidents == -5 {
 		t.Fatal("a caller's change reached the cached region counts")
 	}
 }

@@ -12,9 +12,6 @@ import (
 	"incidentmap/incident"
 )
 
-// ConflictError is incident.ConflictError.
-type ConflictError = incident.ConflictError
-
 // prepare normalizes, assigns the region and validates an incident about to be
 // written by the write API or an import.
 func (s *SQLite) prepare(inc *incident.Incident) error {
@@ -94,7 +91,7 @@ func (s *SQLite) CreateIncident(ctx context.Context, inc incident.Incident) (inc
 			return err
 		}
 		if owner != 0 {
-			return &ConflictError{EventID: inc.EventID, ID: owner}
+			return &incident.ConflictError{EventID: inc.EventID, ID: owner}
 		}
 		id, err := nextIncidentID(ctx, tx)
 		if err != nil {
@@ -146,7 +143,7 @@ func (s *SQLite) UpdateIncident(ctx context.Context, id int64, by string, change
 			return err
 		}
 		if owner != 0 {
-			return &ConflictError{EventID: next.EventID, ID: owner}
+			return &incident.ConflictError{EventID: next.EventID, ID: owner}
 		}
 		next.UpdatedAt = cur.UpdatedAt
 		if next == cur {
@@ -200,12 +197,9 @@ func (s *SQLite) DeleteIncident(ctx context.Context, id int64, by string, check 
 	return cur, err
 }
 
-// Version is incident.Version.
-type Version = incident.Version
-
 // History returns the earlier versions of incident id, newest first. An id
 // that neither exists nor has a history is ErrNotFound.
-func (s *SQLite) History(ctx context.Context, id int64) ([]Version, error) {
+func (s *SQLite) History(ctx context.Context, id int64) ([]incident.Version, error) {
 	tx, err := s.ro.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("history %d: %w", id, err)
@@ -217,9 +211,9 @@ func (s *SQLite) History(ctx context.Context, id int64) ([]Version, error) {
 		return nil, fmt.Errorf("history %d: %w", id, err)
 	}
 	defer rows.Close()
-	var out []Version
+	var out []incident.Version
 	for rows.Next() {
-		var v Version
+		var v incident.Version
 		if err := rows.Scan(&v.Seq, &v.Op, &v.Feature, &v.ChangedBy, &v.ChangedAt); err != nil {
 			return nil, fmt.Errorf("history %d: %w", id, err)
 		}

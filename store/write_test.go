@@ -69,7 +69,7 @@ func TestWriteKeepsHistory(t *testing.T) {
 	if a.ID != 1 || a.Admin1 != "Baghdad" || a.UpdatedAt == "" {
 		t.Fatalf("created %+v; want id 1, admin1 Baghdad assigned from the point, updated_at set", a)
 	}
-	var ce *store.ConflictError
+	var ce *incident.ConflictError
 	if _, err := st.CreateIncident(ctx, newIncident("W-1")); !errors.As(err, &ce) || ce.ID != 1 {
 		t.Fatalf("duplicate event_id: %v; want ConflictError naming incident 1", err)
 	}
@@ -107,7 +107,7 @@ func TestWriteKeepsHistory(t *testing.T) {
 	if len(vs) != 2 || vs[0].Op != "deleted" || vs[0].ChangedBy != "bob" || vs[1].Op != "updated" || vs[1].ChangedBy != "alice" {
 		t.Fatalf("history %+v; want deleted by bob, then updated by alice", vs)
 	}
-	fatalities := func(v store.Version) float64 {
+	fatalities := func(v incident.Version) float64 {
 		var f struct {
 			ID         int64
 			Properties struct{ Fatalities float64 }
