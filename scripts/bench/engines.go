@@ -10,128 +10,32 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
-	"os/user"
-	"path/filepath"
 	"runtime"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"incidentmap/internal/pgcluster"
 )
 
-// pgCluster is a throw-away PostgreSQL cluster for the benchmark.
-type pgCluster struct {
-	dir, bin, as string
-	port         int
+// startPG starts a throw-away cluster tuned as a small dedicated database
+// server would be (durable: fsync and synchronous commit stay on).
+func startPG() (*pgcluster.Cluster, error) {
+	return pgcluster.New("max_connections=200", "shared_buffers=1GB", "effective_cache_size=4GB",
+		"maintenance_work_mem=512MB", "work_mem=16MB", "max_wal_size=8GB",
+		"random_page_cost=1.1", "checkpoint_completion_target=0.9")
 }
 
-// pgBindir finds PostgreSQL's server binaries: $PG_BINDIR or the newest of
-// Debian's /usr/lib/postgresql/*/bin.
-func pgBindir() (string, error) {
-	if d := os.Getenv("PG_BINDIR"); d != "" {
-		return d, nil
-	}
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
-	sort.Slice(dirs, func(i, j int) bool {
-		vi, _ := strconv.Atoi(filepath.Base(filepath.Dir(dirs[i])))
-		vj, _ := strconv.Atoi(filepath.Base(filepath.Dir(dirs[j])))
-		return vi > vj
-	})
-	for _, d := range dirs {
-		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
-			return d, nil
-		}
-	}
-	return "", fmt.Errorf("no PostgreSQL server binaries (initdb): install postgresql-15-postgis-3 (scripts/test-deps.sh) or set PG_BINDIR")
-}
-
-// pgRun runs one of the server binaries, as the cluster's owner.
-func (c *pgCluster) pgRun(name string, args ...string) error {
-	path := filepath.Join(c.bin, name)
-	cmd := exec.Command(path, args...)
-	if c.as != "" {
-		cmd = exec.Command("runuser", append([]string{"-u", c.as, "--", path}, args...)...)
-	}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s: %w\n%s", name, err, out)
-	}
-	return nil
-}
-
-// startPG initialises and starts a cluster tuned as a small dedicated
-// database server would be (durable: fsync and synchronous commit stay on),
-// on a free loopback port.
-func startPG() (*pgCluster, error) {
-	bin, err := pgBindir()
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "incidentmap-bench-pg-")
-	if err != nil {
-		return nil, err
-	}
-	c := &pgCluster{dir: dir, bin: bin}
-	if os.Geteuid() == 0 {
-		// initdb refuses root: the cluster belongs to postgres.
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			os.RemoveAll(dir)
-			return nil, fmt.Errorf("running as root without a postgres user: %w", err)
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		if err := os.Chown(dir, uid, gid); err != nil {
-			os.RemoveAll(dir)
-			return nil, err
-		}
-		c.as = "postgres"
-	}
-	data := filepath.Join(dir, "data")
-	if err := c.pgRun("initdb", "-D", data, "-U", "incidentmap", "--auth=trust", "-E", "UTF8", "--no-locale"); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	c.port = ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	opts := []string{"-p " + strconv.Itoa(c.port), "-k " + dir, "-c listen_addresses=127.0.0.1",
-		"-c max_connections=200", "-c shared_buffers=1GB", "-c effective_cache_size=4GB",
-		"-c maintenance_work_mem=512MB", "-c work_mem=16MB", "-c max_wal_size=8GB",
-		"-c random_page_cost=1.1", "-c checkpoint_completion_target=0.9"}
-	if err := c.pgRun("pg_ctl", "-D", data, "-l", filepath.Join(dir, "log"), "-o", strings.Join(opts, " "), "-w", "-t", "120", "start"); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	return c, nil
-}
-
-// url is the connection URL of database db.
-func (c *pgCluster) url(db string) string {
-	return fmt.Sprintf("postgres://incidentmap@127.0.0.1:%d/%s?sslmode=disable", c.port, db)
-}
-
-// createDB creates an empty database through psql.
-func (c *pgCluster) createDB(name string) error {
-	return c.pgRun("psql", "-h", "127.0.0.1", "-p", strconv.Itoa(c.port), "-U", "incidentmap", "-d", "postgres",
+// createDB creates an empty database on c through psql.
+func createDB(c *pgcluster.Cluster, name string) error {
+	return c.Run("psql", "-h", "127.0.0.1", "-p", strconv.Itoa(c.Port), "-U", "incidentmap", "-d", "postgres",
 		"-v", "ON_ERROR_STOP=1", "-qc", "CREATE DATABASE "+name)
-}
-
-// stop stops the cluster and removes its folder.
-func (c *pgCluster) stop() {
-	_ = c.pgRun("pg_ctl", "-D", filepath.Join(c.dir, "data"), "-m", "fast", "-w", "stop")
-	os.RemoveAll(c.dir)
 }
 
 // loadavg is the first three fields of /proc/loadavg.
@@ -280,11 +184,11 @@ func runEngines(bin, db string, loadFor time.Duration) error {
 	if err != nil {
 		return err
 	}
-	defer pg.stop()
-	if err := pg.createDB("bench"); err != nil {
+	defer pg.Stop()
+	if err := createDB(pg, "bench"); err != nil {
 		return err
 	}
-	url := pg.url("bench")
+	url := pg.URL("bench")
 	fmt.Fprintf(os.Stderr, "migrate %s → PostGIS\n", db)
 	mcmd := exec.Command(bin, "migrate", "--from", db, "--to", url)
 	var mout strings.Builder
@@ -328,9 +232,9 @@ func runEngines(bin, db string, loadFor time.Duration) error {
 	}
 	removeDB()
 	defer removeDB()
-	for _, e := range []struct{ name, db string }{{"sqlite", target}, {"postgis", pg.url("bench_import")}} {
+	for _, e := range []struct{ name, db string }{{"sqlite", target}, {"postgis", pg.URL("bench_import")}} {
 		if e.name == "postgis" {
-			if err := pg.createDB("bench_import"); err != nil {
+			if err := createDB(pg, "bench_import"); err != nil {
 				return err
 			}
 		}
