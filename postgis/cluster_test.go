@@ -9,10 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"incidentmap/importer"
 	"incidentmap/internal/pgtest"
 	"incidentmap/internal/testsrv"
-	"incidentmap/seed"
 	"incidentmap/server"
 )
 
@@ -24,13 +22,7 @@ func TestTwoServersOneDatabase(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.DB(t)
 	a, b := openPostGISAt(t, url), openPostGISAt(t, url)
-	incs, err := importer.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Upsert(ctx, incs); err != nil {
-		t.Fatal(err)
-	}
+	seedPostGIS(t, a)
 	token, err := a.CreateToken(ctx, "alice")
 	if err != nil {
 		t.Fatal(err)

@@ -50,6 +50,18 @@ func openPostGISAt(t testing.TB, url string) *postgis.PostGIS {
 	return p
 }
 
+// seedPostGIS upserts the seed incidents into p.
+func seedPostGIS(t testing.TB, p *postgis.PostGIS) {
+	t.Helper()
+	incs, err := importer.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Upsert(context.Background(), incs); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // seeded opens both engines with the seed and the same synthetic incidents,
 // loaded by the same import.
 func seeded(t *testing.T, synthetic int) []engine {

@@ -13,12 +13,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"incidentmap/importer"
 	"incidentmap/incident"
 	"incidentmap/internal/pgtest"
 	"incidentmap/internal/testsrv"
 	"incidentmap/postgis"
-	"incidentmap/seed"
 	"incidentmap/server"
 )
 
@@ -49,13 +47,7 @@ func TestReadReplica(t *testing.T) {
 	conn.Close(ctx)
 	url := primary.URL("rt")
 	p0 := openPostGISAt(t, url)
-	incs, err := importer.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p0.Upsert(ctx, incs); err != nil {
-		t.Fatal(err)
-	}
+	seedPostGIS(t, p0)
 	token, err := p0.CreateToken(ctx, "alice")
 	if err != nil {
 		t.Fatal(err)
@@ -246,13 +238,7 @@ func TestChangeLogSeqsInCommitOrder(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.DB(t)
 	p := openPostGISAt(t, url)
-	incs, err := importer.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Upsert(ctx, incs); err != nil {
-		t.Fatal(err)
-	}
+	seedPostGIS(t, p)
 	first, err := pgx.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)

@@ -9,11 +9,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"incidentmap/importer"
 	"incidentmap/incident"
 	"incidentmap/internal/fieldtest"
 	"incidentmap/internal/pgtest"
-	"incidentmap/seed"
 )
 
 // TestSchemaMatchesFieldTable checks the migrated PostGIS schema against
@@ -23,13 +21,7 @@ func TestSchemaMatchesFieldTable(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.DB(t)
 	p := openPostGISAt(t, url)
-	incs, err := importer.IncidentsFromGeoJSON(seed.IncidentsGeoJSON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Upsert(ctx, incs); err != nil {
-		t.Fatal(err)
-	}
+	seedPostGIS(t, p)
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)
@@ -43,16 +35,7 @@ func TestSchemaMatchesFieldTable(t *testing.T) {
 				return nil, err
 			}
 			defer rows.Close()
-			out := map[string]fieldtest.Column{}
-			for rows.Next() {
-				var name string
-				var c fieldtest.Column
-				if err := rows.Scan(&name, &c.Type, &c.NotNull, &c.Default); err != nil {
-					return nil, err
-				}
-				out[name] = c
-			}
-			return out, rows.Err()
+			return fieldtest.ScanColumns(rows)
 		},
 		Type: func(f incident.Field) string {
 			switch {

@@ -24,23 +24,14 @@ func TestSchemaMatchesFieldTable(t *testing.T) {
 	db.SetMaxOpenConns(1)
 	fieldtest.Check(t, fieldtest.Engine{
 		Columns: func() (map[string]fieldtest.Column, error) {
+			// An INTEGER PRIMARY KEY is the rowid, never NULL, though
+			// table_info says notnull 0 for it.
 			rows, err := db.QueryContext(ctx, "SELECT name, type, \"notnull\" OR pk, coalesce(dflt_value, '') FROM pragma_table_info('incidents')")
 			if err != nil {
 				return nil, err
 			}
 			defer rows.Close()
-			// An INTEGER PRIMARY KEY is the rowid, never NULL, though
-			// table_info says notnull 0 for it.
-			out := map[string]fieldtest.Column{}
-			for rows.Next() {
-				var name string
-				var c fieldtest.Column
-				if err := rows.Scan(&name, &c.Type, &c.NotNull, &c.Default); err != nil {
-					return nil, err
-				}
-				out[name] = c
-			}
-			return out, rows.Err()
+			return fieldtest.ScanColumns(rows)
 		},
 		Type: func(f incident.Field) string {
 			switch {

@@ -28,6 +28,29 @@ type Column struct {
 	Default string // the default's SQL text, "" for none
 }
 
+// Rows is what ScanColumns needs of a query's rows (database/sql's and
+// pgx's both have it).
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// ScanColumns reads catalogue rows of (name, type, not null, default) into
+// the map Engine.Columns returns.
+func ScanColumns(rows Rows) (map[string]Column, error) {
+	out := map[string]Column{}
+	for rows.Next() {
+		var name string
+		var c Column
+		if err := rows.Scan(&name, &c.Type, &c.NotNull, &c.Default); err != nil {
+			return nil, err
+		}
+		out[name] = c
+	}
+	return out, rows.Err()
+}
+
 // Engine is what the check needs of an engine.
 type Engine struct {
 	// Columns reads the incidents table's columns from the catalogue
