@@ -311,6 +311,9 @@ func TestMapPageAccessibility(t *testing.T) {
 				tb.run(t, chromedp.Evaluate(`void window.incidentmap.view.markers.get("12").fire("click")`, nil))
 			}
 			tb.run(t, chromedp.WaitVisible(".leaflet-popup .popup"))
+			// Leaflet fades a popup in: axe run mid-fade reads its text
+			// blended with the map behind (a contrast of ~2).
+			tb.waitFor(t, "the popup fully shown", `(() => { const p = document.querySelector(".leaflet-popup"); return !!p && getComputedStyle(p).opacity === "1"; })()`)
 			if v := tb.axeViolations(t); len(v) > 0 {
 				t.Fatalf("axe-core found %d violations:\n%s", len(v), strings.Join(v, "\n"))
 			}
