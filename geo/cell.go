@@ -5,6 +5,8 @@ import (
 	"slices"
 
 	"github.com/paulmach/orb"
+
+	"incidentmap/incident"
 )
 
 // CellZoom is the Web Mercator zoom level of the spatial key: the world is
@@ -81,6 +83,37 @@ func TileCells(z, x, y uint32) CellRange {
 	shift := 2 * (CellZoom - z)
 	lo := morton(x, y) << shift
 	return CellRange{Lo: lo, Hi: lo + (int64(1) << shift) - 1}
+}
+
+// TileAggGrid is where the tile pre-aggregates (incident.TileAggMinLevel…
+// TileAggMaxLevel) hold the clustering grid of tile z/x/y: the cells of
+// level z+6 and the range of their keys at that level; ok is false when
+// that level is not kept.
+func TileAggGrid(z, x, y uint32) (level int, keys CellRange, ok bool) {
+	level = int(z) + 6
+	if level > incident.TileAggMaxLevel || level > CellZoom {
+		return 0, CellRange{}, false
+	}
+	r := TileCells(z, x, y)
+	shift := 2 * (CellZoom - level)
+	return level, CellRange{Lo: r.Lo >> shift, Hi: r.Hi >> shift}, true
+}
+
+// TileAggKept says whether the pre-aggregates keep the clustering grid of
+// tiles of zoom z.
+func TileAggKept(z uint32) bool {
+	_, _, ok := TileAggGrid(z, 0, 0)
+	return ok
+}
+
+// TileAggCell is the one pre-aggregated cell that is tile z/x/y itself (its
+// level is z); ok is false when level z is not kept.
+func TileAggCell(z, x, y uint32) (level int, key int64, ok bool) {
+	level = int(z)
+	if level < incident.TileAggMinLevel || level > incident.TileAggMaxLevel {
+		return 0, 0, false
+	}
+	return level, TileCells(z, x, y).Lo >> (2 * (CellZoom - level)), true
 }
 
 // CellRanges returns at most max sorted, disjoint key ranges that together

@@ -68,25 +68,14 @@ func tileCellsOf(table string) string {
 		incident.TileAggMaxLevel, geo.CellZoom, 2*(geo.CellZoom-incident.TileAggMaxLevel), incident.TileAggMinLevel, table)
 }
 
-// tileAggLevel is the pre-aggregated level of the grid of a tile of zoom
-// z, 0 when that level is not kept.
-func tileAggLevel(z int) int {
-	if l := z + 6; l <= incident.TileAggMaxLevel && l <= geo.CellZoom {
-		return l
-	}
-	return 0
-}
-
 // tileGridAgg reads the grid of tile t from tile_cells, summed over the
 // event types selected (nil: all), in key order.
 func (p *PostGIS) tileGridAgg(ctx context.Context, types []string, t maptile.Tile) ([]incident.TileCell, error) {
 	if types != nil && len(types) == 0 {
 		return nil, nil
 	}
-	level := tileAggLevel(int(t.Z))
-	r := geo.TileCells(uint32(t.Z), t.X, t.Y)
-	shift := 2 * (geo.CellZoom - level)
-	args := []any{level, r.Lo >> shift, r.Hi >> shift}
+	level, keys, _ := geo.TileAggGrid(uint32(t.Z), t.X, t.Y)
+	args := []any{level, keys.Lo, keys.Hi}
 	cond := ""
 	if types != nil {
 		cond = " AND event_type = ANY($4)"
@@ -148,14 +137,14 @@ func (p *PostGIS) tileGridAgg(ctx context.Context, types []string, t maptile.Til
 // pre-aggregates answer f at the tile's zoom; ok is false otherwise.
 func (p *PostGIS) TileCount(ctx context.Context, f incident.Filter, t maptile.Tile) (int64, bool, error) {
 	types, ok := incident.TileTypes(f)
-	z := int(t.Z)
-	if !ok || z < incident.TileAggMinLevel || z > incident.TileAggMaxLevel {
+	level, key, kept := geo.TileAggCell(uint32(t.Z), t.X, t.Y)
+	if !ok || !kept {
 		return 0, false, nil
 	}
 	if types != nil && len(types) == 0 {
 		return 0, true, nil
 	}
-	args := []any{z, geo.TileCells(uint32(z), t.X, t.Y).Lo >> (2 * (geo.CellZoom - z))}
+	args := []any{level, key}
 	cond := ""
 	if types != nil {
 		cond = " AND event_type = ANY($3)"

@@ -64,7 +64,7 @@ func (p *PostGIS) TilePoints(ctx context.Context, f incident.Filter, t maptile.T
 // f at the tile's zoom (tileagg.go), otherwise in SQL over the incidents
 // under the tile.
 func (p *PostGIS) TileGrid(ctx context.Context, f incident.Filter, t maptile.Tile) ([]incident.TileCell, error) {
-	if types, ok := incident.TileTypes(f); ok && tileAggLevel(int(t.Z)) > 0 {
+	if types, ok := incident.TileTypes(f); ok && geo.TileAggKept(uint32(t.Z)) {
 		cells, err := p.tileGridAgg(ctx, types, t)
 		if err != nil {
 			return nil, fmt.Errorf("tile grid: %w", err)

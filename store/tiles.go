@@ -91,7 +91,7 @@ func (s *SQLite) TileGrid(ctx context.Context, f incident.Filter, t maptile.Tile
 	}
 	defer tx.Rollback()
 	var cells []incident.TileCell
-	if types, ok := incident.TileTypes(f); ok && tileAggLevel(uint32(t.Z)) > 0 {
+	if types, ok := incident.TileTypes(f); ok && geo.TileAggKept(uint32(t.Z)) {
 		cells, err = tileGridAgg(ctx, tx, types, t)
 	} else if cells, err = s.tileGridScan(ctx, tx, f, t); err == nil {
 		err = readSingles(ctx, tx, cells)
@@ -100,15 +100,6 @@ func (s *SQLite) TileGrid(ctx context.Context, f incident.Filter, t maptile.Tile
 		return nil, fmt.Errorf("tile grid: %w", err)
 	}
 	return cells, nil
-}
-
-// tileAggLevel is the pre-aggregated level of the grid of a tile of zoom
-// z, 0 when that level is not kept.
-func tileAggLevel(z uint32) int {
-	if l := int(z) + 6; l <= incident.TileAggMaxLevel && l <= geo.CellZoom {
-		return l
-	}
-	return 0
 }
 
 // typesCond is the condition on event_type of a pre-aggregate query for
@@ -131,9 +122,7 @@ func tileGridAgg(ctx context.Context, tx *sql.Tx, types []string, t maptile.Tile
 	if types != nil && len(types) == 0 {
 		return nil, nil
 	}
-	level := tileAggLevel(uint32(t.Z))
-	r := geo.TileCells(uint32(t.Z), t.X, t.Y)
-	shift := 2 * (geo.CellZoom - level)
+	level, keys, _ := geo.TileAggGrid(uint32(t.Z), t.X, t.Y)
 	cond, args := typesCond(types)
 	// The cells come as one text of integers, "key,n,fatalities,lon sum,lat
 	// sum,id sum;…": a row per cell cost more in the driver (some 2 µs a row
@@ -146,7 +135,7 @@ func tileGridAgg(ctx context.Context, tx *sql.Tx, types []string, t maptile.Tile
 	var text sql.NullString
 	err := tx.QueryRowContext(ctx, `SELECT group_concat(key || ',' || n || ',' || f || ',' || lo || ',' || la || ',' || i, ';')
 		FROM (SELECT key, `+sum+` FROM tile_cells WHERE level = ? AND key BETWEEN ? AND ?`+cond+` GROUP BY key)`,
-		append([]any{level, r.Lo >> shift, r.Hi >> shift}, args...)...).Scan(&text)
+		append([]any{level, keys.Lo, keys.Hi}, args...)...).Scan(&text)
 	if err != nil || !text.Valid {
 		return nil, err
 	}
@@ -256,8 +245,8 @@ func newTileCell(key, n, fat, lonSum, latSum, idSum int64) incident.TileCell {
 // false otherwise.
 func (s *SQLite) TileCount(ctx context.Context, f incident.Filter, t maptile.Tile) (int64, bool, error) {
 	types, ok := incident.TileTypes(f)
-	z := int(t.Z)
-	if !ok || z < incident.TileAggMinLevel || z > incident.TileAggMaxLevel {
+	level, key, kept := geo.TileAggCell(uint32(t.Z), t.X, t.Y)
+	if !ok || !kept {
 		return 0, false, nil
 	}
 	if types != nil && len(types) == 0 {
@@ -266,7 +255,7 @@ func (s *SQLite) TileCount(ctx context.Context, f incident.Filter, t maptile.Til
 	cond, args := typesCond(types)
 	var n int64
 	err := s.ro.QueryRowContext(ctx, `SELECT coalesce(sum(n), 0) FROM tile_cells WHERE level = ? AND key = ?`+cond,
-		append([]any{z, geo.TileCells(uint32(z), t.X, t.Y).Lo >> (2 * (geo.CellZoom - z))}, args...)...).Scan(&n)
+		append([]any{level, key}, args...)...).Scan(&n)
 	if err != nil {
 		return 0, false, fmt.Errorf("tile count: %w", err)
 	}
