@@ -6,7 +6,6 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 
 	"incidentmap/internal/testsrv"
@@ -63,7 +62,7 @@ func TestQGISLoadsTheLayer(t *testing.T) {
 		t.Errorf("QGIS layer CRS %q; want EPSG:4326", got.CRS)
 	}
 	ids := func(query string) []int64 {
-		return allIDs(t, srv, "/collections/incidents/items?limit=10000&sortby=id&"+query)
+		return srv.AllIDs(t, "/collections/incidents/items?limit=10000&sortby=id&"+query)
 	}
 	if want := ids("bbox=" + bbox); len(want) == 0 || !slices.Equal(got.BBox, want) {
 		t.Errorf("QGIS bbox %s: %d features; the server's bbox gives %d", bbox, len(got.BBox), len(want))
@@ -72,29 +71,4 @@ func TestQGISLoadsTheLayer(t *testing.T) {
 		t.Errorf("QGIS subset %q: %d features (count %d); filter= gives %d", subset, len(got.Subset), got.SubsetCount, len(want))
 	}
 	t.Logf("QGIS: %d features, bbox %d, subset %d (%s)", got.Iterated, len(got.BBox), len(got.Subset), strconv.Quote(subset))
-}
-
-// allIDs are the ids of every page of an items query, following next links.
-func allIDs(t *testing.T, srv *testsrv.Server, path string) []int64 {
-	t.Helper()
-	var out []int64
-	for path != "" {
-		var fc struct {
-			Features []struct {
-				ID int64 `json:"id"`
-			} `json:"features"`
-			Links []struct{ Href, Rel string } `json:"links"`
-		}
-		srv.GetJSON(t, path, 200, &fc)
-		for _, f := range fc.Features {
-			out = append(out, f.ID)
-		}
-		path = ""
-		for _, l := range fc.Links {
-			if l.Rel == "next" {
-				path = strings.TrimPrefix(l.Href, srv.URL)
-			}
-		}
-	}
-	return out
 }

@@ -142,24 +142,8 @@ func TestGDALWhereEqualsFilterOnEveryQueryable(t *testing.T) {
 func filterIDs(t *testing.T, srv *testsrv.Server, where string) []string {
 	t.Helper()
 	var ids []string
-	path := "/collections/incidents/items?limit=10000&sortby=id&filter=" + url.QueryEscape(where)
-	for path != "" {
-		var fc struct {
-			Features []struct {
-				ID int64 `json:"id"`
-			} `json:"features"`
-			Links []struct{ Href, Rel string } `json:"links"`
-		}
-		srv.GetJSON(t, path, 200, &fc)
-		for _, f := range fc.Features {
-			ids = append(ids, strconv.FormatInt(f.ID, 10))
-		}
-		path = ""
-		for _, l := range fc.Links {
-			if l.Rel == "next" {
-				path = strings.TrimPrefix(l.Href, srv.URL)
-			}
-		}
+	for _, id := range srv.AllIDs(t, "/collections/incidents/items?limit=10000&sortby=id&filter="+url.QueryEscape(where)) {
+		ids = append(ids, strconv.FormatInt(id, 10))
 	}
 	sortIDs(ids)
 	return ids

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -169,4 +170,30 @@ func (s *Server) GetJSON(t testing.TB, path string, want int, v any) {
 	if err := json.Unmarshal(body, v); err != nil {
 		t.Fatalf("GET %s: invalid JSON (%v): %s", path, err, body)
 	}
+}
+
+// AllIDs are the ids of every feature of the items page at path and of the
+// pages its next links lead to, in the order served.
+func (s *Server) AllIDs(t testing.TB, path string) []int64 {
+	t.Helper()
+	var out []int64
+	for path != "" {
+		var fc struct {
+			Features []struct {
+				ID int64 `json:"id"`
+			} `json:"features"`
+			Links []struct{ Href, Rel string } `json:"links"`
+		}
+		s.GetJSON(t, path, 200, &fc)
+		for _, f := range fc.Features {
+			out = append(out, f.ID)
+		}
+		path = ""
+		for _, l := range fc.Links {
+			if l.Rel == "next" {
+				path = strings.TrimPrefix(l.Href, s.URL)
+			}
+		}
+	}
+	return out
 }
