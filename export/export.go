@@ -5,15 +5,11 @@
 package export
 
 import (
-	"bufio"
-	"encoding/csv"
 	"fmt"
 	"io"
-	"strconv"
 
 	"incidentmap/geo"
 
-	"incidentmap/importer"
 	"incidentmap/incident"
 )
 
@@ -76,130 +72,47 @@ type Rows interface {
 }
 
 // Write writes rows to w in f (any format but GPKG) and returns how many it
-// wrote. The output is buffered; Write flushes it before returning.
+// wrote. It writes in large pieces (see writeRows), so w needs no buffer.
+//
+// The CSV holds importer.ACLEDColumns. Text that a spreadsheet would take
+// for a formula (=HYPERLINK(…), +cmd|…, @SUM…, -2+3…) gets a leading
+// apostrophe (importer.EscapeCSVText), which import removes again. Columns
+// incidentmap does not keep stay empty; year comes from the date; timestamp
+// stays empty so that re-importing an export never counts as a newer source
+// version; "region" is ACLED's world region, not incidentmap's grouping
+// (which import derives from admin1 again).
 func Write(w io.Writer, f Format, rows Rows) (int, error) {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	var n int
-	var err error
-	switch f {
-	case GeoJSON:
-		n, err = writeGeoJSON(bw, rows)
-	case GeoJSONSeq:
-		n, err = writeGeoJSONSeq(bw, rows)
-	case CSV:
-		n, err = writeCSV(bw, rows)
-	case KML:
-		n, err = writeKML(bw, rows)
-	default:
+	rf, ok := rowFormats[f]
+	if !ok {
 		return 0, fmt.Errorf("export: %q is not a streamed format", f)
 	}
+	n, err := writeRows(w, rf, rows)
 	if err == nil {
 		err = rows.Err()
 	}
-	if ferr := bw.Flush(); err == nil && ferr != nil {
-		err = ferr
-	}
 	return n, err
 }
 
-func writeGeoJSON(w *bufio.Writer, rows Rows) (int, error) {
-	buf := []byte(`{"type":"FeatureCollection","name":"incidents","features":[` + "\n")
-	n := 0
-	for rows.Next() {
-		if n > 0 {
-			buf = append(buf, ",\n"...)
-		}
-		buf = geo.AppendFeature(buf, rows.Incident())
-		if _, err := w.Write(buf); err != nil {
-			return n, err
-		}
-		buf = buf[:0]
-		n++
-	}
-	buf = append(buf, "\n]}\n"...)
-	_, err := w.Write(buf)
-	return n, err
-}
-
-// writeGeoJSONSeq writes RFC 8142: each feature after RS and before LF.
-func writeGeoJSONSeq(w *bufio.Writer, rows Rows) (int, error) {
-	buf := make([]byte, 0, 1024)
-	n := 0
-	for rows.Next() {
-		buf = append(buf[:0], 0x1E)
-		buf = geo.AppendFeature(buf, rows.Incident())
-		buf = append(buf, '\n')
-		if _, err := w.Write(buf); err != nil {
-			return n, err
-		}
-		n++
-	}
-	return n, nil
-}
-
-// writeCSV writes importer.ACLEDColumns. Text that a spreadsheet would take
-// for a formula (=HYPERLINK(…), +cmd|…, @SUM…, -2+3…) gets a leading
-// apostrophe (importer.EscapeCSVText), which import removes again. Columns incidentmap does not keep
-// stay empty; year comes from the date; timestamp stays empty so that
-// re-importing an export never counts as a newer source version; "region" is ACLED's world region,
-// not incidentmap's grouping (which import derives from admin1 again).
-func writeCSV(w *bufio.Writer, rows Rows) (int, error) {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(importer.ACLEDColumns); err != nil {
-		return 0, err
-	}
-	rec := make([]string, len(importer.ACLEDColumns))
-	n := 0
-	for rows.Next() {
-		inc := rows.Incident()
-		for i, col := range importer.ACLEDColumns {
-			rec[i] = csvField(inc, i, col)
-			if importer.IsCSVTextColumn(col) {
-				rec[i] = importer.EscapeCSVText(rec[i])
+// rowFormats are the streamed formats.
+var rowFormats = map[Format]*rowFormat{
+	GeoJSON: {
+		head: []byte(`{"type":"FeatureCollection","name":"incidents","features":[` + "\n"),
+		row: func(dst []byte, inc *incident.Incident, i int) []byte {
+			if i > 0 {
+				dst = append(dst, ",\n"...)
 			}
-		}
-		if err := cw.Write(rec); err != nil {
-			return n, err
-		}
-		n++
-	}
-	cw.Flush()
-	return n, cw.Error()
-}
-
-// csvFieldOf maps each ACLED column to the field the table keeps in it
-// (-1: none), made once from incident.Props.
-var csvFieldOf = func() []int {
-	out := make([]int, len(importer.ACLEDColumns))
-	for i, col := range importer.ACLEDColumns {
-		out[i] = -1
-		for p, f := range incident.Props {
-			if f.CSV == col {
-				out[i] = p
-			}
-		}
-	}
-	return out
-}()
-
-// csvField is the text of ACLED column i (named col) for inc.
-func csvField(inc *incident.Incident, i int, col string) string {
-	if p := csvFieldOf[i]; p >= 0 {
-		f := &incident.Props[p]
-		if n := f.Int(inc); n != nil {
-			return strconv.Itoa(*n)
-		}
-		return *f.Text(inc)
-	}
-	switch col {
-	case "year":
-		if len(inc.EventDate) >= 4 {
-			return inc.EventDate[:4]
-		}
-	case "latitude":
-		return string(geo.AppendCoord(nil, inc.Lat))
-	case "longitude":
-		return string(geo.AppendCoord(nil, inc.Lon))
-	}
-	return ""
+			return geo.AppendFeature(dst, inc)
+		},
+		tail: []byte("\n]}\n"),
+	},
+	// RFC 8142: each feature after RS and before LF.
+	GeoJSONSeq: {
+		row: func(dst []byte, inc *incident.Incident, _ int) []byte {
+			dst = append(dst, 0x1E)
+			dst = geo.AppendFeature(dst, inc)
+			return append(dst, '\n')
+		},
+	},
+	CSV: {head: csvHead, row: appendCSVRow},
+	KML: {head: kmlHead, row: appendKMLRow, tail: []byte(kmlTail)},
 }

@@ -1,10 +1,8 @@
 package export
 
 import (
-	"bufio"
-	"encoding/xml"
-	"html"
 	"strconv"
+	"unicode/utf8"
 
 	"incidentmap/geo"
 	"incidentmap/incident"
@@ -19,78 +17,170 @@ func kmlType(f *incident.Field) string {
 	return "string"
 }
 
-// kmlValue is the text of the property f of inc.
-func kmlValue(f *incident.Field, inc *incident.Incident) string {
-	if n := f.Int(inc); n != nil {
-		return strconv.Itoa(*n)
+// The KML is written by hand into the row's buffer. Text goes through
+// appendXML, which writes what encoding/xml's EscapeText writes, and
+// appendHTMLXML, what html.EscapeString then xml.EscapeText write (see
+// appendHTMLXML); a test compares them with the standard library's on
+// hostile text. Both copy runs of plain bytes at once, found by a table.
+
+// xmlPlain marks the bytes EscapeText copies as they are: ASCII but the
+// control characters other than tab, LF and CR (which it escapes, or
+// replaces when XML cannot hold them), and the five markup characters.
+var xmlPlain = func() (t [256]bool) {
+	for b := 0x20; b < utf8.RuneSelf; b++ {
+		t[b] = b != '"' && b != '\'' && b != '&' && b != '<' && b != '>'
 	}
-	return *f.Text(inc)
+	return t
+}()
+
+// appendXML appends s escaped for XML character data and attributes,
+// byte for byte as xml.EscapeText writes it.
+func appendXML(dst []byte, s string) []byte {
+	return appendEscaped(dst, s, false)
 }
 
-// xmlText appends s escaped for XML character data and attributes.
-func xmlText(w *bufio.Writer, s string) {
-	xml.EscapeText(w, []byte(s))
+// appendHTMLXML appends s for text inside an element that KML viewers
+// render as HTML: Google Earth shows a placemark's name and description in
+// a balloon that is a small web page, so notes holding "<img src=x
+// onerror=…>" or "<a href=javascript:…>" would be live markup there.
+// Escaped once for HTML and once for XML, the viewer shows the characters
+// as typed. (CDATA would not help: its content is HTML to the viewer all
+// the same.) The exact values are in ExtendedData, as plain XML text, for
+// GIS tools. The bytes are xml.EscapeText(html.EscapeString(s)).
+func appendHTMLXML(dst []byte, s string) []byte {
+	return appendEscaped(dst, s, true)
 }
 
-// htmlText appends s as text inside an element that KML viewers render as
-// HTML: Google Earth shows a placemark's name and description in a balloon
-// that is a small web page, so notes holding "<img src=x onerror=…>" or
-// "<a href=javascript:…>" would be live markup there. Escaped once for HTML
-// and once for XML, the viewer shows the characters as typed. (CDATA would not
-// help: its content is HTML to the viewer all the same.) The exact values are
-// in ExtendedData, as plain XML text, for GIS tools.
-func htmlText(w *bufio.Writer, s string) {
-	xmlText(w, html.EscapeString(s))
+func appendEscaped(dst []byte, s string, html bool) []byte {
+	start := 0
+	for i := 0; i < len(s); {
+		for i < len(s) && xmlPlain[s[i]] {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
+		b := s[i]
+		var esc string
+		width := 1
+		switch b {
+		case '"':
+			esc = "&#34;"
+			if html {
+				esc = "&amp;#34;"
+			}
+		case '\'':
+			esc = "&#39;"
+			if html {
+				esc = "&amp;#39;"
+			}
+		case '&':
+			esc = "&amp;"
+			if html {
+				esc = "&amp;amp;"
+			}
+		case '<':
+			esc = "&lt;"
+			if html {
+				esc = "&amp;lt;"
+			}
+		case '>':
+			esc = "&gt;"
+			if html {
+				esc = "&amp;gt;"
+			}
+		case '\t':
+			esc = "&#x9;"
+		case '\n':
+			esc = "&#xA;"
+		case '\r':
+			esc = "&#xD;"
+		default:
+			if b < utf8.RuneSelf {
+				esc = "\uFFFD" // a control character XML cannot hold
+				break
+			}
+			r, size := utf8.DecodeRuneInString(s[i:])
+			width = size
+			if r == utf8.RuneError && size == 1 || !xmlRuneOK(r) {
+				esc = "\uFFFD"
+				break
+			}
+			i += size
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		dst = append(dst, esc...)
+		i += width
+		start = i
+	}
+	return append(dst, s[start:]...)
+}
+
+// xmlRuneOK is encoding/xml's isInCharacterRange for runes of two bytes or
+// more.
+func xmlRuneOK(r rune) bool {
+	return r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
 }
 
 // kmlBalloon is the balloon every placemark uses: its name and description,
-// both escaped by htmlText. Without it Google Earth may add a table of the
-// ExtendedData values, which it renders as HTML too.
+// both escaped by appendHTMLXML. Without it Google Earth may add a table of
+// the ExtendedData values, which it renders as HTML too.
 const kmlBalloon = `<Style id="incident"><BalloonStyle><text><![CDATA[<b>$[name]</b><br/>$[description]]]></text></BalloonStyle></Style>`
 
-// writeKML writes a KML document: one Placemark per incident, named by its
-// event type and place, with every attribute as typed SchemaData in
-// ExtendedData and the date as a TimeStamp (Google Earth's time slider).
-func writeKML(w *bufio.Writer, rows Rows) (int, error) {
-	w.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
+// kmlHead opens the document and declares the schema of ExtendedData.
+var kmlHead = func() []byte {
+	b := []byte(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
 		`<kml xmlns="http://www.opengis.net/kml/2.2"><Document><name>incidents</name>` + "\n" +
 		kmlBalloon + "\n" + `<Schema name="incidents" id="incidents">`)
 	for i := range incident.Props {
 		f := &incident.Props[i]
-		w.WriteString(`<SimpleField name="` + f.Name + `" type="` + kmlType(f) + `"/>`)
+		b = append(b, `<SimpleField name="`+f.Name+`" type="`+kmlType(f)+`"/>`...)
 	}
-	w.WriteString("</Schema>\n<Folder><name>incidents</name>\n")
-	n := 0
-	coord := make([]byte, 0, 64)
-	for rows.Next() {
-		inc := rows.Incident()
-		w.WriteString(`<Placemark id="incident-` + strconv.FormatInt(inc.ID, 10) + `"><name>`)
-		name := inc.EventType
-		if inc.Location != "" {
-			name += " — " + inc.Location
-		}
-		htmlText(w, name)
-		w.WriteString("</name><description>")
-		htmlText(w, inc.Notes)
-		w.WriteString("</description><TimeStamp><when>")
-		xmlText(w, inc.EventDate)
-		w.WriteString(`</when></TimeStamp><styleUrl>#incident</styleUrl><ExtendedData><SchemaData schemaUrl="#incidents">`)
-		for i := range incident.Props {
-			f := &incident.Props[i]
-			w.WriteString(`<SimpleData name="` + f.Name + `">`)
-			xmlText(w, kmlValue(f, inc))
-			w.WriteString("</SimpleData>")
-		}
-		coord = geo.AppendCoord(coord[:0], inc.Lon)
-		coord = append(coord, ',')
-		coord = geo.AppendCoord(coord, inc.Lat)
-		w.WriteString("</SchemaData></ExtendedData><Point><coordinates>")
-		w.Write(coord)
-		if _, err := w.WriteString("</coordinates></Point></Placemark>\n"); err != nil {
-			return n, err
-		}
-		n++
+	return append(b, "</Schema>\n<Folder><name>incidents</name>\n"...)
+}()
+
+const kmlTail = "</Folder></Document></kml>\n"
+
+// kmlData are the openings of each property's SimpleData, made once.
+var kmlData = func() []string {
+	out := make([]string, len(incident.Props))
+	for i := range incident.Props {
+		out[i] = `<SimpleData name="` + incident.Props[i].Name + `">`
 	}
-	_, err := w.WriteString("</Folder></Document></kml>\n")
-	return n, err
+	return out
+}()
+
+// appendKMLRow appends one Placemark, named by its event type and place,
+// with every attribute as typed SchemaData in ExtendedData and the date as
+// a TimeStamp (Google Earth's time slider).
+func appendKMLRow(dst []byte, inc *incident.Incident, _ int) []byte {
+	dst = append(dst, `<Placemark id="incident-`...)
+	dst = strconv.AppendInt(dst, inc.ID, 10)
+	dst = append(dst, `"><name>`...)
+	dst = appendHTMLXML(dst, inc.EventType)
+	if inc.Location != "" {
+		dst = appendHTMLXML(dst, " — ")
+		dst = appendHTMLXML(dst, inc.Location)
+	}
+	dst = append(dst, "</name><description>"...)
+	dst = appendHTMLXML(dst, inc.Notes)
+	dst = append(dst, "</description><TimeStamp><when>"...)
+	dst = appendXML(dst, inc.EventDate)
+	dst = append(dst, `</when></TimeStamp><styleUrl>#incident</styleUrl><ExtendedData><SchemaData schemaUrl="#incidents">`...)
+	for i := range incident.Props {
+		f := &incident.Props[i]
+		dst = append(dst, kmlData[i]...)
+		if p := f.Int(inc); p != nil {
+			dst = strconv.AppendInt(dst, int64(*p), 10)
+		} else {
+			dst = appendXML(dst, *f.Text(inc))
+		}
+		dst = append(dst, "</SimpleData>"...)
+	}
+	dst = append(dst, "</SchemaData></ExtendedData><Point><coordinates>"...)
+	dst = geo.AppendCoord(dst, inc.Lon)
+	dst = append(dst, ',')
+	dst = geo.AppendCoord(dst, inc.Lat)
+	return append(dst, "</coordinates></Point></Placemark>\n"...)
 }

@@ -74,6 +74,10 @@ func (s *spool) Write(p []byte) (int, error) {
 		return 0, errSpoolAborted
 	}
 	n := len(p)
+	if n == 0 {
+		// An empty memory chunk would read as a file range.
+		return 0, nil
+	}
 	if s.memUsed+n > spoolMemory && s.charge(int64(n)) {
 		if err := s.toFile(p); err != nil {
 			s.budget.Add(-int64(n))
