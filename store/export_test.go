@@ -1,5 +1,13 @@
 package store
 
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"incidentmap/incident"
+)
+
 // ForgetCaches empties the store's caches of counts and aggregations, so a
 // benchmark times the queries themselves.
 func (s *SQLite) ForgetCaches() {
@@ -7,6 +15,31 @@ func (s *SQLite) ForgetCaches() {
 	s.aggregates.forget()
 	s.rolled.forget()
 	s.regionStats.forget()
+	s.positions.forget()
+}
+
+// PositionsOf lists the offsets at which the store knows where a spatial
+// page of f starts in the current data version (see spatialpage.go).
+func (s *SQLite) PositionsOf(ctx context.Context, f incident.Filter) ([]int, error) {
+	tx, err := s.ro.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	sf, err := compileIn(ctx, tx, f)
+	if err != nil {
+		return nil, err
+	}
+	version, err := dataVersionIn(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	ps, _ := s.positions.get(version, positionKey(&sf))
+	var out []int
+	for _, p := range ps {
+		out = append(out, p.offset)
+	}
+	return out, nil
 }
 
 func (c *versionCache[V]) forget() {
@@ -26,4 +59,39 @@ func (s *SQLite) WriterCacheSize() (int, error) {
 	var n int
 	err := s.db.QueryRow("PRAGMA cache_size").Scan(&n)
 	return n, err
+}
+
+// SpatialPagePlan is the plan of f's spatial page (f must be one) started
+// after the key of f's first row when resumed, as when an earlier page left
+// a position there.
+func (s *SQLite) SpatialPagePlan(ctx context.Context, f incident.Filter, resumed bool) ([]string, error) {
+	tx, err := s.ro.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	sf, err := compileIn(ctx, tx, f)
+	if err != nil {
+		return nil, err
+	}
+	var start *position
+	if resumed {
+		cur, err := s.Incidents(ctx, f, false)
+		if err != nil {
+			return nil, err
+		}
+		c := cur.(*Cursor)
+		if !c.Next() {
+			c.Close()
+			return nil, fmt.Errorf("no row to resume after: %w", c.Err())
+		}
+		start = &position{offset: f.Offset + 1, key: keyOf(&c.cur, c.cellKey)}
+		start.key.date = strings.Clone(start.key.date)
+		c.Close()
+	}
+	q, args, cell := sf.pageQuery(false, start)
+	if !cell {
+		return nil, fmt.Errorf("not a spatial page: %s", q)
+	}
+	return explain(ctx, tx, q, args)
 }

@@ -107,7 +107,19 @@ type Cursor struct {
 	dest    []any // scan targets into cur (and the cell key), made once
 	cellKey int64
 	err     error
-	unpin   func() // releases the filter's geometries
+	unpin   func()    // releases the filter's geometries
+	track   *tracking // where a spatial page ends, for the next (nil: not kept)
+}
+
+// tracking follows the spatial keys a cursor of a spatial page reads, so
+// that Close can remember where the next page starts (see spatialpage.go).
+type tracking struct {
+	s          *SQLite
+	version    int64
+	key        string // the filter's (positionKey)
+	offset     int    // of the cursor's first row
+	read       int    // rows read
+	prev, last spatialKey
 }
 
 // Next moves to the next incident.
@@ -135,15 +147,18 @@ func (c *Cursor) Next() bool {
 			c.err = fmt.Errorf("read incident: %w", err)
 			return false
 		}
-		return true
+	} else {
+		if !c.rows.Next() {
+			return false
+		}
+		if err := c.rows.Scan(c.dest...); err != nil {
+			c.err = fmt.Errorf("read incident: %w", err)
+			return false
+		}
 	}
-	if !c.rows.Next() {
-		return false
-	}
-	err := c.rows.Scan(c.dest...)
-	if err != nil {
-		c.err = fmt.Errorf("read incident: %w", err)
-		return false
+	if t := c.track; t != nil {
+		t.prev, t.last = t.last, keyOf(&c.cur, c.cellKey)
+		t.read++
 	}
 	return true
 }
@@ -178,6 +193,16 @@ func (c *Cursor) Err() error {
 
 // Close releases the rows and the snapshot.
 func (c *Cursor) Close() error {
+	if t := c.track; t != nil && c.err == nil && t.read > 0 {
+		// The rows after the last one read start at offset+read; after the
+		// one before it, at offset+read-1 (a server reads one row past
+		// its page to know whether another follows).
+		found := []position{{t.offset + t.read, t.last}}
+		if t.read > 1 {
+			found = append(found, position{t.offset + t.read - 1, t.prev})
+		}
+		t.s.remember(t.version, t.key, found...)
+	}
 	var err error
 	if c.batch != nil {
 		err = c.batch.close()
@@ -207,20 +232,7 @@ var spatialOrder = fmt.Sprintf(" ORDER BY %d, %d, %d, %d, %d, %d", len(incident.
 // gather row ids in a set first. The index is named: the merge in key order
 // (spatialOrder) depends on it, whatever the statistics say of a date or
 // type filter.
-func (f *sqlFilter) rangeUnion(cols string) (string, []any) {
-	conds, cargs := f.conditions()
-	rest := ""
-	if len(conds) > 0 {
-		rest = " AND " + strings.Join(conds, " AND ")
-	}
-	var arms []string
-	var args []any
-	for _, r := range bboxCellRanges(*f.bound) {
-		arms = append(arms, "SELECT "+cols+" FROM incidents i INDEXED BY incidents_cell WHERE i.cell BETWEEN ? AND ?"+rest)
-		args = append(append(args, r.Lo, r.Hi), cargs...)
-	}
-	return strings.Join(arms, " UNION ALL "), args
-}
+func (f *sqlFilter) rangeUnion(cols string) (string, []any) { return f.spatialArms(cols, nil) }
 
 // countQuery counts what f matches.
 func (f *sqlFilter) countQuery() (string, []any) {
@@ -272,7 +284,21 @@ func (s *SQLite) Incidents(ctx context.Context, filter incident.Filter, count bo
 	if err != nil {
 		return fail(err)
 	}
-	q, args, cell := f.pageQuery(walk)
+	var start *position
+	if f.spatial() && f.Limit > 0 {
+		// Where an earlier page of the same filter in this data version
+		// ended (see spatialpage.go).
+		version, err := dataVersionIn(ctx, tx)
+		if err != nil {
+			return fail(err)
+		}
+		t := &tracking{s: s, version: version, key: positionKey(&f), offset: f.Offset}
+		if p, ok := s.startAt(version, t.key, f.Offset); ok {
+			start = &p
+		}
+		c.track = t
+	}
+	q, args, cell := f.pageQuery(walk, start)
 	c.cell = cell
 	if c.batch, err = openBatch(ctx, conn, q, args); err != nil {
 		return fail(fmt.Errorf("query incidents: %w", err))
@@ -375,10 +401,16 @@ var sortIndexes = map[string]string{
 	"event_date": "incidents_stats",
 }
 
+// spatial says whether f's rows come in spatial order (see Incidents).
+func (f *sqlFilter) spatial() bool {
+	return f.bound != nil && !f.ByID && len(f.Sort) == 0 && !(len(f.Text) > 0 && f.ByRelevance)
+}
+
 // pageQuery is the query Incidents runs for f, its arguments, and whether its
 // rows end with the cell key (spatial order). With walk, a page in id order
-// walks the table by id (see walkIDs).
-func (f *sqlFilter) pageQuery(walk bool) (q string, args []any, cell bool) {
+// walks the table by id (see walkIDs); a page in spatial order starts after
+// start's key when start is not nil (see spatialpage.go).
+func (f *sqlFilter) pageQuery(walk bool, start *position) (q string, args []any, cell bool) {
 	switch {
 	case len(f.Text) > 0 && f.ByRelevance:
 		// The match is joined once (it also does the text filtering); the
@@ -399,10 +431,13 @@ func (f *sqlFilter) pageQuery(walk bool) (q string, args []any, cell bool) {
 			from += " INDEXED BY " + sortIndexes[f.Sort[0].Field]
 		}
 		q = "SELECT " + incidentColumns + from + where + " ORDER BY " + cqlsql.OrderBy(f.Sort, cqlColumns, dialect{})
-	case f.bound != nil && !f.ByID:
-		q, args = f.rangeUnion(incidentColumns + ", i.cell")
-		q += spatialOrder
-		cell = true
+	case f.spatial():
+		if start != nil {
+			q, args = f.spatialPageQuery(&start.key, f.Offset-start.offset)
+		} else {
+			q, args = f.spatialPageQuery(nil, f.Offset)
+		}
+		return q, args, true
 	case len(f.Text) > 0:
 		// In id order the text index leads: FTS5 hands its matches out by
 		// rowid, so the page stops after its last row, where testing each
@@ -477,7 +512,7 @@ func (s *SQLite) QueryPlan(ctx context.Context, filter incident.Filter) (page, c
 	if err != nil {
 		return nil, nil, err
 	}
-	q, args, _ := f.pageQuery(walk)
+	q, args, _ := f.pageQuery(walk, nil)
 	if page, err = explain(ctx, tx, q, args); err != nil {
 		return nil, nil, err
 	}

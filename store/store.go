@@ -37,6 +37,7 @@ type SQLite struct {
 	fileID      fileID                               // the database file Open opened, to notice it being replaced
 	regions     *geo.Regions                         // boundaries for assigning admin1; nil: no assignment
 	counts      versionCache[int64]                  // numberMatched per query
+	positions   versionCache[[]position]             // where spatial pages of a query start (see spatialpage.go)
 	extents     versionCache[incident.Extent]        // the extent of all incidents
 	regionStats versionCache[[]incident.RegionStats] // counts per region per query
 	aggregates  versionCache[[]incident.RawGroup]    // grouped rows per aggregation query
@@ -89,6 +90,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*SQLite, error) {
 	s := &SQLite{path: path}
 	// A grouped result can hold a hundred thousand rows (days × sub-event types).
 	s.aggregates.limit, s.rolled.limit = aggregateCacheSize, aggregateCacheSize
+	s.positions.limit = positionFilters
 	db := s.openDB(dsn(path, "immediate", false))
 	s.db = db
 	db.SetMaxOpenConns(1)

@@ -49,6 +49,29 @@ func (c *versionCache[V]) put(version int64, key string, v V) {
 	c.byKey[key] = v
 }
 
+// update sets key's value to fn of its value (the zero value when it has
+// none), under the cache's lock: what fn returns must not share memory that
+// a reader of the old value may still use.
+func (c *versionCache[V]) update(version int64, key string, fn func(V) V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if version < c.version {
+		return
+	}
+	limit := c.limit
+	if limit <= 0 {
+		limit = versionCacheSize
+	}
+	var old V
+	if c.version == version && c.byKey != nil {
+		old = c.byKey[key]
+	}
+	if _, ok := c.byKey[key]; c.version != version || c.byKey == nil || !ok && len(c.byKey) >= limit {
+		c.version, c.byKey = version, map[string]V{}
+	}
+	c.byKey[key] = fn(old)
+}
+
 // cachedIn returns the value of key for tx's snapshot from cache, or
 // computes it in tx and keeps it.
 func cachedIn[V any](ctx context.Context, tx *sql.Tx, cache *versionCache[V], key string, compute func() (V, error)) (V, error) {

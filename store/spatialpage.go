@@ -1,0 +1,194 @@
+package store
+
+import (
+	"crypto/sha256"
+	"reflect"
+	"slices"
+	"strings"
+
+	"incidentmap/incident"
+)
+
+// A page of a bbox is read in spatial order (see spatialOrder): a merge of
+// the cell index's range scans. Two things made its cost grow with the data
+// instead of with the page (issue 16: 21 / 43 / 84 ms for the same page of
+// 1,000 at 100k / 1M / 10M):
+//
+//   - every row before the offset was read from the table and dropped: the
+//     page at offset 20,000 read 21,000 table rows, scattered over the file
+//     (the spatial order is not the id order), to return 1,000;
+//   - a client paging through a dense bbox goes deeper the more the bbox
+//     holds.
+//
+// So a page whose conditions the cell index holds (bbox, dates, fatalities,
+// ids) finds its keys in the index alone, skipping the offset there, and
+// reads only its own rows from the table (keysFirst); and where an earlier
+// page of the same filter ended is remembered per data version (positions),
+// so that the next page seeks to the key after it instead of skipping the
+// offset at all.
+
+// spatialKey is a row's place in the spatial order: the cell index's key
+// (cell, lon, lat, event_date, fatalities) and the id after it. The order is
+// total, so "every row after this key" is exactly "every row after this
+// row".
+type spatialKey struct {
+	cell       int64
+	lon, lat   float64
+	date       string
+	fatalities int64
+	id         int64
+}
+
+// keyOf is the spatial key of inc, whose cell key is cell.
+func keyOf(inc *incident.Incident, cell int64) spatialKey {
+	return spatialKey{cell: cell, lon: inc.Lon, lat: inc.Lat, date: inc.EventDate,
+		fatalities: int64(inc.Fatalities), id: inc.ID}
+}
+
+// afterKey is the condition of a cell range arm that keeps the rows after
+// k: a row value compared in the index's order.
+const afterKey = "(i.cell, i.lon, i.lat, i.event_date, i.fatalities, i.id) > (?, ?, ?, ?, ?, ?)"
+
+// position is where a page of a filter may start: the rows after key are
+// the rows from offset on.
+type position struct {
+	offset int
+	key    spatialKey
+}
+
+// Bounds of the position cache: filters kept per data version, positions
+// kept per filter (a client paging through a filter leaves one or two a
+// page; the deepest are kept).
+const (
+	positionFilters   = 512
+	positionsPerQuery = 32
+)
+
+// positionKey is the position cache's key of f: a digest of what f matches
+// (its count query and arguments), which is all that fixes the spatial
+// order's rows.
+func positionKey(f *sqlFilter) string {
+	sum := sha256.Sum256([]byte(countKey(f)))
+	return string(sum[:16])
+}
+
+// startAt is the position a spatial page of f at offset may start from in
+// data version: the deepest known at or before offset; ok is false when
+// there is none (the page starts at the first row).
+func (s *SQLite) startAt(version int64, key string, offset int) (position, bool) {
+	ps, ok := s.positions.get(version, key)
+	if !ok {
+		return position{}, false
+	}
+	i, found := slices.BinarySearchFunc(ps, offset, func(p position, off int) int { return p.offset - off })
+	if found {
+		return ps[i], true
+	}
+	if i == 0 {
+		return position{}, false
+	}
+	return ps[i-1], true
+}
+
+// remember keeps the positions a page read (see startAt). Their strings are
+// copied: a row's point into its batch's buffer, which must not stay alive.
+func (s *SQLite) remember(version int64, key string, found ...position) {
+	s.positions.update(version, key, func(old []position) []position {
+		ps := slices.Clone(old)
+		for _, p := range found {
+			if p.offset <= 0 {
+				continue
+			}
+			p.key.date = strings.Clone(p.key.date)
+			i, ok := slices.BinarySearchFunc(ps, p.offset, func(q position, off int) int { return q.offset - off })
+			if ok {
+				ps[i] = p
+				continue
+			}
+			ps = slices.Insert(ps, i, p)
+		}
+		if len(ps) > positionsPerQuery {
+			ps = ps[len(ps)-positionsPerQuery:]
+		}
+		return ps
+	})
+}
+
+// keysFirst says whether the cell index (cell, lon, lat, event_date,
+// fatalities, and the row id) holds every condition of f, so that a page's
+// keys, and the rows an offset skips, come from the index alone. Any other
+// condition needs the table row of every candidate anyway.
+func (f *sqlFilter) keysFirst() bool {
+	if f.bound == nil || f.Limit <= 0 {
+		return false
+	}
+	rest := f.Filter
+	rest.BBox, rest.Interval, rest.MinFatalities, rest.MaxFatalities, rest.IDs = nil, incident.Interval{}, nil, nil, nil
+	rest.Limit, rest.Offset, rest.MayDeferCount, rest.ByID = 0, 0, false, false
+	return reflect.DeepEqual(rest, incident.Filter{})
+}
+
+// spatialArms is one SELECT of cols per cell key range of f's bound, each
+// with all of f's conditions, joined by UNION ALL (see rangeUnion); with
+// after, only the rows after that key: the ranges before its cell are left
+// out and the one holding it starts there.
+func (f *sqlFilter) spatialArms(cols string, after *spatialKey) (string, []any) {
+	conds, cargs := f.conditions()
+	rest := ""
+	if len(conds) > 0 {
+		rest = " AND " + strings.Join(conds, " AND ")
+	}
+	var arms []string
+	var args []any
+	for _, r := range bboxCellRanges(*f.bound) {
+		lo, cond := r.Lo, ""
+		var kargs []any
+		if after != nil {
+			if r.Hi < after.cell {
+				continue
+			}
+			if lo <= after.cell {
+				// The seek starts at the key's cell (a lower bound of the
+				// range itself, which SQLite seeks to); the row value drops
+				// the rows of that cell up to the key.
+				lo, cond = after.cell, " AND "+afterKey
+				kargs = []any{after.cell, after.lon, after.lat, after.date, after.fatalities, after.id}
+			}
+		}
+		arms = append(arms, "SELECT "+cols+" FROM incidents i INDEXED BY incidents_cell WHERE i.cell BETWEEN ? AND ?"+cond+rest)
+		args = append(append(append(args, lo, r.Hi), kargs...), cargs...)
+	}
+	if len(arms) == 0 {
+		// Nothing is after the key.
+		return "SELECT " + cols + " FROM incidents i WHERE 0", nil
+	}
+	return strings.Join(arms, " UNION ALL "), args
+}
+
+// spatialPageQuery is the page of f in spatial order, offset rows after
+// start (the first row when start is nil), and its arguments. Its rows are
+// incidentColumns and the cell key.
+func (f *sqlFilter) spatialPageQuery(start *spatialKey, offset int) (string, []any) {
+	limit := int64(f.Limit)
+	if limit <= 0 {
+		limit = -1
+	}
+	if f.keysFirst() {
+		// The keys in order from the index alone, the offset skipped there;
+		// then the page's rows by id in that order. The outer ORDER BY is
+		// the subquery's (SQLite keeps it without sorting: the guard in
+		// plan_test checks).
+		keys, args := f.spatialArms("i.id, i.cell, i.lon, i.lat, i.event_date, i.fatalities", start)
+		q := "SELECT " + incidentColumns + ", k.cell FROM (" + keys +
+			" ORDER BY 2, 3, 4, 5, 6, 1 LIMIT ? OFFSET ?) k CROSS JOIN incidents i ON i.id = k.id" +
+			" ORDER BY k.cell, k.lon, k.lat, k.event_date, k.fatalities, k.id"
+		return q, append(args, limit, offset)
+	}
+	q, args := f.spatialArms(incidentColumns+", i.cell", start)
+	q += spatialOrder
+	if f.Limit > 0 || offset > 0 {
+		q += " LIMIT ? OFFSET ?"
+		args = append(args, limit, offset)
+	}
+	return q, args
+}
