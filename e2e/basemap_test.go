@@ -117,63 +117,64 @@ func TestMapPageBasemap(t *testing.T) {
 // TestMapPageHeatAndChoropleth: the heatmap paints, the choropleth's classes
 // come from the data and a governorate says its counts on keyboard focus.
 func TestMapPageHeatAndChoropleth(t *testing.T) {
-	srv := testsrv.StartSeeded(t)
-	tb := openPage(t, srv.URL+"/map/#heat=1&shade=incidents")
-	var painted int
-	tb.run(t, chromedp.Evaluate(`(() => { const c = document.querySelector(".heat-canvas"); if (!c) return 0;
+	testsrv.ForEngines(t, testsrv.Seed, nil, func(t *testing.T, srv *testsrv.Server) {
+		tb := openPage(t, srv.URL+"/map/#heat=1&shade=incidents")
+		var painted int
+		tb.run(t, chromedp.Evaluate(`(() => { const c = document.querySelector(".heat-canvas"); if (!c) return 0;
 		const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data; let n = 0;
 		for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; })()`, &painted))
-	if painted < 100 {
-		t.Fatalf("the heatmap painted %d pixels", painted)
-	}
-	// Breaks from the data: the seed's counts per governorate are 0, 3, 5 and
-	// the like; every class holds at least one governorate.
-	var classes []string
-	tb.run(t, chromedp.Evaluate(`[...document.querySelectorAll("#choropleth-legend span")].map((s) => s.textContent)`, &classes))
-	if len(classes) < 2 {
-		t.Fatalf("legend %v; want classes from the data", classes)
-	}
-	// Keyboard focus on Anbar shows its counts.
-	var regions struct {
-		Features []struct {
-			Properties map[string]any `json:"properties"`
-		} `json:"features"`
-	}
-	srv.GetJSON(t, "/collections/regions/items?limit=100", 200, &regions)
-	want := ""
-	for _, f := range regions.Features {
-		if f.Properties["name"] == "Anbar" {
-			want = ftoa(f.Properties["incidents"].(float64)) + " incidents"
+		if painted < 100 {
+			t.Fatalf("the heatmap painted %d pixels", painted)
 		}
-	}
-	var tip string
-	tb.run(t, chromedp.Evaluate(`(() => { const p = [...document.querySelectorAll(".leaflet-overlay-pane path[tabindex]")]
-		.find((e) => e.getAttribute("aria-label").startsWith("Anbar:")); p.focus(); return true; })()`, nil),
-		chromedp.WaitVisible(".leaflet-tooltip"), chromedp.Text(".leaflet-tooltip", &tip))
-	if !strings.Contains(tip, "Anbar") || !strings.Contains(tip, want) {
-		t.Fatalf("focus on Anbar shows %q; want %q", tip, want)
-	}
-	// Per 1,000 km²: Anbar (5 seed incidents over ~138,000 km²) is ~0.036.
-	tb.setInput(t, "choropleth", "incidents_km2")
-	var legend string
-	tb.run(t, chromedp.Text("#choropleth-legend", &legend))
-	if !strings.Contains(legend, "incidents per 1,000 km²") {
-		t.Fatalf("density legend %q", legend)
-	}
-	// The layer is redrawn for the new measure after the legend changes, so
-	// focus Anbar again until its tooltip is the redrawn one (or time runs out).
-	for deadline := time.Now().Add(10 * time.Second); ; {
+		// Breaks from the data: the seed's counts per governorate are 0, 3, 5 and
+		// the like; every class holds at least one governorate.
+		var classes []string
+		tb.run(t, chromedp.Evaluate(`[...document.querySelectorAll("#choropleth-legend span")].map((s) => s.textContent)`, &classes))
+		if len(classes) < 2 {
+			t.Fatalf("legend %v; want classes from the data", classes)
+		}
+		// Keyboard focus on Anbar shows its counts.
+		var regions struct {
+			Features []struct {
+				Properties map[string]any `json:"properties"`
+			} `json:"features"`
+		}
+		srv.GetJSON(t, "/collections/regions/items?limit=100", 200, &regions)
+		want := ""
+		for _, f := range regions.Features {
+			if f.Properties["name"] == "Anbar" {
+				want = ftoa(f.Properties["incidents"].(float64)) + " incidents"
+			}
+		}
+		var tip string
 		tb.run(t, chromedp.Evaluate(`(() => { const p = [...document.querySelectorAll(".leaflet-overlay-pane path[tabindex]")]
+		.find((e) => e.getAttribute("aria-label").startsWith("Anbar:")); p.focus(); return true; })()`, nil),
+			chromedp.WaitVisible(".leaflet-tooltip"), chromedp.Text(".leaflet-tooltip", &tip))
+		if !strings.Contains(tip, "Anbar") || !strings.Contains(tip, want) {
+			t.Fatalf("focus on Anbar shows %q; want %q", tip, want)
+		}
+		// Per 1,000 km²: Anbar (5 seed incidents over ~138,000 km²) is ~0.036.
+		tb.setInput(t, "choropleth", "incidents_km2")
+		var legend string
+		tb.run(t, chromedp.Text("#choropleth-legend", &legend))
+		if !strings.Contains(legend, "incidents per 1,000 km²") {
+			t.Fatalf("density legend %q", legend)
+		}
+		// The layer is redrawn for the new measure after the legend changes, so
+		// focus Anbar again until its tooltip is the redrawn one (or time runs out).
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			tb.run(t, chromedp.Evaluate(`(() => { const p = [...document.querySelectorAll(".leaflet-overlay-pane path[tabindex]")]
 			.find((e) => e.getAttribute("aria-label").startsWith("Anbar:")); p.blur(); p.focus();
 			const t = document.querySelector(".leaflet-tooltip"); return t ? t.textContent : ""; })()`, &tip))
-		if strings.Contains(tip, "per 1,000 km²") || time.Now().After(deadline) {
-			break
+			if strings.Contains(tip, "per 1,000 km²") || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if !strings.Contains(tip, "0.036 per 1,000 km²") {
-		t.Fatalf("Anbar's density tooltip %q; want 0.036 per 1,000 km²", tip)
-	}
+		if !strings.Contains(tip, "0.036 per 1,000 km²") {
+			t.Fatalf("Anbar's density tooltip %q; want 0.036 per 1,000 km²", tip)
+		}
+	})
 }
 
 func contains(list []string, s string) bool {

@@ -90,163 +90,164 @@ func (tb *tab) marks(t *testing.T) []mark {
 }
 
 func TestMapPageTiles(t *testing.T) {
-	srv := startBulkSynth(t, tileTestN)
-	// Zoom 5 over Iraq: every synthetic incident lies in the tiles in view.
-	tb := openPage(t, srv.URL+"/map/#map=5/33.2/43.7")
+	testsrv.ForEngines(t, testsrv.Synthetic(tileTestN), nil, func(t *testing.T, srv *testsrv.Server) {
+		// Zoom 5 over Iraq: every synthetic incident lies in the tiles in view.
+		tb := openPage(t, srv.URL+"/map/#map=5/33.2/43.7")
 
-	if mode := tb.eval(t, `document.body.dataset.mode`); mode != "tiles" {
-		t.Fatalf("with %d incidents the page is in mode %v, want tiles", tileTestN, mode)
-	}
-	s := tb.waitTiles(t, 5)
-	var head struct {
-		Line, Incidents string
-		HasKilled       bool
-		Markers         int
-	}
-	tb.run(t, chromedp.Evaluate(`(() => { const c = document.getElementById("count");
+		if mode := tb.eval(t, `document.body.dataset.mode`); mode != "tiles" {
+			t.Fatalf("with %d incidents the page is in mode %v, want tiles", tileTestN, mode)
+		}
+		s := tb.waitTiles(t, 5)
+		var head struct {
+			Line, Incidents string
+			HasKilled       bool
+			Markers         int
+		}
+		tb.run(t, chromedp.Evaluate(`(() => { const c = document.getElementById("count");
 		return {line: c.textContent, incidents: c.dataset.incidents, hasKilled: "killed" in c.dataset,
 			markers: document.querySelectorAll(".leaflet-marker-pane .inc, .leaflet-marker-pane .marker-cluster").length}; })()`, &head))
-	if head.Line != "20,000 incidents (shown as clusters from the server)" || head.Incidents != "20000" || head.HasKilled || head.Markers != 0 {
-		t.Fatalf("tile mode shows %+v; want the count line of 20,000 from the server, no killed figure, no markers", head)
-	}
-	// Every incident is in exactly one tile: the decoded counts add up.
-	if s.Incidents != tileTestN || s.Requests == 0 || s.Failures != 0 || s.Marks == 0 {
-		t.Fatalf("zoom 5 tiles: %+v; want %d incidents in them, no failures", s, tileTestN)
-	}
-	var dataAttrs map[string]string
-	tb.run(t, chromedp.Evaluate(`Object.assign({}, window.incidentmap.map.getContainer().dataset)`, &dataAttrs))
-	if dataAttrs["tileIncidents"] != fmt.Sprint(tileTestN) || dataAttrs["tileZoom"] != "5" {
-		t.Fatalf("map data attributes %v; want tileIncidents %d at tileZoom 5", dataAttrs, tileTestN)
-	}
-	tileURLs := tb.requested("/collections/incidents/tiles/WebMercatorQuad/5/")
-	if len(tileURLs) == 0 {
-		t.Fatal("no zoom 5 tile was requested")
-	}
-	// And they were painted: canvases with opaque pixels.
-	var painted int
-	tb.run(t, chromedp.Evaluate(`(() => { let n = 0;
+		if head.Line != "20,000 incidents (shown as clusters from the server)" || head.Incidents != "20000" || head.HasKilled || head.Markers != 0 {
+			t.Fatalf("tile mode shows %+v; want the count line of 20,000 from the server, no killed figure, no markers", head)
+		}
+		// Every incident is in exactly one tile: the decoded counts add up.
+		if s.Incidents != tileTestN || s.Requests == 0 || s.Failures != 0 || s.Marks == 0 {
+			t.Fatalf("zoom 5 tiles: %+v; want %d incidents in them, no failures", s, tileTestN)
+		}
+		var dataAttrs map[string]string
+		tb.run(t, chromedp.Evaluate(`Object.assign({}, window.incidentmap.map.getContainer().dataset)`, &dataAttrs))
+		if dataAttrs["tileIncidents"] != fmt.Sprint(tileTestN) || dataAttrs["tileZoom"] != "5" {
+			t.Fatalf("map data attributes %v; want tileIncidents %d at tileZoom 5", dataAttrs, tileTestN)
+		}
+		tileURLs := tb.requested("/collections/incidents/tiles/WebMercatorQuad/5/")
+		if len(tileURLs) == 0 {
+			t.Fatal("no zoom 5 tile was requested")
+		}
+		// And they were painted: canvases with opaque pixels.
+		var painted int
+		tb.run(t, chromedp.Evaluate(`(() => { let n = 0;
 		for (const c of document.querySelectorAll(".leaflet-incidentTiles-pane canvas.incident-tile")) {
 			const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
 			for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
 		}
 		return n; })()`, &painted))
-	if painted < 500 {
-		t.Fatalf("the tile canvases hold %d painted pixels", painted)
-	}
-
-	// Clicking a cluster zooms in on it (two levels).
-	var cluster *mark
-	for _, m := range tb.marks(t) {
-		if m.Kind == "cluster" && m.HitsItself && m.Clear && (cluster == nil || m.Count > cluster.Count) {
-			m := m
-			cluster = &m
+		if painted < 500 {
+			t.Fatalf("the tile canvases hold %d painted pixels", painted)
 		}
-	}
-	if cluster == nil {
-		t.Fatal("no cluster to click at zoom 5")
-	}
-	tb.run(t, chromedp.MouseClickXY(cluster.X, cluster.Y))
-	tb.waitTiles(t, 7)
-	if z := tb.eval(t, `window.incidentmap.map.getZoom()`); z != 7.0 {
-		t.Fatalf("after clicking a cluster of %d the zoom is %v, want 7", cluster.Count, z)
-	}
 
-	// Clicking a single incident opens its popup, fetched from the items API.
-	var dot *mark
-	for _, z := range []int{7, 9, 11} {
-		if z > 7 {
-			tb.run(t, chromedp.Evaluate(fmt.Sprintf(`void window.incidentmap.map.setZoom(%d, {animate: false})`, z), nil))
-			tb.waitTiles(t, z)
-		}
+		// Clicking a cluster zooms in on it (two levels).
+		var cluster *mark
 		for _, m := range tb.marks(t) {
-			if m.Kind == "incident" && m.HitsItself && m.Clear {
+			if m.Kind == "cluster" && m.HitsItself && m.Clear && (cluster == nil || m.Count > cluster.Count) {
 				m := m
-				dot = &m
+				cluster = &m
+			}
+		}
+		if cluster == nil {
+			t.Fatal("no cluster to click at zoom 5")
+		}
+		tb.run(t, chromedp.MouseClickXY(cluster.X, cluster.Y))
+		tb.waitTiles(t, 7)
+		if z := tb.eval(t, `window.incidentmap.map.getZoom()`); z != 7.0 {
+			t.Fatalf("after clicking a cluster of %d the zoom is %v, want 7", cluster.Count, z)
+		}
+
+		// Clicking a single incident opens its popup, fetched from the items API.
+		var dot *mark
+		for _, z := range []int{7, 9, 11} {
+			if z > 7 {
+				tb.run(t, chromedp.Evaluate(fmt.Sprintf(`void window.incidentmap.map.setZoom(%d, {animate: false})`, z), nil))
+				tb.waitTiles(t, z)
+			}
+			for _, m := range tb.marks(t) {
+				if m.Kind == "incident" && m.HitsItself && m.Clear {
+					m := m
+					dot = &m
+					break
+				}
+			}
+			if dot != nil {
 				break
 			}
 		}
-		if dot != nil {
-			break
+		if dot == nil {
+			t.Fatal("no single incident to click at zoom 7, 9 or 11")
 		}
-	}
-	if dot == nil {
-		t.Fatal("no single incident to click at zoom 7, 9 or 11")
-	}
-	var text string
-	tb.run(t, chromedp.MouseClickXY(dot.X, dot.Y), chromedp.WaitVisible(".leaflet-popup .popup"),
-		chromedp.Text(".leaflet-popup .popup", &text))
-	text = strings.ReplaceAll(text, "\n", "")
-	for _, want := range []string{dot.Date, dot.Type, fmt.Sprintf("%d (%s)", dot.ID, synth.EventID(1, dot.ID))} {
-		if !strings.Contains(text, want) {
-			t.Errorf("popup of incident %d: %q lacks %q", dot.ID, text, want)
+		var text string
+		tb.run(t, chromedp.MouseClickXY(dot.X, dot.Y), chromedp.WaitVisible(".leaflet-popup .popup"),
+			chromedp.Text(".leaflet-popup .popup", &text))
+		text = strings.ReplaceAll(text, "\n", "")
+		for _, want := range []string{dot.Date, dot.Type, fmt.Sprintf("%d (%s)", dot.ID, synth.EventID(1, dot.ID))} {
+			if !strings.Contains(text, want) {
+				t.Errorf("popup of incident %d: %q lacks %q", dot.ID, text, want)
+			}
 		}
-	}
-	if !tb.requestedAny(fmt.Sprintf("/collections/incidents/items/%d", dot.ID)) {
-		t.Errorf("the popup of incident %d did not fetch it", dot.ID)
-	}
+		if !tb.requestedAny(fmt.Sprintf("/collections/incidents/items/%d", dot.ID)) {
+			t.Errorf("the popup of incident %d did not fetch it", dot.ID)
+		}
 
-	// Downloads in tile mode stream every match (no limit).
-	if href := tb.eval(t, `document.getElementById("dl-csv").href`).(string); !strings.Contains(href, "f=csv") || strings.Contains(href, "limit=") {
-		t.Errorf("tile mode CSV download %s; want f=csv without a limit", href)
-	}
+		// Downloads in tile mode stream every match (no limit).
+		if href := tb.eval(t, `document.getElementById("dl-csv").href`).(string); !strings.Contains(href, "f=csv") || strings.Contains(href, "limit=") {
+			t.Errorf("tile mode CSV download %s; want f=csv without a limit", href)
+		}
 
-	// A month of incidents is below the threshold: markers again, all of them
-	// (in the view of all Iraq: the marker layer draws what is in view).
-	tb.run(t, chromedp.Evaluate(`void window.incidentmap.map.setView([33.2, 43.7], 5, {animate: false})`, nil))
-	tb.waitTiles(t, 5)
-	tb.setInput(t, "start", "2020-01-01")
-	tb.setInput(t, "end", "2020-01-31")
-	want := numberMatched(t, srv, url.Values{"datetime": {"2020-01-01/2020-01-31"}})
-	if want == 0 || want > 5000 {
-		t.Fatalf("January 2020 matches %d incidents; the test needs 1..5000", want)
-	}
-	if mode := tb.eval(t, `document.body.dataset.mode`); mode != "markers" {
-		t.Fatalf("with %d incidents the page is in mode %v, want markers", want, mode)
-	}
-	line, n, drawn, _ := tb.shown(t)
-	if n != want || drawn != want || !strings.HasPrefix(line, fmt.Sprintf("%d incidents, ", want)) {
-		t.Fatalf("January 2020: line %q, %d incidents, %d drawn; want %d", line, n, drawn, want)
-	}
-	if c := tb.eval(t, `document.querySelectorAll("canvas.incident-tile").length`); c != 0.0 {
-		t.Fatalf("%v tile canvases remain in marker mode", c)
-	}
+		// A month of incidents is below the threshold: markers again, all of them
+		// (in the view of all Iraq: the marker layer draws what is in view).
+		tb.run(t, chromedp.Evaluate(`void window.incidentmap.map.setView([33.2, 43.7], 5, {animate: false})`, nil))
+		tb.waitTiles(t, 5)
+		tb.setInput(t, "start", "2020-01-01")
+		tb.setInput(t, "end", "2020-01-31")
+		want := numberMatched(t, srv, url.Values{"datetime": {"2020-01-01/2020-01-31"}})
+		if want == 0 || want > 5000 {
+			t.Fatalf("January 2020 matches %d incidents; the test needs 1..5000", want)
+		}
+		if mode := tb.eval(t, `document.body.dataset.mode`); mode != "markers" {
+			t.Fatalf("with %d incidents the page is in mode %v, want markers", want, mode)
+		}
+		line, n, drawn, _ := tb.shown(t)
+		if n != want || drawn != want || !strings.HasPrefix(line, fmt.Sprintf("%d incidents, ", want)) {
+			t.Fatalf("January 2020: line %q, %d incidents, %d drawn; want %d", line, n, drawn, want)
+		}
+		if c := tb.eval(t, `document.querySelectorAll("canvas.incident-tile").length`); c != 0.0 {
+			t.Fatalf("%v tile canvases remain in marker mode", c)
+		}
 
-	// Clearing the filters returns to tiles.
-	tb.run(t, chromedp.Click("#reset"), waitReady())
-	if mode := tb.eval(t, `document.body.dataset.mode`); mode != "tiles" {
-		t.Fatalf("after clearing the filters the page is in mode %v, want tiles", mode)
-	}
-	tb.run(t, chromedp.Evaluate(`void window.incidentmap.map.setView([33.2, 43.7], 5, {animate: false})`, nil))
-	tb.waitTiles(t, 5)
+		// Clearing the filters returns to tiles.
+		tb.run(t, chromedp.Click("#reset"), waitReady())
+		if mode := tb.eval(t, `document.body.dataset.mode`); mode != "tiles" {
+			t.Fatalf("after clearing the filters the page is in mode %v, want tiles", mode)
+		}
+		tb.run(t, chromedp.Evaluate(`void window.incidentmap.map.setView([33.2, 43.7], 5, {animate: false})`, nil))
+		tb.waitTiles(t, 5)
 
-	// A filter that still matches more than the threshold refetches the
-	// tiles in view with it, repainting the same canvases (no blank map).
-	atLeastOne := numberMatched(t, srv, url.Values{"min_fatalities": {"1"}})
-	if atLeastOne <= 5000 || atLeastOne >= tileTestN {
-		t.Fatalf("min_fatalities=1 matches %d; the test needs 5001..%d", atLeastOne, tileTestN-1)
-	}
-	before := tb.eval(t, `(() => { const cs = document.querySelectorAll("canvas.incident-tile");
+		// A filter that still matches more than the threshold refetches the
+		// tiles in view with it, repainting the same canvases (no blank map).
+		atLeastOne := numberMatched(t, srv, url.Values{"min_fatalities": {"1"}})
+		if atLeastOne <= 5000 || atLeastOne >= tileTestN {
+			t.Fatalf("min_fatalities=1 matches %d; the test needs 5001..%d", atLeastOne, tileTestN-1)
+		}
+		before := tb.eval(t, `(() => { const cs = document.querySelectorAll("canvas.incident-tile");
 		cs.forEach((c) => c.dataset.before = "1"); return cs.length; })()`)
-	tb.setInput(t, "min", "1")
-	if s := tb.waitTiles(t, 5); s.Incidents != atLeastOne || s.Failures != 0 {
-		t.Fatalf("min_fatalities=1 tiles: %+v; the items API says %d incidents", s, atLeastOne)
-	}
-	if after := tb.eval(t, `[document.querySelectorAll("canvas.incident-tile").length, document.querySelectorAll("canvas.incident-tile[data-before]").length]`); !reflect.DeepEqual(after, []any{before, before}) {
-		t.Fatalf("tile canvases before the filter %v, after (all, kept) %v: the tiles were not repainted in place", before, after)
-	}
-	refetched := 0
-	for _, u := range tb.requested("/tiles/WebMercatorQuad/5/") {
-		if strings.Contains(u, "min_fatalities=1") {
-			refetched++
+		tb.setInput(t, "min", "1")
+		if s := tb.waitTiles(t, 5); s.Incidents != atLeastOne || s.Failures != 0 {
+			t.Fatalf("min_fatalities=1 tiles: %+v; the items API says %d incidents", s, atLeastOne)
 		}
-	}
-	if refetched == 0 {
-		t.Fatal("no zoom 5 tile was requested again with min_fatalities=1")
-	}
-	if line := tb.eval(t, `document.getElementById("count").textContent`); line != fmt.Sprintf("%s incidents (shown as clusters from the server)", commas(atLeastOne)) {
-		t.Fatalf("count line %q for %d incidents", line, atLeastOne)
-	}
+		if after := tb.eval(t, `[document.querySelectorAll("canvas.incident-tile").length, document.querySelectorAll("canvas.incident-tile[data-before]").length]`); !reflect.DeepEqual(after, []any{before, before}) {
+			t.Fatalf("tile canvases before the filter %v, after (all, kept) %v: the tiles were not repainted in place", before, after)
+		}
+		refetched := 0
+		for _, u := range tb.requested("/tiles/WebMercatorQuad/5/") {
+			if strings.Contains(u, "min_fatalities=1") {
+				refetched++
+			}
+		}
+		if refetched == 0 {
+			t.Fatal("no zoom 5 tile was requested again with min_fatalities=1")
+		}
+		if line := tb.eval(t, `document.getElementById("count").textContent`); line != fmt.Sprintf("%s incidents (shown as clusters from the server)", commas(atLeastOne)) {
+			t.Fatalf("count line %q for %d incidents", line, atLeastOne)
+		}
 
+	})
 }
 
 // commas writes n with thousands separators, as the page does.

@@ -123,85 +123,86 @@ func barIndex(t *testing.T, h histogram, d string) int {
 // sets the dates in the form and the link, Escape clears them, the charts
 // equal the aggregate API and filter when clicked, Play slides the brush.
 func TestMapPageTimeline(t *testing.T) {
-	srv := testsrv.StartSeeded(t)
-	tb := openPage(t, srv.URL+"/map/")
-	h := checkHistogram(t, tb, srv, url.Values{})
-	if h.Bucket != "month" {
-		t.Fatalf("the seed spans three calendar years: bars per %s, want month", h.Bucket)
-	}
-	// Brush January to July 2021: 7 incidents.
-	tb.brush(t, barIndex(t, h, "2021-01-01"), barIndex(t, h, "2021-07-01"))
-	f := tb.form(t)
-	q, _ := url.ParseQuery(strings.TrimPrefix(f.Hash, "#"))
-	if f.Start != "2021-01-01" || f.End != "2021-07-31" || q.Get("start") != "2021-01-01" || q.Get("end") != "2021-07-31" {
-		t.Fatalf("after brushing 2021-01..2021-07 the form says %+v", f)
-	}
-	want := numberMatched(t, srv, url.Values{"datetime": {"2021-01-01/2021-07-31"}})
-	if line, n, _, _ := tb.shown(t); n != want || !strings.HasPrefix(line, fmt.Sprintf("%d incidents", want)) {
-		t.Fatalf("after brushing: %q (%d); numberMatched is %d", line, n, want)
-	}
-	if b := tb.eval(t, `document.getElementById("histogram").dataset.brush`); b != "2021-01-01/2021-07-31" {
-		t.Fatalf("brush drawn over %v", b)
-	}
-	// The bars stay those of every date (the brush is over them, not a filter of them).
-	checkHistogram(t, tb, srv, url.Values{})
-	// Escape clears the range.
-	tb.run(t, chromedp.Focus("#histogram"), chromedp.KeyEvent(keyOf("Escape")), chromedp.Sleep(100*time.Millisecond), waitReady())
-	if line, _, _, _ := tb.shown(t); line != "13 incidents, 19 killed" {
-		t.Fatalf("after Escape: %q", line)
-	}
-	// The keyboard brushes too: End selects the last month, Shift+Left
-	// does not shrink below one bar, Left moves it back a month.
-	tb.run(t, chromedp.Focus("#histogram"), chromedp.KeyEvent(keyOf("End")), chromedp.KeyEvent(keyOf("Left")))
-	tb.waitFor(t, "keyboard brush", `location.hash.includes("start=2021-06-01") && location.hash.includes("end=2021-06-30")`)
-	tb.run(t, waitReady())
-	if line, _, _, _ := tb.shown(t); line != "1 incident, 4 killed" {
-		t.Fatalf("June 2021 by keyboard: %q", line)
-	}
-	tb.run(t, chromedp.Focus("#histogram"), chromedp.KeyEvent(keyOf("Escape")), chromedp.Sleep(100*time.Millisecond), waitReady())
+	testsrv.ForEngines(t, testsrv.Seed, nil, func(t *testing.T, srv *testsrv.Server) {
+		tb := openPage(t, srv.URL+"/map/")
+		h := checkHistogram(t, tb, srv, url.Values{})
+		if h.Bucket != "month" {
+			t.Fatalf("the seed spans three calendar years: bars per %s, want month", h.Bucket)
+		}
+		// Brush January to July 2021: 7 incidents.
+		tb.brush(t, barIndex(t, h, "2021-01-01"), barIndex(t, h, "2021-07-01"))
+		f := tb.form(t)
+		q, _ := url.ParseQuery(strings.TrimPrefix(f.Hash, "#"))
+		if f.Start != "2021-01-01" || f.End != "2021-07-31" || q.Get("start") != "2021-01-01" || q.Get("end") != "2021-07-31" {
+			t.Fatalf("after brushing 2021-01..2021-07 the form says %+v", f)
+		}
+		want := numberMatched(t, srv, url.Values{"datetime": {"2021-01-01/2021-07-31"}})
+		if line, n, _, _ := tb.shown(t); n != want || !strings.HasPrefix(line, fmt.Sprintf("%d incidents", want)) {
+			t.Fatalf("after brushing: %q (%d); numberMatched is %d", line, n, want)
+		}
+		if b := tb.eval(t, `document.getElementById("histogram").dataset.brush`); b != "2021-01-01/2021-07-31" {
+			t.Fatalf("brush drawn over %v", b)
+		}
+		// The bars stay those of every date (the brush is over them, not a filter of them).
+		checkHistogram(t, tb, srv, url.Values{})
+		// Escape clears the range.
+		tb.run(t, chromedp.Focus("#histogram"), chromedp.KeyEvent(keyOf("Escape")), chromedp.Sleep(100*time.Millisecond), waitReady())
+		if line, _, _, _ := tb.shown(t); line != "13 incidents, 19 killed" {
+			t.Fatalf("after Escape: %q", line)
+		}
+		// The keyboard brushes too: End selects the last month, Shift+Left
+		// does not shrink below one bar, Left moves it back a month.
+		tb.run(t, chromedp.Focus("#histogram"), chromedp.KeyEvent(keyOf("End")), chromedp.KeyEvent(keyOf("Left")))
+		tb.waitFor(t, "keyboard brush", `location.hash.includes("start=2021-06-01") && location.hash.includes("end=2021-06-30")`)
+		tb.run(t, waitReady())
+		if line, _, _, _ := tb.shown(t); line != "1 incident, 4 killed" {
+			t.Fatalf("June 2021 by keyboard: %q", line)
+		}
+		tb.run(t, chromedp.Focus("#histogram"), chromedp.KeyEvent(keyOf("Escape")), chromedp.Sleep(100*time.Millisecond), waitReady())
 
-	// Charts: per type they equal the aggregate API; a click filters.
-	var facets []struct {
-		Value string
-		Count int
-	}
-	tb.run(t, chromedp.Evaluate(`[...document.querySelectorAll("#facet-types .facet-bar")].map((b) => ({value: b.value, count: Number(b.dataset.count)}))`, &facets))
-	groups := aggGroups(t, srv, url.Values{"group_by": {"event_type"}})
-	if len(facets) != len(groups) || len(facets) == 0 {
-		t.Fatalf("type chart %v; the aggregate API says %v", facets, groups)
-	}
-	for _, g := range groups {
-		found := false
-		for _, f := range facets {
-			if f.Value == g["event_type"] && f.Count == int(g["count"].(float64)) {
-				found = true
+		// Charts: per type they equal the aggregate API; a click filters.
+		var facets []struct {
+			Value string
+			Count int
+		}
+		tb.run(t, chromedp.Evaluate(`[...document.querySelectorAll("#facet-types .facet-bar")].map((b) => ({value: b.value, count: Number(b.dataset.count)}))`, &facets))
+		groups := aggGroups(t, srv, url.Values{"group_by": {"event_type"}})
+		if len(facets) != len(groups) || len(facets) == 0 {
+			t.Fatalf("type chart %v; the aggregate API says %v", facets, groups)
+		}
+		for _, g := range groups {
+			found := false
+			for _, f := range facets {
+				if f.Value == g["event_type"] && f.Count == int(g["count"].(float64)) {
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("type chart %v lacks %v", facets, g)
 			}
 		}
-		if !found {
-			t.Fatalf("type chart %v lacks %v", facets, g)
+		tb.run(t, chromedp.Click(`#facet-regions .facet-bar[value="Kurdistan Region"]`), chromedp.Sleep(100*time.Millisecond), waitReady())
+		if line, _, _, _ := tb.shown(t); line != "3 incidents, 1 killed" {
+			t.Fatalf("after clicking Kurdistan Region in the chart: %q", line)
 		}
-	}
-	tb.run(t, chromedp.Click(`#facet-regions .facet-bar[value="Kurdistan Region"]`), chromedp.Sleep(100*time.Millisecond), waitReady())
-	if line, _, _, _ := tb.shown(t); line != "3 incidents, 1 killed" {
-		t.Fatalf("after clicking Kurdistan Region in the chart: %q", line)
-	}
-	if r := tb.form(t).Region; r != "Kurdistan Region" {
-		t.Fatalf("region select %q after the chart click", r)
-	}
-	// Top actors: a click filters on actor1 or actor2.
-	var actor string
-	tb.run(t, chromedp.Evaluate(`document.querySelector("#facet-actors .facet-bar").value`, &actor))
-	tb.run(t, chromedp.Click(`#facet-actors .facet-bar`), chromedp.Sleep(100*time.Millisecond), waitReady())
-	wantActor := numberMatched(t, srv, url.Values{"actors": {actor}, "regions": {"Kurdistan Region"}})
-	if _, n, _, _ := tb.shown(t); n != wantActor || !strings.Contains(tb.form(t).Hash, "actor=") {
-		t.Fatalf("actor %q: %d shown, numberMatched %d", actor, n, wantActor)
-	}
+		if r := tb.form(t).Region; r != "Kurdistan Region" {
+			t.Fatalf("region select %q after the chart click", r)
+		}
+		// Top actors: a click filters on actor1 or actor2.
+		var actor string
+		tb.run(t, chromedp.Evaluate(`document.querySelector("#facet-actors .facet-bar").value`, &actor))
+		tb.run(t, chromedp.Click(`#facet-actors .facet-bar`), chromedp.Sleep(100*time.Millisecond), waitReady())
+		wantActor := numberMatched(t, srv, url.Values{"actors": {actor}, "regions": {"Kurdistan Region"}})
+		if _, n, _, _ := tb.shown(t); n != wantActor || !strings.Contains(tb.form(t).Hash, "actor=") {
+			t.Fatalf("actor %q: %d shown, numberMatched %d", actor, n, wantActor)
+		}
 
-	// Play slides a window along the bars, then Stop keeps where it is.
-	tb.run(t, chromedp.Click("#reset"), waitReady(), chromedp.Click("#play"))
-	tb.waitFor(t, "play moves the brush", `document.getElementById("play-label").textContent !== "" && location.hash.includes("start=")`)
-	tb.run(t, chromedp.Click("#play"))
-	tb.waitFor(t, "play stops", `document.getElementById("play").getAttribute("aria-pressed") === "false"`)
+		// Play slides a window along the bars, then Stop keeps where it is.
+		tb.run(t, chromedp.Click("#reset"), waitReady(), chromedp.Click("#play"))
+		tb.waitFor(t, "play moves the brush", `document.getElementById("play-label").textContent !== "" && location.hash.includes("start=")`)
+		tb.run(t, chromedp.Click("#play"))
+		tb.waitFor(t, "play stops", `document.getElementById("play").getAttribute("aria-pressed") === "false"`)
+	})
 }
 
 // keyOf is the key of that name for chromedp.KeyEvent.

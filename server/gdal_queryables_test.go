@@ -15,6 +15,7 @@ import (
 
 	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
+	"incidentmap/server"
 	"incidentmap/synth"
 )
 
@@ -31,17 +32,36 @@ const gdalSynthN = 3000
 // wrong rows: a governorate and an ISO code as region, a list as event_type,
 // and letter case.
 func TestGDALWhereEqualsFilterOnEveryQueryable(t *testing.T) {
-	st := testsrv.OpenSeeded(t)
 	incs := make([]incident.Incident, gdalSynthN)
 	for i := range incs {
 		incs[i] = synth.Incident(13, i+1)
 		incs[i].ID = 0
 	}
-	if _, err := st.Upsert(context.Background(), incs); err != nil {
-		t.Fatalf("load generated incidents: %v", err)
+	data := testsrv.Data{Key: fmt.Sprintf("seed+synth13-%d", gdalSynthN), Load: func(ctx context.Context, st server.Store) error {
+		if err := testsrv.Seed.Load(ctx, st); err != nil {
+			return err
+		}
+		return testsrv.Upsert(ctx, st, incs)
+	}}
+	// The ids GDAL read per engine and -where: both engines must agree.
+	read := map[string]map[string][]string{}
+	testsrv.ForEngines(t, data, nil, func(t *testing.T, srv *testsrv.Server) {
+		read[srv.Engine] = map[string][]string{}
+		gdalWhereEquals(t, srv, incs[7], read[srv.Engine])
+	})
+	if len(read) == 2 {
+		for where, got := range read["postgis"] {
+			if want := read["sqlite"][where]; !slices.Equal(got, want) {
+				t.Errorf("-where %s: PostGIS gives %d features, SQLite %d; first %v and %v", where, len(got), len(want), head(got), head(want))
+			}
+		}
 	}
-	srv := testsrv.Start(t, st, nil)
+}
 
+// gdalWhereEquals is TestGDALWhereEqualsFilterOnEveryQueryable on one
+// server, whose generated incidents include s; it records the ids GDAL read
+// per -where in read.
+func gdalWhereEquals(t *testing.T, srv *testsrv.Server, s incident.Incident, read map[string][]string) {
 	// A proxy records the item queries GDAL sends, to show that the
 	// equality reached the server as a parameter and was not applied by
 	// GDAL on the client.
@@ -59,7 +79,7 @@ func TestGDALWhereEqualsFilterOnEveryQueryable(t *testing.T) {
 	}))
 	defer proxy.Close()
 
-	s := incs[7] // a generated incident: its values match many rows
+	// s is a generated incident: its values match many rows.
 	cases := []struct {
 		prop  string
 		value string // as OGR SQL literal text (strings unquoted here)
@@ -111,6 +131,7 @@ func TestGDALWhereEqualsFilterOnEveryQueryable(t *testing.T) {
 				"OAPIF:"+proxy.URL+"/collections/incidents")
 			got := strings.Fields(featureIDs(out))
 			sortIDs(got)
+			read[where] = got
 			if !slices.Equal(got, want) {
 				t.Fatalf("GDAL -where gave %d features, filter= %d; first GDAL %v, first filter %v",
 					len(got), len(want), head(got), head(want))

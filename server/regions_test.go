@@ -201,18 +201,19 @@ func TestRegionsCollectionListed(t *testing.T) {
 }
 
 func TestGDALReadsRegions(t *testing.T) {
-	srv := testsrv.StartSeeded(t)
-	out := gdal(t, "ogrinfo", "-ro", "-al", "-so", "OAPIF:"+srv.URL+"/collections/regions")
-	for _, want := range []string{"Feature Count: 18", "Geometry: Polygon", "iso_3166_2: String", "incidents: Integer",
-		"region_fatalities: Integer"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("ogrinfo -so lacks %q:\n%s", want, out)
+	testsrv.ForEngines(t, testsrv.Seed, nil, func(t *testing.T, srv *testsrv.Server) {
+		out := gdal(t, "ogrinfo", "-ro", "-al", "-so", "OAPIF:"+srv.URL+"/collections/regions")
+		for _, want := range []string{"Feature Count: 18", "Geometry: Polygon", "iso_3166_2: String", "incidents: Integer",
+			"region_fatalities: Integer"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("ogrinfo -so lacks %q:\n%s", want, out)
+			}
 		}
-	}
-	out = gdal(t, "ogrinfo", "-ro", "-al", "-q", "-where", "name = 'Anbar'", "OAPIF:"+srv.URL+"/collections/regions")
-	if !strings.Contains(out, "incidents (Integer) = 5") || !strings.Contains(out, "POLYGON ((") {
-		t.Errorf("ogrinfo did not read Anbar with 5 incidents:\n%s", out)
-	}
+		out = gdal(t, "ogrinfo", "-ro", "-al", "-q", "-where", "name = 'Anbar'", "OAPIF:"+srv.URL+"/collections/regions")
+		if !strings.Contains(out, "incidents (Integer) = 5") || !strings.Contains(out, "POLYGON ((") {
+			t.Errorf("ogrinfo did not read Anbar with 5 incidents:\n%s", out)
+		}
+	})
 }
 
 // TestRegionsArabicNames: every governorate carries Natural Earth's Arabic

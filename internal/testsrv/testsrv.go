@@ -29,9 +29,10 @@ import (
 
 // Server is a running test server.
 type Server struct {
-	URL   string        // http://127.0.0.1:PORT, no trailing slash
-	Store *store.SQLite // the store behind it
-	App   *fiber.App    // the app, for tests that shut it down themselves
+	URL    string        // http://127.0.0.1:PORT, no trailing slash
+	Store  *store.SQLite // the store behind it
+	App    *fiber.App    // the app, for tests that shut it down themselves
+	Engine string        // "sqlite" or "postgis"
 }
 
 // Regions parses the embedded governorate boundaries, as main does.
@@ -136,7 +137,7 @@ func StartEngine(t testing.TB, st server.Store, cfg *server.Config, extra func(*
 	}
 	go app.Listener(ln)
 	t.Cleanup(func() { app.ShutdownWithTimeout(5 * time.Second) })
-	return &Server{URL: "http://" + ln.Addr().String(), App: app}
+	return &Server{URL: "http://" + ln.Addr().String(), App: app, Engine: engineName(st)}
 }
 
 // StartSeeded is Start on OpenSeeded with the default configuration.
