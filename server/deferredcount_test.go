@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"incidentmap/incident"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,5 +113,60 @@ func TestItemsWithoutWaitingForTheCount(t *testing.T) {
 	}
 	if _, xc := getPage(t, srv, path); xc != "HIT" {
 		t.Errorf("the counted page again: X-Cache %q, want HIT", xc)
+	}
+}
+
+// TestItemsHTMLWithoutWaitingForTheCount: the items HTML page follows the
+// GeoJSON page's rule: a count not at hand is not waited for (the page says
+// it is being counted and still links the next page), and once counted the
+// same page gives the exact number.
+func TestItemsHTMLWithoutWaitingForTheCount(t *testing.T) {
+	gate := make(chan struct{})
+	st := testsrv.OpenSynthetic(t, 3000, store.WithCountDeferral(1, gate))
+	srv := testsrv.Start(t, st, nil)
+	three := 3
+	want, err := st.Count(context.Background(), incident.Filter{EventTypes: []string{"Battles"}, MinFatalities: &three})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want < 6 {
+		t.Fatalf("only %d Battles with 3 killed: the test needs more than a page", want)
+	}
+	const path = "/collections/incidents/items?f=html&event_type=Battles&min_fatalities=3&limit=5"
+	html := func(path string) string {
+		t.Helper()
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %d %v", path, resp.StatusCode, err)
+		}
+		return string(b)
+	}
+	page := html(path)
+	if !strings.Contains(page, "still being counted") || strings.Contains(page, "incidents match;") {
+		t.Fatalf("count held back, yet the page does not say so:\n%.600s", page)
+	}
+	if rows := strings.Count(page, "/collections/incidents/items/"); rows < 5 {
+		t.Errorf("%d incident links on a page of 5", rows)
+	}
+	if !strings.Contains(page, "<li>next: ") {
+		t.Errorf("no next link on a page without its count (%d match)", want)
+	}
+	last := html(fmt.Sprintf("%s&offset=%d", path, want-5))
+	if strings.Contains(last, "<li>next: ") {
+		t.Errorf("the page ending at the last match links a next page")
+	}
+	close(gate)
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(page, fmt.Sprintf("%d incidents match;", want)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the exact number %d never came after the background count:\n%.600s", want, page)
+		}
+		time.Sleep(20 * time.Millisecond)
+		page = html(path)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -102,12 +103,59 @@ func sendJSON(c *fiber.Ctx, mediaType string, v any) error {
 }
 
 // itemsPage is the data of the items HTML page; Features streams from the
-// cursor while the template runs, so the page is never held in memory whole.
+// cursor while the template runs, so a large page is never held in memory
+// whole.
 type itemsPage struct {
-	Matched  int64
+	Matched  int64 // -1 while it is being counted
 	Limit    int
 	Offset   int
 	Features iter.Seq[*incident.Incident]
+}
+
+// bufferedItemsHTML serves an items HTML page of at most bufferedPageLimit
+// incidents as the GeoJSON page is served: the rows read first (one more
+// than the page, which says whether a next page exists), so that the page
+// need not wait for a long count (MayDeferCount): the number is then given
+// as being counted, and the next request of the same filter has it.
+func (h *handlers) bufferedItemsHTML(c *fiber.Ctx, q itemsQuery, path string) error {
+	ctx, cancel := h.requestContext(c)
+	defer cancel()
+	f := q.filter
+	f.MayDeferCount = true
+	f.Limit++
+	cur, err := h.store.Incidents(ctx, f, true)
+	if err != nil {
+		return fmt.Errorf("items: %w", err)
+	}
+	var incs []incident.Incident
+	for cur.Next() {
+		incs = append(incs, *cur.Incident())
+	}
+	matched := cur.Matched()
+	err = errors.Join(cur.Err(), cur.Close())
+	if err != nil {
+		return fmt.Errorf("items: %w", err)
+	}
+	more := len(incs) > q.filter.Limit
+	if more {
+		incs = incs[:q.filter.Limit]
+	}
+	h.metrics.RowsStreamed(len(incs))
+	data := pageData{Base: h.baseURL(c), Title: "Security incidents", Links: h.itemsLinks(c, path, q, more, formatHTML),
+		Data: itemsPage{Matched: matched, Limit: q.filter.Limit, Offset: q.filter.Offset,
+			Features: func(yield func(*incident.Incident) bool) {
+				for i := range incs {
+					if !yield(&incs[i]) {
+						return
+					}
+				}
+			}}}
+	var b bytes.Buffer
+	if err := h.html.byName["items"].ExecuteTemplate(&b, "layout", data); err != nil {
+		return fmt.Errorf("items page: %w", err)
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return c.Send(b.Bytes())
 }
 
 // streamItemsHTML streams the items page as HTML. It owns cancel and cur.

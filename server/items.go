@@ -59,6 +59,9 @@ func (h *handlers) items(c *fiber.Ctx) error {
 	out := q.crs
 	log, metrics := h.log, h.metrics
 	props, skipGeometry := q.props, q.skipGeometry
+	if format == formatHTML && q.filter.Limit > 0 && q.filter.Limit <= bufferedPageLimit {
+		return h.bufferedItemsHTML(c, q, path)
+	}
 	if format != formatHTML && q.filter.Limit > 0 && q.filter.Limit <= bufferedPageLimit {
 		// A page of at most 1,000 features (≤ ~1 MB) is built in one buffer
 		// and sent with its length: one write instead of a chunk per 64 KB,

@@ -47,11 +47,14 @@ func main() {
 	filters := flag.Bool("filters", true, "also print the table of filtered queries")
 	growth := flag.String("growth", "", "comma-separated database sizes: build each with gen in -data (once) and print the growth table instead")
 	data := flag.String("data", "bench-data", "folder of the growth databases")
+	shapes := flag.String("shapes", "", "print only the table of filtered queries, of the shapes this regular expression matches (\".\" for all)")
 	engines := flag.Bool("engines", false, "print the engines table instead: the SQLite engine on -db and the PostGIS engine on a throw-away PostgreSQL loaded from it by migrate, side by side")
 	flag.Parse()
 	var err error
 	if *engines {
 		err = runEngines(*bin, *db, time.Duration(*loadSecs)*time.Second)
+	} else if *shapes != "" {
+		err = runShapes(*bin, *db, *shapes)
 	} else if *growth != "" {
 		err = runGrowth(*bin, *data, *growth)
 	} else {
@@ -424,7 +427,7 @@ func run(bin, db string, loadFor time.Duration, seqFile string, filters bool) er
 
 	var frows []row
 	if filters {
-		if frows, err = filteredTable(s); err != nil {
+		if frows, err = filteredTable(s, nil); err != nil {
 			return err
 		}
 	}
@@ -540,9 +543,12 @@ func itemsPath(shape string) string {
 // the next one's figures), the p50 of its next five pages (the count cached,
 // each page built), and the p50 of five repeats of the first page (served
 // from the page cache).
-func filteredTable(s *server) ([]row, error) {
+func filteredTable(s *server, only *regexp.Regexp) ([]row, error) {
 	var out []row
 	for _, shape := range filterShapes {
+		if only != nil && !only.MatchString(shape) {
+			continue
+		}
 		path := itemsPath(shape)
 		first, withCount, counted, matched, err := s.counted(path)
 		if err != nil {
@@ -564,6 +570,28 @@ func filteredTable(s *server) ([]row, error) {
 			ms(first), withCount, ms(counted), ms(pct(warm, 50)), ms(pct(ds, 50)))})
 	}
 	return out, nil
+}
+
+// runShapes serves db and prints the filtered table of the shapes the
+// regular expression expr matches: the rows of one change, measured without
+// the rest of make bench.
+func runShapes(bin, db, expr string) error {
+	only, err := regexp.Compile(expr)
+	if err != nil {
+		return fmt.Errorf("-shapes: %w", err)
+	}
+	s, err := startServer(bin, db)
+	if err != nil {
+		return err
+	}
+	defer s.stop()
+	rows, err := filteredTable(s, only)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(os.Stdout)
+	printTable(w, []string{"filter", "matched", "cold (numberMatched?); counted; next pages p50; repeated p50"}, rows)
+	return w.Flush()
 }
 
 // coldSweep asks the first page of every filter shape (but those in
