@@ -159,4 +159,27 @@ func TestIDWalkChecksWhereTheMatchesAre(t *testing.T) {
 			t.Fatalf("the page of the last two years (%d matches, all in the last ids) walks the ids from the first:\n%s", n, strings.Join(page, "\n"))
 		}
 	}
+	// The walk is bounded to the first ids and the index path gives the
+	// rest of the page: every page, at any offset, in either mode, is the
+	// slice of every match (read without a limit, so without a walk).
+	battles := f
+	battles.Equals = []incident.Equal{{Field: "event_type", Value: "Battles"}}
+	recent := incident.Filter{}
+	recent.Interval, _ = incident.ParseInterval(last + "-06-01/..")
+	for _, f := range []incident.Filter{f, battles, {Equals: battles.Equals}, recent} {
+		f.Limit = 0
+		want, _ := ids(t, st, f)
+		for _, off := range []int{0, 1, 99, 100, 250, len(want) / 2, len(want) - 150, len(want) - 30, len(want) - 1} {
+			for _, deferred := range []bool{false, true} {
+				f.MayDeferCount = deferred
+				f.Limit, f.Offset = 100, max(off, 0)
+				got, _ := ids(t, st, f)
+				end := min(max(off, 0)+100, len(want))
+				if !slices.Equal(got, want[max(off, 0):end]) {
+					t.Errorf("%+v, offset %d (count deferred %v): %d ids %v…, want %d %v…",
+						f, off, deferred, len(got), got[:min(len(got), 3)], end-max(off, 0), want[max(off, 0):min(end, max(off, 0)+3)])
+				}
+			}
+		}
+	}
 }

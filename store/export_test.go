@@ -89,7 +89,7 @@ func (s *SQLite) SpatialPagePlan(ctx context.Context, f incident.Filter, resumed
 		start.key.date = strings.Clone(start.key.date)
 		c.Close()
 	}
-	q, args, cell := sf.pageQuery(false, start)
+	q, args, cell := sf.pageQuery(pagePlan{}, start)
 	if !cell {
 		return nil, fmt.Errorf("not a spatial page: %s", q)
 	}

@@ -98,8 +98,14 @@ func (f *sqlFilter) conditions() ([]string, []any) {
 type Cursor struct {
 	matched int64         // see Matched
 	pending *pendingCount // the background count Matched waits for, if any
+	ctx     context.Context
 	conn    *sql.Conn
 	tx      *sql.Tx
+	// rest, when set, is the query of the rows after the current one's
+	// (a walk bounded to the first ids, see pagePlan), given how many rows
+	// that one gave; ok false when none are needed.
+	rest    func(got int) (q string, args []any, ok bool, err error)
+	got     int        // rows the current query gave
 	rows    *sql.Rows  // the rows through database/sql, or
 	batch   *batchRows // the rows in batches (see batchscan.go)
 	cur     incident.Incident
@@ -124,6 +130,60 @@ type tracking struct {
 
 // Next moves to the next incident.
 func (c *Cursor) Next() bool {
+	for {
+		if c.next() {
+			c.got++
+			return true
+		}
+		if c.err != nil || c.rest == nil || c.Err() != nil {
+			return false
+		}
+		q, args, ok, err := c.rest(c.got)
+		c.rest = nil
+		if err == nil && ok {
+			if err = c.closeRows(); err == nil {
+				c.got = 0
+				err = c.open(q, args)
+			}
+		}
+		if err != nil {
+			c.err = err
+			return false
+		}
+		if !ok {
+			return false
+		}
+	}
+}
+
+// open starts the query q of the cursor's rows.
+func (c *Cursor) open(q string, args []any) error {
+	var err error
+	if c.batch, err = openBatch(c.ctx, c.conn, q, args); err != nil {
+		return fmt.Errorf("query incidents: %w", err)
+	}
+	if c.batch == nil {
+		if c.rows, err = c.tx.QueryContext(c.ctx, q, args...); err != nil {
+			return fmt.Errorf("query incidents: %w", err)
+		}
+	}
+	return nil
+}
+
+// closeRows closes the current query's rows.
+func (c *Cursor) closeRows() error {
+	var err error
+	if c.batch != nil {
+		err = c.batch.close()
+	} else if c.rows != nil {
+		err = c.rows.Close()
+	}
+	c.batch, c.rows = nil, nil
+	return err
+}
+
+// next moves to the next row of the current query.
+func (c *Cursor) next() bool {
 	if c.err != nil {
 		return false
 	}
@@ -203,12 +263,7 @@ func (c *Cursor) Close() error {
 		}
 		t.s.remember(t.version, t.key, found...)
 	}
-	var err error
-	if c.batch != nil {
-		err = c.batch.close()
-	} else {
-		err = c.rows.Close()
-	}
+	err := c.closeRows()
 	err = errors.Join(err, c.tx.Rollback())
 	if cerr := c.conn.Close(); !errors.Is(cerr, sql.ErrConnDone) {
 		// (Done: database/sql discarded it when the context ended.)
@@ -264,7 +319,7 @@ func (s *SQLite) Incidents(ctx context.Context, filter incident.Filter, count bo
 		conn.Close()
 		return nil, fmt.Errorf("begin read: %w", err)
 	}
-	c := &Cursor{matched: -1, conn: conn, tx: tx, unpin: s.geoms.pin(filter.Expr)}
+	c := &Cursor{matched: -1, ctx: ctx, conn: conn, tx: tx, unpin: s.geoms.pin(filter.Expr)}
 	fail := func(err error) (incident.Cursor, error) {
 		c.unpin()
 		tx.Rollback()
@@ -280,7 +335,7 @@ func (s *SQLite) Incidents(ctx context.Context, filter incident.Filter, count bo
 			return fail(err)
 		}
 	}
-	walk, err := s.walkIDs(ctx, tx, &f, c.matched, c.pending != nil)
+	plan, err := s.walkIDs(ctx, tx, &f, c.matched, c.pending != nil)
 	if err != nil {
 		return fail(err)
 	}
@@ -298,17 +353,80 @@ func (s *SQLite) Incidents(ctx context.Context, filter incident.Filter, count bo
 		}
 		c.track = t
 	}
-	q, args, cell := f.pageQuery(walk, start)
+	q, args, cell := f.pageQuery(plan, start)
 	c.cell = cell
-	if c.batch, err = openBatch(ctx, conn, q, args); err != nil {
-		return fail(fmt.Errorf("query incidents: %w", err))
-	}
-	if c.batch == nil {
-		if c.rows, err = tx.QueryContext(ctx, q, args...); err != nil {
-			return fail(fmt.Errorf("query incidents: %w", err))
+	if plan.below > 0 {
+		c.rest = func(got int) (string, []any, bool, error) {
+			return s.restQuery(ctx, tx, &f, plan.below, got)
 		}
 	}
+	if err := c.open(q, args); err != nil {
+		return fail(err)
+	}
 	return c, nil
+}
+
+// pagePlan is how a page in id order is read (see walkIDs).
+type pagePlan struct {
+	// walk: walk the table by id (or a sort index in its order), testing
+	// each row, where SQLite would read every match through an index and
+	// sort them.
+	walk bool
+	// below, with walk in id order: the walk reads only the ids below it
+	// (the window a walk that fills the page needs, see boundedWalk); the
+	// page's rows past them, if the walk did not fill it, come from the
+	// index path (restQuery). 0: the walk is not bounded.
+	below int64
+}
+
+// boundedWalk is the plan of a page in id order that walks the first ids,
+// up to probeWindow of them: when the filter's matches are many (spread
+// over the ids, the walk fills the page there) that is the whole page, read
+// at the cost of page / selectivity rows; when they are few (or sit in the
+// last ids, as a year of data loaded in date order does) the walk ends at
+// the window's end and the index path reads the rest of the page, the
+// matches then being fewer than about the window. The walk and the test of
+// whether it fills the page are one read (a probe before the walk read the
+// same rows twice).
+func (s *SQLite) boundedWalk(ctx context.Context, tx *sql.Tx, f *sqlFilter) (pagePlan, error) {
+	if where, _ := f.where(); where == "" {
+		return pagePlan{}, nil
+	}
+	minID, span, err := idSpan(ctx, tx)
+	if err != nil {
+		return pagePlan{}, err
+	}
+	window := probeWindow(int64(f.Limit)+int64(f.Offset), span)
+	if window >= span {
+		return pagePlan{walk: true}, nil
+	}
+	return pagePlan{walk: true, below: minID + window}, nil
+}
+
+// restQuery is the query of a page's rows at ids from below on, after a
+// walk of the ids below it gave got rows (see pagePlan), through the
+// filter's indexes; ok is false when the walk filled the page.
+func (s *SQLite) restQuery(ctx context.Context, tx *sql.Tx, f *sqlFilter, below int64, got int) (q string, args []any, ok bool, err error) {
+	if got >= f.Limit {
+		return "", nil, false, nil
+	}
+	where, args := f.where()
+	offset := 0
+	if got == 0 && f.Offset > 0 {
+		// The walk skipped the offset's first rows, how many it found is
+		// not known: they are counted (at most the offset).
+		var n int
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT 1 FROM incidents i NOT INDEXED"+where+" AND i.id < ? LIMIT ?)",
+			append(args[:len(args):len(args)], below, f.Offset)...).Scan(&n); err != nil {
+			return "", nil, false, fmt.Errorf("rows before the page: %w", err)
+		}
+		offset = f.Offset - n
+	}
+	// +i.id: the bound is not a rowid range for the planner, which would
+	// walk again from it.
+	q = "SELECT " + incidentColumns + " FROM incidents i WHERE i.id IN (SELECT i.id FROM incidents i" +
+		where + " AND +i.id >= ? ORDER BY i.id LIMIT ? OFFSET ?) ORDER BY i.id"
+	return q, append(args, below, f.Limit-got, offset), true, nil
 }
 
 // pageCount is the number of matches of a page's filter, or -1 and the
@@ -357,35 +475,38 @@ const idWalkFactor = 4
 // (sortIndexes) walks that index the same way: the deadliest Battles first
 // read the fatalities index from the top, testing each row, instead of
 // sorting every Battles row.
-func (s *SQLite) walkIDs(ctx context.Context, tx *sql.Tx, f *sqlFilter, matched int64, probe bool) (bool, error) {
+func (s *SQLite) walkIDs(ctx context.Context, tx *sql.Tx, f *sqlFilter, matched int64, probe bool) (pagePlan, error) {
 	if f.Limit <= 0 || (len(f.Text) > 0 && (f.ByRelevance || len(f.Sort) == 0)) {
-		return false, nil // relevance ranks every match; in id order the text index leads (pageQuery)
+		return pagePlan{}, nil // relevance ranks every match; in id order the text index leads (pageQuery)
 	}
 	switch {
 	case len(f.Sort) == 1 && sortIndexes[f.Sort[0].Field] != "":
 	case len(f.Sort) > 0, f.bound != nil && !f.ByID:
-		return false, nil
+		return pagePlan{}, nil
 	}
 	if probe {
-		return s.probeWalk(ctx, tx, f)
+		if len(f.Sort) == 0 {
+			return s.boundedWalk(ctx, tx, f)
+		}
+		walk, err := s.probeWalk(ctx, tx, f)
+		return pagePlan{walk: walk}, err
 	}
 	if matched <= 0 {
-		return false, nil
+		return pagePlan{}, nil
 	}
 	_, span, err := idSpan(ctx, tx)
 	if err != nil {
-		return false, err
+		return pagePlan{}, err
 	}
 	page := float64(f.Limit) + float64(f.Offset)
 	walk := float64(matched)*float64(matched) >= idWalkFactor*page*float64(span)
 	if walk && len(f.Sort) == 0 {
 		// The count assumes the matches spread over the ids; data loaded in
-		// date order keeps a year's rows together, far from the first ids.
-		// The probe checks that the page fills within the walk's budget
-		// (it reads what the walk reads, so it costs at most twice).
-		return s.probeWalk(ctx, tx, f)
+		// date order keeps a year's rows together, far from the first ids:
+		// the walk is bounded to the ids a walk that fills the page needs.
+		return s.boundedWalk(ctx, tx, f)
 	}
-	return walk, nil
+	return pagePlan{walk: walk}, nil
 }
 
 // sortIndexes are the indexes that hold one sort key's order, so that ORDER
@@ -410,7 +531,8 @@ func (f *sqlFilter) spatial() bool {
 // rows end with the cell key (spatial order). With walk, a page in id order
 // walks the table by id (see walkIDs); a page in spatial order starts after
 // start's key when start is not nil (see spatialpage.go).
-func (f *sqlFilter) pageQuery(walk bool, start *position) (q string, args []any, cell bool) {
+func (f *sqlFilter) pageQuery(plan pagePlan, start *position) (q string, args []any, cell bool) {
+	walk := plan.walk
 	switch {
 	case len(f.Text) > 0 && f.ByRelevance:
 		// The match is joined once (it also does the text filtering); the
@@ -462,6 +584,9 @@ func (f *sqlFilter) pageQuery(walk bool, start *position) (q string, args []any,
 			// No index but the rowid's (a full-text match still looks rows
 			// up by id).
 			from += " NOT INDEXED"
+			if plan.below > 0 {
+				where, args = where+" AND i.id < ?", append(args, plan.below)
+			}
 		}
 		if !walk && where != "" && f.Limit > 0 {
 			// Through an index, the page's ids are found and sorted first, from
@@ -508,19 +633,47 @@ func (s *SQLite) QueryPlan(ctx context.Context, filter incident.Filter) (page, c
 			return nil, nil, err
 		}
 	}
-	walk, err := s.walkIDs(ctx, tx, &f, matched, filter.MayDeferCount)
+	plan, err := s.walkIDs(ctx, tx, &f, matched, filter.MayDeferCount)
 	if err != nil {
 		return nil, nil, err
 	}
-	q, args, _ := f.pageQuery(walk, nil)
+	q, args, _ := f.pageQuery(plan, nil)
 	if page, err = explain(ctx, tx, q, args); err != nil {
 		return nil, nil, err
+	}
+	if plan.below > 0 {
+		// A bounded walk: the rest of the page is read through the index
+		// path only when the walk does not fill it, which its rows say.
+		got, err := countRows(ctx, tx, q, args)
+		if err != nil {
+			return nil, nil, err
+		}
+		q, args, ok, err := s.restQuery(ctx, tx, &f, plan.below, got)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ok {
+			rest, err := explain(ctx, tx, q, args)
+			if err != nil {
+				return nil, nil, err
+			}
+			page = append(append(page, "THEN, FOR THE REST OF THE PAGE:"), rest...)
+		}
 	}
 	q, args = f.countQuery()
 	if count, err = explain(ctx, tx, q, args); err != nil {
 		return nil, nil, err
 	}
 	return page, count, nil
+}
+
+// countRows is how many rows q gives.
+func countRows(ctx context.Context, tx *sql.Tx, q string, args []any) (int, error) {
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM ("+q+")", args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count rows: %w", err)
+	}
+	return n, nil
 }
 
 // explain runs EXPLAIN QUERY PLAN of q.
