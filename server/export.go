@@ -143,7 +143,7 @@ func (h *handlers) exportItems(c *fiber.Ctx, f export.Format) error {
 	// writes into a spool, so the snapshot ends with the last row, whatever
 	// the client's pace (see streamSpooled).
 	release := func() { cur.Close(); cancel() }
-	return h.streamSpooled(c, release, func(w io.Writer) error {
+	return h.streamDownload(c, release, func(w io.Writer) error {
 		n, err := export.Write(w, f, cur)
 		metrics.RowsStreamed(n)
 		switch {

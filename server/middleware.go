@@ -97,7 +97,7 @@ func (h *handlers) accessLog(c *fiber.Ctx) error {
 	}
 	// A streamed body is still being written; its size is not known here.
 	bytes := -1
-	if !c.Response().IsBodyStream() {
+	if !c.Response().IsBodyStream() && !c.Context().Hijacked() {
 		bytes = len(c.Response().Body())
 	}
 	h.metrics.observe(route, c.Method(), status, elapsed)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,6 +31,10 @@ const spoolMemory = 1 << 20
 
 // streamReadSize is the most a streamed response sends per write.
 const streamReadSize = 256 << 10
+
+// hijackWait bounds the wait for fasthttp to hand a download its
+// connection (it does once the handler and the middleware return).
+const hijackWait = 30 * time.Second
 
 // errSpoolAborted is what the encoder's writes return once the client is gone.
 var errSpoolAborted = errors.New("the client went away")
@@ -186,6 +191,56 @@ func (s *spool) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// take is Read without the copy, for a sender that writes several buffers
+// at once: the queued memory chunks, as they are, up to max bytes (at least
+// one chunk), or else the next range of the file read into buf. The
+// returned memory is the caller's. nil and io.EOF once the writer is done
+// and everything was taken.
+func (s *spool) take(max int, buf []byte) ([][]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.chunks) == 0 && !s.closed && !s.aborted {
+		s.cond.Wait()
+	}
+	if s.aborted {
+		return nil, errSpoolAborted
+	}
+	if len(s.chunks) == 0 {
+		if s.err != nil {
+			return nil, s.err
+		}
+		return nil, io.EOF
+	}
+	c := &s.chunks[0]
+	if c.mem != nil {
+		var out [][]byte
+		n := 0
+		for len(s.chunks) > 0 && s.chunks[0].mem != nil && (n == 0 || n+len(s.chunks[0].mem) <= max) {
+			m := s.chunks[0].mem
+			out = append(out, m)
+			n += len(m)
+			s.chunks[0] = spoolChunk{}
+			s.chunks = s.chunks[1:]
+		}
+		s.memUsed -= n
+		s.cond.Broadcast()
+		return out, nil
+	}
+	k, err := s.file.ReadAt(buf[:min(int64(len(buf)), c.len)], c.off)
+	c.off += int64(k)
+	c.len -= int64(k)
+	if c.len == 0 {
+		s.chunks = s.chunks[1:]
+	}
+	if err == io.EOF && k > 0 {
+		err = nil
+	}
+	if k == 0 && err == nil {
+		err = io.ErrUnexpectedEOF
+	}
+	return [][]byte{buf[:k]}, err
+}
+
 // Abort ends the spool from the reader's side: the writer's next Write
 // fails, and the file and its budget are given back.
 func (s *spool) Abort() {
@@ -208,6 +263,39 @@ func (s *spool) Abort() {
 // The client takes one of its IP's stream slots until the body is sent;
 // over the cap the request is a 429 and release runs before returning.
 func (h *handlers) streamSpooled(c *fiber.Ctx, release func(), encode func(w io.Writer) error) error {
+	return h.stream(c, release, encode, false)
+}
+
+// streamDownload is streamSpooled for a download (a whole file, often
+// hundreds of MB). When the response goes out as it is (no content coding)
+// over HTTP/1.1, the body is written on the connection itself in chunks of
+// up to streamReadSize, each with one writev: fasthttp's body stream writer
+// passes through a pipe and sends chunks of 4 KB, two system calls each —
+// 370,000 writes for a 760 MB download. The connection closes after it.
+func (h *handlers) streamDownload(c *fiber.Ctx, release func(), encode func(w io.Writer) error) error {
+	return h.stream(c, release, encode, true)
+}
+
+// plainHTTP11 says whether the response to c goes out unencoded over
+// HTTP/1.1: a GET that accepts no content coding the compress middleware
+// applies (or the server does not compress).
+func (h *handlers) plainHTTP11(c *fiber.Ctx) bool {
+	rq := &c.Context().Request.Header
+	if !rq.IsGet() || !rq.IsHTTP11() {
+		return false
+	}
+	if !h.cfg.Compress {
+		return true
+	}
+	for _, coding := range []string{"gzip", "br", "deflate", "zstd"} {
+		if rq.HasAcceptEncoding(coding) {
+			return false
+		}
+	}
+	return true
+}
+
+func (h *handlers) stream(c *fiber.Ctx, release func(), encode func(w io.Writer) error, download bool) error {
 	done, ok := h.streams.acquire(h, c)
 	if !ok {
 		release()
@@ -226,6 +314,55 @@ func (h *handlers) streamSpooled(c *fiber.Ctx, release func(), encode func(w io.
 	stall := h.cfg.StreamStallTimeout
 	log, path := h.log, c.Path()
 	path = string([]byte(path)) // c's buffers are reused after the handler
+	if download && h.plainHTTP11(c) {
+		fctx := c.Context()
+		fctx.Response.Header.SetContentLength(-1) // chunked
+		fctx.Response.Header.SetConnectionClose()
+		if h.cfg.Compress {
+			// The compress middleware would have said so: another client's
+			// copy of this URL may be gzipped.
+			fctx.Response.Header.Add(fiber.HeaderVary, fiber.HeaderAcceptEncoding)
+		}
+		fctx.HijackSetNoResponse(true)
+		writeTimeout := h.cfg.WriteTimeout
+		// The hijack handler runs once the middleware is done with the
+		// response's header: it writes that header itself, then the body.
+		// Should fasthttp never call the hijack handler (the connection broke
+		// first), the guard frees the encoder, its snapshot and the slot.
+		var claimed atomic.Bool
+		guard := time.AfterFunc(hijackWait, func() {
+			if claimed.CompareAndSwap(false, true) {
+				sp.Abort()
+				done()
+			}
+		})
+		fctx.Hijack(func(hc net.Conn) {
+			if !claimed.CompareAndSwap(false, true) {
+				return
+			}
+			guard.Stop()
+			defer done()
+			defer sp.Abort()
+			if writeTimeout > 0 {
+				hc.SetWriteDeadline(time.Now().Add(writeTimeout))
+			}
+			cut := time.AfterFunc(stall, func() {
+				log.Info("stream cut: the client accepted nothing", "path", path, "stall", stall)
+				// Close on the hijacked conn does nothing (fasthttp closes it
+				// after the handler): close the connection itself, which
+				// fails the blocked write.
+				closeConn(conn)
+			})
+			defer cut.Stop()
+			if _, err := hc.Write(fctx.Response.Header.Header()); err != nil {
+				return
+			}
+			if err := sendChunked(hc, sp, func() { cut.Reset(stall) }); err != nil && err != errSpoolAborted {
+				log.Error("stream failed", "path", path, "err", err)
+			}
+		})
+		return nil
+	}
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		defer done()
 		defer sp.Abort()
@@ -260,6 +397,48 @@ func (h *handlers) streamSpooled(c *fiber.Ctx, release func(), encode func(w io.
 	})
 	return nil
 }
+
+// sendChunked writes what sp holds to conn in HTTP/1.1 chunked coding, one
+// writev per chunk (size line, the spool's buffers, CRLF), and the last
+// chunk at the end; progress runs after every write. It returns the first
+// error; the body is then left unfinished, so the client sees it cut.
+func sendChunked(conn net.Conn, sp *spool, progress func()) error {
+	buf := make([]byte, streamReadSize)
+	var size [20]byte
+	for {
+		parts, err := sp.take(streamReadSize, buf)
+		if len(parts) > 0 {
+			n := 0
+			for _, p := range parts {
+				n += len(p)
+			}
+			if n > 0 {
+				line := strconv.AppendInt(size[:0], int64(n), 16)
+				line = append(line, '\r', '\n')
+				bufs := make(net.Buffers, 0, len(parts)+2)
+				bufs = append(bufs, line)
+				bufs = append(bufs, parts...)
+				bufs = append(bufs, crlf)
+				if _, werr := bufs.WriteTo(conn); werr != nil {
+					return werr
+				}
+				progress()
+			}
+		}
+		if err == io.EOF {
+			_, err = conn.Write(lastChunk)
+			return err
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+var (
+	crlf      = []byte("\r\n")
+	lastChunk = []byte("0\r\n\r\n")
+)
 
 func closeConn(c net.Conn) {
 	if c != nil {
