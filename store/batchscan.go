@@ -27,6 +27,10 @@ const (
 	// maxBatch bounds the growth for one very large row (a row is at most
 	// ~1 MiB of text: incident.MaxRowBytes and the field limits).
 	maxBatch = 64 << 20
+	// Pages of up to maxPageRows rows are read in one batch of at most
+	// maxPageBatch bytes, without read-ahead (see openBatch).
+	maxPageRows  = 1001
+	maxPageBatch = 1 << 20
 )
 
 // batchRows is a Cursor's source when it reads through sqlitebatch. After
@@ -42,6 +46,7 @@ type batchRows struct {
 	rd   sqlitebatch.Reader
 	left int // rows of the current batch not yet read
 	done bool
+	sync bool // no read-ahead: every batch is read when it is needed
 
 	ahead chan batch     // batches the prefetcher read; closed after the last
 	quit  chan struct{}  // closed by close: the prefetcher stops
@@ -57,14 +62,25 @@ type batch struct {
 
 const prefetchDepth = 2
 
+// pageRowBytes is a generous guess of a row's size in a batch, to size the
+// one batch a page is read in.
+const pageRowBytes = 1 << 10
+
 // openBatch runs q on conn (inside the transaction open on it) through
 // sqlitebatch; nil without an error when this connection or these arguments
-// cannot go that way, and the caller uses database/sql.
-func openBatch(ctx context.Context, conn *sql.Conn, q string, args []any) (*batchRows, error) {
+// cannot go that way, and the caller uses database/sql. A query of at most
+// limit rows (a page; 0: no limit) is read in one batch sized for it when
+// its rows are of common sizes, and without reading ahead: for a page of 100
+// the read-ahead goroutine, its hand-overs and a second, larger buffer cost
+// more than the page's SQLite work.
+func openBatch(ctx context.Context, conn *sql.Conn, q string, args []any, limit int) (*batchRows, error) {
 	if !sqlitebatch.Bindable(args) {
 		return nil, nil
 	}
 	b := &batchRows{ctx: ctx, conn: conn, size: firstBatch}
+	if limit > 0 && limit <= maxPageRows {
+		b.size, b.sync = min(max(limit*pageRowBytes, firstBatch), maxPageBatch), true
+	}
 	err := conn.Raw(func(dc any) error {
 		h, err := sqlitebatch.HandleOf(dc)
 		if err != nil {
@@ -119,7 +135,7 @@ func (b *batchRows) fill() (bool, error) {
 	var next batch
 	if b.ahead == nil {
 		next = b.read()
-		if next.err == nil && next.rows > 0 {
+		if next.err == nil && next.rows > 0 && !b.sync {
 			b.startPrefetch()
 		}
 	} else {

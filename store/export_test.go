@@ -34,7 +34,7 @@ func (s *SQLite) PositionsOf(ctx context.Context, f incident.Filter) ([]int, err
 	if err != nil {
 		return nil, err
 	}
-	ps, _ := s.positions.get(version, positionKey(&sf))
+	ps, _ := s.positions.get(version, positionKey(&sf, sf.spatial()))
 	var out []int
 	for _, p := range ps {
 		out = append(out, p.offset)
@@ -61,10 +61,9 @@ func (s *SQLite) WriterCacheSize() (int, error) {
 	return n, err
 }
 
-// SpatialPagePlan is the plan of f's spatial page (f must be one) started
-// after the key of f's first row when resumed, as when an earlier page left
-// a position there.
-func (s *SQLite) SpatialPagePlan(ctx context.Context, f incident.Filter, resumed bool) ([]string, error) {
+// PagePlan is the plan of f's page started after the key of f's first row
+// when resumed, as when an earlier page left a position there.
+func (s *SQLite) PagePlan(ctx context.Context, f incident.Filter, resumed bool) ([]string, error) {
 	tx, err := s.ro.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
@@ -89,9 +88,18 @@ func (s *SQLite) SpatialPagePlan(ctx context.Context, f incident.Filter, resumed
 		start.key.date = strings.Clone(start.key.date)
 		c.Close()
 	}
-	q, args, cell := sf.pageQuery(pagePlan{}, start)
-	if !cell {
-		return nil, fmt.Errorf("not a spatial page: %s", q)
+	if resumed && !sf.spatial() && !sf.idOrder() {
+		return nil, fmt.Errorf("%+v: neither a spatial page nor one in id order", f)
 	}
+	// Planned as Incidents plans a counted page.
+	matched, err := s.countIn(ctx, tx, &sf)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := s.walkIDs(ctx, tx, &sf, matched, false)
+	if err != nil {
+		return nil, err
+	}
+	q, args, _ := sf.pageQuery(plan, start)
 	return explain(ctx, tx, q, args)
 }

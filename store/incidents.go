@@ -106,6 +106,7 @@ type Cursor struct {
 	// that one gave; ok false when none are needed.
 	rest    func(got int) (q string, args []any, ok bool, err error)
 	got     int        // rows the current query gave
+	limit   int        // the most rows a query gives (the page's limit; 0: no limit)
 	rows    *sql.Rows  // the rows through database/sql, or
 	batch   *batchRows // the rows in batches (see batchscan.go)
 	cur     incident.Incident
@@ -114,15 +115,17 @@ type Cursor struct {
 	cellKey int64
 	err     error
 	unpin   func()    // releases the filter's geometries
-	track   *tracking // where a spatial page ends, for the next (nil: not kept)
+	track   *tracking // where a page ends, for the next (nil: not kept)
 }
 
-// tracking follows the spatial keys a cursor of a spatial page reads, so
-// that Close can remember where the next page starts (see spatialpage.go).
+// tracking follows the keys a cursor of a page in spatial or id order
+// reads, so that Close can remember where the next page starts (see
+// spatialpage.go).
 type tracking struct {
 	s          *SQLite
 	version    int64
 	key        string // the filter's (positionKey)
+	spatial    bool   // spatial order, else id order
 	offset     int    // of the cursor's first row
 	read       int    // rows read
 	prev, last spatialKey
@@ -159,7 +162,7 @@ func (c *Cursor) Next() bool {
 // open starts the query q of the cursor's rows.
 func (c *Cursor) open(q string, args []any) error {
 	var err error
-	if c.batch, err = openBatch(c.ctx, c.conn, q, args); err != nil {
+	if c.batch, err = openBatch(c.ctx, c.conn, q, args, c.limit); err != nil {
 		return fmt.Errorf("query incidents: %w", err)
 	}
 	if c.batch == nil {
@@ -217,7 +220,12 @@ func (c *Cursor) next() bool {
 		}
 	}
 	if t := c.track; t != nil {
-		t.prev, t.last = t.last, keyOf(&c.cur, c.cellKey)
+		t.prev = t.last
+		if t.spatial {
+			t.last = keyOf(&c.cur, c.cellKey)
+		} else {
+			t.last = spatialKey{id: c.cur.ID}
+		}
 		t.read++
 	}
 	return true
@@ -257,9 +265,9 @@ func (c *Cursor) Close() error {
 		// The rows after the last one read start at offset+read; after the
 		// one before it, at offset+read-1 (a server reads one row past
 		// its page to know whether another follows).
-		found := []position{{t.offset + t.read, t.last}}
+		found := []position{{offset: t.offset + t.read, key: t.last}}
 		if t.read > 1 {
-			found = append(found, position{t.offset + t.read - 1, t.prev})
+			found = append(found, position{offset: t.offset + t.read - 1, key: t.prev})
 		}
 		t.s.remember(t.version, t.key, found...)
 	}
@@ -319,7 +327,7 @@ func (s *SQLite) Incidents(ctx context.Context, filter incident.Filter, count bo
 		conn.Close()
 		return nil, fmt.Errorf("begin read: %w", err)
 	}
-	c := &Cursor{matched: -1, ctx: ctx, conn: conn, tx: tx, unpin: s.geoms.pin(filter.Expr)}
+	c := &Cursor{matched: -1, ctx: ctx, conn: conn, tx: tx, limit: filter.Limit, unpin: s.geoms.pin(filter.Expr)}
 	fail := func(err error) (incident.Cursor, error) {
 		c.unpin()
 		tx.Rollback()
@@ -340,14 +348,14 @@ func (s *SQLite) Incidents(ctx context.Context, filter incident.Filter, count bo
 		return fail(err)
 	}
 	var start *position
-	if f.spatial() && f.Limit > 0 {
+	if f.Limit > 0 && (f.spatial() || f.idOrder()) {
 		// Where an earlier page of the same filter in this data version
 		// ended (see spatialpage.go).
 		version, err := dataVersionIn(ctx, tx)
 		if err != nil {
 			return fail(err)
 		}
-		t := &tracking{s: s, version: version, key: positionKey(&f), offset: f.Offset}
+		t := &tracking{s: s, version: version, key: positionKey(&f, f.spatial()), spatial: f.spatial(), offset: f.Offset}
 		if p, ok := s.startAt(version, t.key, f.Offset); ok {
 			start = &p
 		}
@@ -479,6 +487,9 @@ func (s *SQLite) walkIDs(ctx context.Context, tx *sql.Tx, f *sqlFilter, matched 
 	if f.Limit <= 0 || (len(f.Text) > 0 && (f.ByRelevance || len(f.Sort) == 0)) {
 		return pagePlan{}, nil // relevance ranks every match; in id order the text index leads (pageQuery)
 	}
+	if len(f.conds) == 0 && f.bound == nil && len(f.Sort) == 0 {
+		return pagePlan{}, nil // nothing to test: the page is the table's next rows by id either way
+	}
 	switch {
 	case len(f.Sort) == 1 && sortIndexes[f.Sort[0].Field] != "":
 	case len(f.Sort) > 0, f.bound != nil && !f.ByID:
@@ -533,6 +544,13 @@ func (f *sqlFilter) spatial() bool {
 // start's key when start is not nil (see spatialpage.go).
 func (f *sqlFilter) pageQuery(plan pagePlan, start *position) (q string, args []any, cell bool) {
 	walk := plan.walk
+	if start != nil && f.idOrder() {
+		// The rows after the id where an earlier page ended, the offset
+		// counted from there: a range of the table by id (idOrder: there
+		// is nothing else to test).
+		return "SELECT " + incidentColumns + " FROM incidents i WHERE i.id > ? ORDER BY i.id LIMIT ? OFFSET ?",
+			[]any{start.key.id, f.Limit, f.Offset - start.offset}, false
+	}
 	switch {
 	case len(f.Text) > 0 && f.ByRelevance:
 		// The match is joined once (it also does the text filtering); the

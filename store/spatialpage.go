@@ -25,7 +25,9 @@ import (
 // reads only its own rows from the table (keysFirst); and where an earlier
 // page of the same filter ended is remembered per data version (positions),
 // so that the next page seeks to the key after it instead of skipping the
-// offset at all.
+// offset at all. Pages of the whole table in id order keep positions too
+// (the id where a page ended): a client paging through every incident by
+// offset made SQLite step over every row before the offset.
 
 // spatialKey is a row's place in the spatial order: the cell index's key
 // (cell, lon, lat, event_date, fatalities) and the id after it. The order is
@@ -50,26 +52,40 @@ func keyOf(inc *incident.Incident, cell int64) spatialKey {
 const afterKey = "(i.cell, i.lon, i.lat, i.event_date, i.fatalities, i.id) > (?, ?, ?, ?, ?, ?)"
 
 // position is where a page of a filter may start: the rows after key are
-// the rows from offset on.
+// the rows from offset on. In id order only the key's id counts.
 type position struct {
 	offset int
 	key    spatialKey
+	added  uint64 // when it was kept (the cache keeps the latest)
 }
 
 // Bounds of the position cache: filters kept per data version, positions
-// kept per filter (a client paging through a filter leaves one or two a
-// page; the deepest are kept).
+// kept per filter. Each page leaves one or two where it ended, which its
+// client's next page asks for; the latest are kept, so that many clients
+// paging through one filter at once each find theirs.
 const (
-	positionFilters   = 512
-	positionsPerQuery = 32
+	positionFilters   = 128
+	positionsPerQuery = 128
 )
 
-// positionKey is the position cache's key of f: a digest of what f matches
-// (its count query and arguments), which is all that fixes the spatial
-// order's rows.
-func positionKey(f *sqlFilter) string {
-	sum := sha256.Sum256([]byte(countKey(f)))
+// positionKey is the position cache's key of f's pages in spatial order,
+// or in id order: a digest of the order and of what f matches (its count
+// query and arguments), which fix the rows of every page.
+func positionKey(f *sqlFilter, spatial bool) string {
+	order := "id\x00"
+	if spatial {
+		order = "spatial\x00"
+	}
+	sum := sha256.Sum256([]byte(order + countKey(f)))
 	return string(sum[:16])
+}
+
+// idOrder says whether f's pages are the table's rows in id order, which an
+// id after the last row resumes: no filter, no sort. (A filtered page in id
+// order is planned from its count, walking ids or an index, and may read
+// the rest of the page after a bounded walk: see walkIDs.)
+func (f *sqlFilter) idOrder() bool {
+	return len(f.Sort) == 0 && f.bound == nil && len(f.conds) == 0 && f.fts == ""
 }
 
 // startAt is the position a spatial page of f at offset may start from in
@@ -100,6 +116,7 @@ func (s *SQLite) remember(version int64, key string, found ...position) {
 				continue
 			}
 			p.key.date = strings.Clone(p.key.date)
+			p.added = s.positionClock.Add(1)
 			i, ok := slices.BinarySearchFunc(ps, p.offset, func(q position, off int) int { return q.offset - off })
 			if ok {
 				ps[i] = p
@@ -107,8 +124,14 @@ func (s *SQLite) remember(version int64, key string, found ...position) {
 			}
 			ps = slices.Insert(ps, i, p)
 		}
-		if len(ps) > positionsPerQuery {
-			ps = ps[len(ps)-positionsPerQuery:]
+		for len(ps) > positionsPerQuery {
+			oldest := 0
+			for i := range ps {
+				if ps[i].added < ps[oldest].added {
+					oldest = i
+				}
+			}
+			ps = slices.Delete(ps, oldest, oldest+1)
 		}
 		return ps
 	})

@@ -16,10 +16,11 @@ import (
 	"incidentmap/synth"
 )
 
-// spatialIDs reads the ids of one page of f.
+// spatialIDs reads the ids of one page of f, counted first as the server
+// asks (a count can choose the id walk).
 func spatialIDs(t *testing.T, st *store.SQLite, f incident.Filter) []int64 {
 	t.Helper()
-	cur, err := st.Incidents(context.Background(), f, false)
+	cur, err := st.Incidents(context.Background(), f, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,15 +35,15 @@ func spatialIDs(t *testing.T, st *store.SQLite, f incident.Filter) []int64 {
 	return ids
 }
 
-// TestSpatialPagesResumeWhereTheLastEnded: bbox pages in spatial order, read
-// one after the other (each starting after the key where the last one
-// ended), jumping forward and back (starting from the deepest known
-// position before the offset), and again after a write moved the order,
-// hold exactly the rows of the same slice of the whole order read at once.
-// Rows that tie on the point, the date and the fatalities (ordered by id
-// alone), a box across the antimeridian, and filters the cell index does
+// TestPagesResumeWhereTheLastEnded: pages in spatial order (bbox) and in id
+// order, read one after the other (each starting after the key where the
+// last one ended), jumping forward and back (starting from the deepest
+// known position before the offset), and again after a write moved the
+// order, hold exactly the rows of the same slice of the whole order read at
+// once. Rows that tie on the point, the date and the fatalities (ordered by
+// id alone), a box across the antimeridian, and filters the cell index does
 // not hold (event type) are among them.
-func TestSpatialPagesResumeWhereTheLastEnded(t *testing.T) {
+func TestPagesResumeWhereTheLastEnded(t *testing.T) {
 	st := testsrv.OpenSynthetic(t, 12000)
 	ctx := context.Background()
 	// Ties: 60 incidents on one point of Baghdad, in three dates and two
@@ -72,13 +73,18 @@ func TestSpatialPagesResumeWhereTheLastEnded(t *testing.T) {
 	}
 	baghdad := orb.Bound{Min: orb.Point{44.2, 33.2}, Max: orb.Point{44.5, 33.45}}
 	across := orb.Bound{Min: orb.Point{179.6, -5}, Max: orb.Point{-179.6, 5}}
-	two := 2
+	two, forty := 2, 40
 	filters := map[string]incident.Filter{
 		"bbox":              {BBox: &baghdad},
 		"bbox+datetime":     {BBox: &baghdad, Interval: mustInterval(t, "2018-01-01/2021-12-31"), MinFatalities: &two},
 		"bbox+event_type":   {BBox: &baghdad, EventTypes: []string{"Battles", "Protests"}},
 		"antimeridian":      {BBox: &across},
 		"bbox+ties (small)": {BBox: &orb.Bound{Min: orb.Point{44.36, 33.31}, Max: orb.Point{44.362, 33.313}}},
+		"id order":          {},
+		"id order+bbox":     {BBox: &baghdad, ByID: true},
+		"id order+type":     {EventTypes: []string{"Battles"}},
+		"id order+rare":     {MinFatalities: &forty},
+		"id order+datetime": {Interval: mustInterval(t, "2019-01-01/2019-12-31")},
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	k := 0
@@ -111,7 +117,7 @@ func TestSpatialPagesResumeWhereTheLastEnded(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(known) == 0 {
+				if resumes := f.BBox != nil && !f.ByID || f.EventTypes == nil && f.MinFatalities == nil && f.Interval.IsZero() && f.BBox == nil; resumes && len(known) == 0 {
 					t.Fatalf("%s: no page left a position for the next", stage)
 				}
 				// Jumps, forward and back, of any size and offset.
@@ -172,7 +178,7 @@ func TestSpatialPagePlans(t *testing.T) {
 		for _, resumed := range []bool{false, true} {
 			f := c.f
 			f.Limit, f.Offset = 100, 50
-			plan, err := st.SpatialPagePlan(ctx, f, resumed)
+			plan, err := st.PagePlan(ctx, f, resumed)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -197,6 +203,25 @@ func TestSpatialPagePlans(t *testing.T) {
 			if searches < 2 {
 				t.Errorf("%s: %d range scans of the cell index:\n%s", name, searches, joined)
 			}
+		}
+	}
+}
+
+// TestIDPagePlansResumed: a page of the whole table in id order resumed
+// after an id reads the table from that id on (a range of rowids) and sorts
+// nothing.
+func TestIDPagePlansResumed(t *testing.T) {
+	st := testsrv.OpenSynthetic(t, 5000)
+	ctx := context.Background()
+	for _, f := range []incident.Filter{{}} {
+		f.Limit, f.Offset = 100, 50
+		plan, err := st.PagePlan(ctx, f, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		joined := strings.Join(plan, "\n")
+		if strings.Contains(joined, "TEMP B-TREE FOR ORDER BY") || !strings.Contains(joined, "rowid>?") {
+			t.Errorf("%+v: the resumed page does not read a range of ids in order:\n%s", f, joined)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -31,25 +32,26 @@ var ErrNotFound = incident.ErrNotFound
 // instead of failing with SQLITE_BUSY; reads use a pool of query-only
 // connections whose deferred transactions see one WAL snapshot each.
 type SQLite struct {
-	db          *sql.DB // the writer
-	ro          *sql.DB // the readers
-	path        string
-	fileID      fileID                               // the database file Open opened, to notice it being replaced
-	regions     *geo.Regions                         // boundaries for assigning admin1; nil: no assignment
-	counts      versionCache[int64]                  // numberMatched per query
-	positions   versionCache[[]position]             // where spatial pages of a query start (see spatialpage.go)
-	extents     versionCache[incident.Extent]        // the extent of all incidents
-	regionStats versionCache[[]incident.RegionStats] // counts per region per query
-	aggregates  versionCache[[]incident.RawGroup]    // grouped rows per aggregation query
-	rolled      versionCache[incident.Aggregation]   // the groups asked for, per query and keys
-	geoms       geometries                           // geometry literals of running CQL2 filters
-	bg          backgroundCounts                     // counts pages did not wait for (see counting.go)
-	deferRows   int64                                // see WithCountDeferral; 0 is deferCountRows
-	ckpt        *sql.DB                              // one connection that never waits, for the checkpointer
-	stopCkpt    chan struct{}                        // closed by Close to stop the checkpointer
-	closeOnce   sync.Once                            // Close runs once
-	closeErr    error                                // what the one Close returned
-	ckptDone    chan struct{}                        // closed when the checkpointer has stopped
+	db            *sql.DB // the writer
+	ro            *sql.DB // the readers
+	path          string
+	fileID        fileID                               // the database file Open opened, to notice it being replaced
+	regions       *geo.Regions                         // boundaries for assigning admin1; nil: no assignment
+	counts        versionCache[int64]                  // numberMatched per query
+	positions     versionCache[[]position]             // where pages of a query start (see spatialpage.go)
+	positionClock atomic.Uint64                        // orders the positions kept
+	extents       versionCache[incident.Extent]        // the extent of all incidents
+	regionStats   versionCache[[]incident.RegionStats] // counts per region per query
+	aggregates    versionCache[[]incident.RawGroup]    // grouped rows per aggregation query
+	rolled        versionCache[incident.Aggregation]   // the groups asked for, per query and keys
+	geoms         geometries                           // geometry literals of running CQL2 filters
+	bg            backgroundCounts                     // counts pages did not wait for (see counting.go)
+	deferRows     int64                                // see WithCountDeferral; 0 is deferCountRows
+	ckpt          *sql.DB                              // one connection that never waits, for the checkpointer
+	stopCkpt      chan struct{}                        // closed by Close to stop the checkpointer
+	closeOnce     sync.Once                            // Close runs once
+	closeErr      error                                // what the one Close returned
+	ckptDone      chan struct{}                        // closed when the checkpointer has stopped
 }
 
 // Option changes how Open sets up the store.
