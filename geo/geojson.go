@@ -1,6 +1,7 @@
 package geo
 
 import (
+	"math"
 	"strconv"
 	"unicode/utf8"
 
@@ -50,9 +51,38 @@ func appendValue(dst []byte, f *incident.Field, inc *incident.Incident) []byte {
 	return AppendString(dst, *f.Text(inc))
 }
 
-// AppendCoord appends a coordinate with at most 6 decimals and no exponent.
+// AppendCoord appends a coordinate with at most 6 decimals and no exponent:
+// the shortest decimal that reads back as incident.RoundCoord(v), as
+// strconv.AppendFloat(dst, RoundCoord(v), 'f', -1, 64) writes it. That
+// decimal is k/10⁶ for k = round(v·10⁶) with its trailing zeros cut: below
+// 10¹⁵ (15 digits, which a float64 keeps apart) no other decimal of as
+// few digits reads back as the same float. So it is written from the
+// integer k, which costs a fraction of the shortest-float search; the rest
+// (-0, NaN, huge values) goes through strconv.
 func AppendCoord(dst []byte, v float64) []byte {
-	return strconv.AppendFloat(dst, incident.RoundCoord(v), 'f', -1, 64)
+	k := math.Round(v * 1e6)
+	if !(k > -1e15 && k < 1e15) || k == 0 && math.Signbit(k) {
+		return strconv.AppendFloat(dst, incident.RoundCoord(v), 'f', -1, 64)
+	}
+	n := int64(k)
+	if n < 0 {
+		dst = append(dst, '-')
+		n = -n
+	}
+	dst = strconv.AppendInt(dst, n/1e6, 10)
+	if frac := n % 1e6; frac != 0 {
+		d := [7]byte{'.'}
+		for i := 6; i >= 1; i-- {
+			d[i] = byte('0' + frac%10)
+			frac /= 10
+		}
+		end := 7
+		for d[end-1] == '0' {
+			end--
+		}
+		dst = append(dst, d[:end]...)
+	}
+	return dst
 }
 
 const hexDigits = "0123456789abcdef"
@@ -66,6 +96,28 @@ var plainJSON = func() (t [256]bool) {
 	return t
 }()
 
+// Byte masks for plainJSONWord.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// hasByte says whether a byte of x equals c (a byte of x^c·ones is 0:
+// subtracting one borrows into its high bit).
+func hasByte(x uint64, c byte) uint64 {
+	y := x ^ (ones * uint64(c))
+	return (y - ones) & ^y
+}
+
+// plainJSONWord reports whether all eight bytes of x are plainJSON: none is
+// below 0x20 (subtracting 0x20 borrows into its high bit), none has its high
+// bit set (not ASCII), none is one of the five escaped characters. A false
+// answer may be wrong only for a word that holds such a byte anyway.
+func plainJSONWord(x uint64) bool {
+	bad := (x-ones*0x20)&^x | x | hasByte(x, '"') | hasByte(x, '\\') | hasByte(x, '<') | hasByte(x, '>') | hasByte(x, '&')
+	return bad&highs == 0
+}
+
 // AppendString appends s as a JSON string. Like encoding/json it escapes <, >
 // and & so that output pasted into HTML cannot close a script element, and it
 // replaces invalid UTF-8 with U+FFFD.
@@ -76,6 +128,15 @@ func AppendString(dst []byte, s string) []byte {
 		// Runs of bytes that need no escaping are the common case (a table
 		// lookup each: exports of millions of rows spend their encoding
 		// time here).
+		// Eight bytes at a time while none needs escaping, then byte by byte.
+		for i+8 <= len(s) {
+			x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			if !plainJSONWord(x) {
+				break
+			}
+			i += 8
+		}
 		for i < len(s) && plainJSON[s[i]] {
 			i++
 		}
