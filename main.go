@@ -225,6 +225,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Var(&replicas, "db-replica", "a read replica of the postgres:// --db (repeatable): reads go to one that is caught up")
 	maxLag := fs.Duration("db-replica-max-lag", postgis.DefaultReplicaMaxLag, "skip a read replica that replays further behind the primary than this (/readyz names it)")
 	serveProductionFlags(fs, &cfg)
+	var mem memoryConfig
+	serveMemoryFlags(fs, &cfg, &mem)
 	backupInterval := fs.Duration("backup-every", 0, "write a backup this often (0: never)")
 	backupTo := fs.String("backup-to", "", "file the scheduled backup writes (default: the database path + .backup)")
 	if err := parseFlags(fs, args); err != nil {
@@ -235,6 +237,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	cfg.Logger = log
+	goLimitSet := false
+	fs.Visit(func(f *flag.Flag) { goLimitSet = goLimitSet || f.Name == "memory-limit" })
+	_, goLimitSet2 := os.LookupEnv(envName("memory-limit"))
+	mem.apply(&cfg, goLimitSet || goLimitSet2)
 	if err := cfg.Validate(); err != nil {
 		return &usageError{err.Error()}
 	}
@@ -255,7 +261,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *maxLag <= 0 {
 		return &usageError{fmt.Sprintf("--db-replica-max-lag %v must be positive", *maxLag)}
 	}
-	st, err := openEngineLag(ctx, *db, replicas, *maxLag)
+	st, err := openEngineLag(ctx, *db, replicas, *maxLag, &mem)
 	if err != nil {
 		return err
 	}
@@ -291,6 +297,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	case <-ctx.Done():
 	}
+	heapProfileNow() // while the caches are still held
 	log.Info("shutting down")
 	if err := app.ShutdownWithTimeout(15 * time.Second); err != nil {
 		return fmt.Errorf("shutdown: %w", err)

@@ -18,12 +18,12 @@ import (
 // boundaries, so that the regions table is loaded and every write assigns
 // admin1 from the point when the source gives none. Commands that only make
 // sense for a file (backup, restore, check) use it.
-func openStore(ctx context.Context, path string) (*store.SQLite, error) {
+func openStore(ctx context.Context, path string, opts ...store.Option) (*store.SQLite, error) {
 	rs, err := geo.ParseRegions(seed.RegionsGeoJSON)
 	if err != nil {
 		return nil, fmt.Errorf("embedded region boundaries: %w", err)
 	}
-	return store.Open(ctx, path, store.WithRegions(rs))
+	return store.Open(ctx, path, append([]store.Option{store.WithRegions(rs)}, opts...)...)
 }
 
 // engine is what the commands that work on either engine need.
@@ -44,23 +44,32 @@ var (
 // openEngine opens the store --db names: a postgres:// URL is the PostGIS
 // engine, anything else a SQLite file. Both get the governorate boundaries.
 func openEngine(ctx context.Context, db string, replicas ...string) (engine, error) {
-	return openEngineLag(ctx, db, replicas, 0)
+	return openEngineLag(ctx, db, replicas, 0, nil)
 }
 
 // openEngineLag is openEngine with the replicas' maximum replay lag (0: the
-// default, postgis.DefaultReplicaMaxLag).
-func openEngineLag(ctx context.Context, db string, replicas []string, maxLag time.Duration) (engine, error) {
+// default, postgis.DefaultReplicaMaxLag) and serve's cache sizes (nil: the
+// engine's defaults).
+func openEngineLag(ctx context.Context, db string, replicas []string, maxLag time.Duration, mem *memoryConfig) (engine, error) {
 	if !postgis.IsURL(db) {
 		if len(replicas) > 0 {
 			return nil, &usageError{"--db-replica needs a postgres:// --db: a SQLite file has no replicas"}
 		}
-		return openStore(ctx, db)
+		var opts []store.Option
+		if mem != nil {
+			opts = mem.sqliteOptions()
+		}
+		return openStore(ctx, db, opts...)
 	}
 	rs, err := geo.ParseRegions(seed.RegionsGeoJSON)
 	if err != nil {
 		return nil, fmt.Errorf("embedded region boundaries: %w", err)
 	}
-	return postgis.Open(ctx, db, postgis.WithRegions(rs), postgis.WithReplicas(replicas...), postgis.WithReplicaMaxLag(maxLag))
+	opts := []postgis.Option{postgis.WithRegions(rs), postgis.WithReplicas(replicas...), postgis.WithReplicaMaxLag(maxLag)}
+	if mem != nil {
+		opts = append(opts, mem.postgisOptions()...)
+	}
+	return postgis.Open(ctx, db, opts...)
 }
 
 // listFlag is a flag that may be given several times.

@@ -6,6 +6,8 @@ import (
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
+
+	"incidentmap/internal/vcache"
 )
 
 // The store's contract, split by use as callers need it: a handler that
@@ -179,6 +181,13 @@ type ReplicaState struct {
 // /readyz and /metrics.
 type ReplicaReporter interface {
 	ReplicaStates() []ReplicaState
+}
+
+// CacheReporter is an engine with in-memory caches (counts,
+// aggregations): what each holds against its byte budget, by name, for
+// /metrics.
+type CacheReporter interface {
+	CacheStats() map[string]vcache.Stats
 }
 
 // ErrNotReady is wrapped by Ready's errors.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
@@ -13,6 +12,7 @@ import (
 	"incidentmap/geo"
 	"incidentmap/incident"
 	"incidentmap/internal/cqlsql"
+	"incidentmap/internal/vcache"
 )
 
 // incidentColumns is the column list every incident query reads, in scan
@@ -133,39 +133,35 @@ func (p *PostGIS) beginSortless(ctx context.Context) (pgx.Tx, error) {
 // change log seq of the snapshot they were counted in), as the SQLite
 // engine keeps its own: a client paging a selection, or many clients asking
 // the first page of the whole set, count it once per change of the data.
-type countCache struct {
-	mu      sync.Mutex
-	version int64
-	counts  map[string]int64
+// It is bounded in bytes (a key is a compiled filter: a long CQL2 filter is
+// kilobytes), DefaultCountCacheBytes unless WithCacheBytes says otherwise.
+type countCache struct{ c *vcache.Cache[int64] }
+
+// DefaultCountCacheBytes is the count cache's budget: some thousands of
+// counts of filters of ordinary length.
+const DefaultCountCacheBytes = 2 << 20
+
+// WithCacheBytes sets the bytes the count cache may hold (0: the default,
+// negative: none). The engine keeps no other cache.
+func WithCacheBytes(counts int64) Option {
+	return func(p *PostGIS) {
+		if counts != 0 {
+			p.counts.c.SetLimit(counts)
+		}
+	}
 }
 
-// countCacheMax bounds the filters kept for one version.
-const countCacheMax = 4096
+// CacheStats says what the count cache holds, for the server's metrics.
+func (p *PostGIS) CacheStats() map[string]vcache.Stats {
+	return map[string]vcache.Stats{"counts": p.counts.c.Stats()}
+}
 
 // get is the count of key at version, if kept.
-func (c *countCache) get(key string, version int64) (int64, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if version != c.version {
-		return 0, false
-	}
-	n, ok := c.counts[key]
-	return n, ok
-}
+func (c *countCache) get(key string, version int64) (int64, bool) { return c.c.Get(version, key) }
 
 // put keeps the count of key made at version; an older version's counts
 // are dropped.
-func (c *countCache) put(key string, version, n int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if version < c.version {
-		return
-	}
-	if version > c.version || c.counts == nil || len(c.counts) >= countCacheMax {
-		c.version, c.counts = version, map[string]int64{}
-	}
-	c.counts[key] = n
-}
+func (c *countCache) put(key string, version, n int64) { c.c.Put(version, key, n, 8) }
 
 // countKey identifies a compiled filter's matches.
 func countKey(q *query) string {

@@ -22,6 +22,7 @@ import (
 
 	"incidentmap/geo"
 	"incidentmap/incident"
+	"incidentmap/internal/vcache"
 )
 
 // PostGIS is the incident store on one PostgreSQL database with PostGIS.
@@ -65,7 +66,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*PostGIS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgis: %w", err)
 	}
-	p := &PostGIS{pool: pool}
+	p := &PostGIS{pool: pool, counts: countCache{vcache.New[int64](DefaultCountCacheBytes)}}
 	for _, o := range opts {
 		o(p)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/paulmach/orb/maptile"
 
 	"incidentmap/geo"
+	"incidentmap/internal/vcache"
 )
 
 // The store groups a tile's incidents on a square grid (64×64 cells, 4
@@ -249,18 +250,13 @@ func (h *handlers) readTileGrid(ctx context.Context, t maptile.Tile, f incident.
 	return out, nil
 }
 
-// gridCacheCells bounds the grid cells the server keeps (about 100 bytes
-// each).
-const gridCacheCells = 400_000
-
-// gridCache keeps tiles' grid cells for one data version, like tileCache
-// keeps tiles, and reads each grid once when several layouts ask for it at
-// the same time.
+// gridCache keeps tiles' grid cells for one data version, up to a byte
+// budget, like the tile cache keeps tiles, and reads each grid once when
+// several layouts ask for it at the same time.
 type gridCache struct {
+	cells    *vcache.Cache[tileGridCells]
 	mu       sync.Mutex
 	version  int64
-	size     int
-	grids    map[string]tileGridCells
 	inflight map[string]*gridCall
 }
 
@@ -274,17 +270,16 @@ type gridCall struct {
 // get returns the grid named key of data version v, reading it with read
 // unless it is cached or being read.
 func (c *gridCache) get(v int64, key string, read func() (tileGridCells, error)) (tileGridCells, error) {
+	if g, ok := c.cells.Get(v, key); ok {
+		return g, nil
+	}
 	c.mu.Lock()
-	if c.version != v || c.grids == nil {
+	if c.version != v || c.inflight == nil {
 		if v < c.version {
 			c.mu.Unlock()
 			return read() // an older snapshot than the cache holds
 		}
-		c.version, c.size, c.grids, c.inflight = v, 0, map[string]tileGridCells{}, map[string]*gridCall{}
-	}
-	if g, ok := c.grids[key]; ok {
-		c.mu.Unlock()
-		return g, nil
+		c.version, c.inflight = v, map[string]*gridCall{}
 	}
 	if call, ok := c.inflight[key]; ok {
 		c.mu.Unlock()
@@ -296,19 +291,15 @@ func (c *gridCache) get(v int64, key string, read func() (tileGridCells, error))
 	c.mu.Unlock()
 
 	call.res, call.err = read()
+	if call.err == nil {
+		c.cells.Put(v, key, call.res, gridCellsBytes(call.res))
+	}
 	close(call.done)
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.version == v && c.inflight[key] == call {
 		delete(c.inflight, key)
-		if call.err == nil {
-			if c.size+len(call.res.cells) > gridCacheCells {
-				c.size, c.grids = 0, map[string]tileGridCells{}
-			}
-			c.grids[key] = call.res
-			c.size += len(call.res.cells)
-		}
 	}
 	return call.res, call.err
 }

@@ -168,12 +168,9 @@ func putFeatureBuffer(b *bytes.Buffer) {
 	featureBuffers.Put(b)
 }
 
-// pageCacheMaxBytes is the largest page the page cache keeps, and
-// pageCacheBytes all it keeps.
-const (
-	pageCacheMaxBytes = 1 << 20
-	pageCacheBytes    = 16 << 20
-)
+// pageCacheMaxBytes is the largest page the page cache keeps (the cache's
+// own budget is Config.PageCacheBytes).
+const pageCacheMaxBytes = 1 << 20
 
 // writeFeatures writes the features of cur (with the properties props, all
 // when nil, and no geometry with skipGeometry), comma-separated, to w and

@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"incidentmap/incident"
+	"incidentmap/internal/sqlitemem"
+	"incidentmap/internal/vcache"
 )
 
 // Metrics are the server's Prometheus metrics, on a registry of their own so
@@ -143,4 +145,65 @@ func (m *Metrics) ImportedRows(outcome string, n int) {
 // handler serves the Prometheus text format.
 func (m *Metrics) handler() fiber.Handler {
 	return adaptor.HTTPHandler(promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+}
+
+// memoryCollector exports, at each scrape, what every byte-bounded cache
+// holds against its budget (the server's tiles, pages and grids and the
+// engine's counts and aggregations) and the SQLite library's own heap,
+// which Go's memory statistics do not see: with process_resident_memory_bytes
+// and go_memstats_heap_inuse_bytes they say where a server's memory is.
+type memoryCollector struct {
+	caches                           func() map[string]vcache.Stats
+	bytes, limit, entries            *prometheus.Desc
+	hits, misses, evictions          *prometheus.Desc
+	sqliteUsed, sqliteHigh, sqliteSL *prometheus.Desc
+}
+
+func newMemoryCollector(caches func() map[string]vcache.Stats) *memoryCollector {
+	l := []string{"cache"}
+	return &memoryCollector{caches: caches,
+		bytes:      prometheus.NewDesc("incidentmap_cache_bytes", "Bytes an in-memory cache holds, as it accounts them (values, keys and a per-entry overhead).", l, nil),
+		limit:      prometheus.NewDesc("incidentmap_cache_limit_bytes", "The byte budget of an in-memory cache (its --*-cache-bytes flag).", l, nil),
+		entries:    prometheus.NewDesc("incidentmap_cache_entries", "Values an in-memory cache holds.", l, nil),
+		hits:       prometheus.NewDesc("incidentmap_cache_hits_total", "Lookups an in-memory cache answered.", l, nil),
+		misses:     prometheus.NewDesc("incidentmap_cache_misses_total", "Lookups an in-memory cache did not answer.", l, nil),
+		evictions:  prometheus.NewDesc("incidentmap_cache_evictions_total", "Values an in-memory cache dropped to make room (not counting changes of the data, which empty it).", l, nil),
+		sqliteUsed: prometheus.NewDesc("incidentmap_sqlite_memory_bytes", "Heap bytes the SQLite library holds now across all its connections (page caches, statements).", nil, nil),
+		sqliteHigh: prometheus.NewDesc("incidentmap_sqlite_memory_highwater_bytes", "The most heap bytes the SQLite library has held at once since the start.", nil, nil),
+		sqliteSL:   prometheus.NewDesc("incidentmap_sqlite_soft_heap_limit_bytes", "SQLite's soft heap limit (--sqlite-memory-bytes; 0: none).", nil, nil),
+	}
+}
+
+func (c *memoryCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.bytes, c.limit, c.entries, c.hits, c.misses, c.evictions, c.sqliteUsed, c.sqliteHigh, c.sqliteSL} {
+		ch <- d
+	}
+}
+
+func (c *memoryCollector) Collect(ch chan<- prometheus.Metric) {
+	for name, s := range c.caches() {
+		ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.GaugeValue, float64(s.Bytes), name)
+		ch <- prometheus.MustNewConstMetric(c.limit, prometheus.GaugeValue, float64(s.Limit), name)
+		ch <- prometheus.MustNewConstMetric(c.entries, prometheus.GaugeValue, float64(s.Entries), name)
+		ch <- prometheus.MustNewConstMetric(c.hits, prometheus.CounterValue, float64(s.Hits), name)
+		ch <- prometheus.MustNewConstMetric(c.misses, prometheus.CounterValue, float64(s.Misses), name)
+		ch <- prometheus.MustNewConstMetric(c.evictions, prometheus.CounterValue, float64(s.Evictions), name)
+	}
+	if used := sqlitemem.Used(); used >= 0 {
+		ch <- prometheus.MustNewConstMetric(c.sqliteUsed, prometheus.GaugeValue, float64(used))
+		ch <- prometheus.MustNewConstMetric(c.sqliteHigh, prometheus.GaugeValue, float64(sqlitemem.Highwater(false)))
+		ch <- prometheus.MustNewConstMetric(c.sqliteSL, prometheus.GaugeValue, float64(sqlitemem.SoftLimit()))
+	}
+}
+
+// cacheStats is every cache's stats: the server's own and the engine's.
+func (h *handlers) cacheStats() map[string]vcache.Stats {
+	out := map[string]vcache.Stats{}
+	if cr, ok := h.store.(incident.CacheReporter); ok {
+		for name, s := range cr.CacheStats() {
+			out[name] = s
+		}
+	}
+	out["tiles"], out["pages"], out["grids"] = h.tiles.c.Stats(), h.pages.c.Stats(), h.grids.cells.Stats()
+	return out
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"incidentmap/incident"
+	"incidentmap/internal/vcache"
 	"incidentmap/store"
 )
 
@@ -73,6 +74,25 @@ type Config struct {
 	WarmTiles        bool          // build the low-zoom vector tiles and the page's aggregations of all incidents at start (see warmTiles, warmAggregates)
 	Tiles            string        // URL template of a raster tile layer for the map page ({z}/{x}/{y}); empty: none
 	TilesAttribution string        // attribution the tile provider requires
+
+	// Bytes each in-memory cache may hold (0: its default, negative: none).
+	// Every cache is bounded in bytes, so the server's memory does not grow
+	// with the number of distinct requests; the engines' caches of counts
+	// and aggregations have their own (store.WithCacheBytes).
+	TileCacheBytes int64 // encoded vector tiles (DefaultTileCacheBytes)
+	PageCacheBytes int64 // GeoJSON items pages of up to 1,000 features (DefaultPageCacheBytes)
+	GridCacheBytes int64 // tiles' cluster grids (DefaultGridCacheBytes)
+}
+
+// cacheBytes is a configured cache size: 0 is the default, negative none.
+func cacheBytes(n, def int64) int64 {
+	switch {
+	case n == 0:
+		return def
+	case n < 0:
+		return 0
+	}
+	return n
 }
 
 // DefaultConfig returns the configuration used when nothing is set.
@@ -150,9 +170,9 @@ type handlers struct {
 	auth fiber.Handler // RequireToken over the store: guards every write route
 	live liveHub       // wakes event streams after this process writes
 
-	tiles tileCache // encoded vector tiles of the current data version
+	tiles byteCache // encoded vector tiles of the current data version
 	grids gridCache // tiles' cluster grid cells of the current data version (see clusterTile)
-	pages tileCache // GeoJSON items pages of the current data version (see items)
+	pages byteCache // GeoJSON items pages of the current data version (see items)
 
 	streams   streamSlots  // streamed responses in flight per client IP
 	spoolUsed atomic.Int64 // disk bytes the stream spools hold
@@ -186,13 +206,17 @@ func New(cfg Config, st Store) (*fiber.App, error) {
 	now := time.Now()
 	h := &handlers{cfg: cfg, store: st, log: cfg.Logger, started: now.UTC().Truncate(time.Second),
 		startID: strconv.FormatInt(now.UnixNano(), 36)}
-	// 16 MB of pages: the export target keeps the server under 64 MB.
-	h.pages.max = pageCacheBytes
+	// Every cache is bounded in bytes, so that the server's memory does not
+	// grow with the number of distinct requests (see Config).
+	h.tiles = newByteCache(cacheBytes(cfg.TileCacheBytes, DefaultTileCacheBytes))
+	h.pages = newByteCache(cacheBytes(cfg.PageCacheBytes, DefaultPageCacheBytes))
+	h.grids.cells = vcache.New[tileGridCells](cacheBytes(cfg.GridCacheBytes, DefaultGridCacheBytes))
 	h.metrics = newMetrics(func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		return float64(st.Size(ctx))
 	})
+	h.metrics.reg.MustRegister(newMemoryCollector(h.cacheStats))
 	if rr, ok := st.(incident.ReplicaReporter); ok {
 		h.metrics.reg.MustRegister(newReplicaCollector(rr))
 	}

@@ -10,11 +10,6 @@ import (
 	"incidentmap/incident"
 )
 
-// aggregateCacheSize bounds the aggregation queries whose grouped rows are
-// kept per data version: the timeline's and the charts' of a few filter
-// states, at most some megabytes each.
-const aggregateCacheSize = 64
-
 // Aggregate counts the incidents f selects (its limit and offset ignored) and
 // sums their fatalities per group of keys, all from one read snapshot.
 //

@@ -11,11 +11,8 @@ import (
 // ForgetCaches empties the store's caches of counts and aggregations, so a
 // benchmark times the queries themselves.
 func (s *SQLite) ForgetCaches() {
-	s.counts.forget()
-	s.aggregates.forget()
-	s.rolled.forget()
-	s.regionStats.forget()
-	s.positions.forget()
+	s.countCache.Forget()
+	s.aggCache.Forget()
 }
 
 // PositionsOf lists the offsets at which the store knows where a spatial
@@ -40,13 +37,6 @@ func (s *SQLite) PositionsOf(ctx context.Context, f incident.Filter) ([]int, err
 		out = append(out, p.offset)
 	}
 	return out, nil
-}
-
-func (c *versionCache[V]) forget() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.byKey = nil
-	c.version = -1
 }
 
 // RegionPairSeeks are the statements distinctPairs steps from one stored

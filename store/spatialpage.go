@@ -59,14 +59,12 @@ type position struct {
 	added  uint64 // when it was kept (the cache keeps the latest)
 }
 
-// Bounds of the position cache: filters kept per data version, positions
-// kept per filter. Each page leaves one or two where it ended, which its
-// client's next page asks for; the latest are kept, so that many clients
-// paging through one filter at once each find theirs.
-const (
-	positionFilters   = 128
-	positionsPerQuery = 128
-)
+// positionsPerQuery bounds the positions kept per filter (the filters kept
+// are bounded by the bytes of the count cache they share). Each page leaves
+// one or two where it ended, which its client's next page asks for; the
+// latest are kept, so that many clients paging through one filter at once
+// each find theirs.
+const positionsPerQuery = 128
 
 // positionKey is the position cache's key of f's pages in spatial order,
 // or in id order: a digest of the order and of what f matches (its count

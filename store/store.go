@@ -21,6 +21,7 @@ import (
 
 	"incidentmap/geo"
 	"incidentmap/incident"
+	"incidentmap/internal/vcache"
 )
 
 // ErrNotFound is returned when a requested row does not exist; it is
@@ -44,6 +45,8 @@ type SQLite struct {
 	regionStats   versionCache[[]incident.RegionStats] // counts per region per query
 	aggregates    versionCache[[]incident.RawGroup]    // grouped rows per aggregation query
 	rolled        versionCache[incident.Aggregation]   // the groups asked for, per query and keys
+	countCache    *vcache.Cache[any]                   // bytes of counts, positions, extents and region counts
+	aggCache      *vcache.Cache[any]                   // bytes of aggregations (rows and groups)
 	geoms         geometries                           // geometry literals of running CQL2 filters
 	bg            backgroundCounts                     // counts pages did not wait for (see counting.go)
 	deferRows     int64                                // see WithCountDeferral; 0 is deferCountRows
@@ -90,9 +93,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*SQLite, error) {
 		}
 	}
 	s := &SQLite{path: path}
-	// A grouped result can hold a hundred thousand rows (days × sub-event types).
-	s.aggregates.limit, s.rolled.limit = aggregateCacheSize, aggregateCacheSize
-	s.positions.limit = positionFilters
+	s.initCaches()
 	db := s.openDB(dsn(path, "immediate", false))
 	s.db = db
 	db.SetMaxOpenConns(1)
