@@ -48,10 +48,13 @@ func main() {
 	growth := flag.String("growth", "", "comma-separated database sizes: build each with gen in -data (once) and print the growth table instead")
 	data := flag.String("data", "bench-data", "folder of the growth databases")
 	shapes := flag.String("shapes", "", "print only the table of filtered queries, of the shapes this regular expression matches (\".\" for all)")
+	memory := flag.Duration("memory", 0, "run the memory soak instead for this long: mixed distinct reads at 32 connections, the server's RSS, Go heap, SQLite heap and cache bytes every 5 s")
 	engines := flag.Bool("engines", false, "print the engines table instead: the SQLite engine on -db and the PostGIS engine on a throw-away PostgreSQL loaded from it by migrate, side by side")
 	flag.Parse()
 	var err error
-	if *engines {
+	if *memory > 0 {
+		err = runMemory(*bin, *db, *memory)
+	} else if *engines {
 		err = runEngines(*bin, *db, time.Duration(*loadSecs)*time.Second)
 	} else if *shapes != "" {
 		err = runShapes(*bin, *db, *shapes)
