@@ -105,3 +105,37 @@ func TestVersions(t *testing.T) {
 		t.Fatal("the zero cache kept a value")
 	}
 }
+
+// Update changes a value under the lock with its new size, and evicts like
+// Put.
+func TestUpdate(t *testing.T) {
+	c := New[[]int](Cost("k", 80) + Cost("j", 16))
+	add := func(key string, n int) {
+		c.Update(3, key, func(old []int, ok bool) ([]int, int64) {
+			v := append(append([]int(nil), old...), n)
+			return v, int64(8 * len(v))
+		})
+	}
+	for i := range 10 {
+		add("k", i)
+	}
+	if v, ok := c.Get(3, "k"); !ok || len(v) != 10 || v[9] != 9 {
+		t.Fatalf("k = %v, %v", v, ok)
+	}
+	if st := c.Stats(); st.Bytes != Cost("k", 80) || st.Entries != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	add("j", 1)
+	add("j", 2) // 16 bytes: k and j fit together
+	if _, ok := c.Get(3, "k"); !ok {
+		t.Fatal("k dropped though both fit")
+	}
+	add("k", 10) // k grows past the room: j, least recently used, goes
+	if _, ok := c.Get(3, "j"); ok {
+		t.Fatal("j kept past the limit")
+	}
+	if st := c.Stats(); st.Bytes > st.Limit {
+		t.Fatalf("stats %+v over the limit", st)
+	}
+	c.Update(2, "k", func([]int, bool) ([]int, int64) { t.Fatal("an older version updated"); return nil, 0 })
+}
