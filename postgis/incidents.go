@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
@@ -74,6 +75,7 @@ type cursor struct {
 	cur     incident.Incident
 	dest    []any // scan targets into cur, made once
 	matched int64
+	pending *pendingCount // the background count Matched waits for, if any
 	err     error
 }
 
@@ -92,7 +94,19 @@ func (c *cursor) Next() bool {
 }
 
 func (c *cursor) Incident() *incident.Incident { return &c.cur }
-func (c *cursor) Matched() int64               { return c.matched }
+
+// Matched is the count of the page's filter, -1 when not counted; with a
+// background count it waits for it (until countWait after the query
+// began): call it after the rows.
+func (c *cursor) Matched() int64 {
+	if c.pending != nil {
+		if n, ok := c.pending.wait(); ok {
+			c.matched = n
+		}
+		c.pending = nil
+	}
+	return c.matched
+}
 
 func (c *cursor) Err() error {
 	if c.err != nil {
@@ -189,6 +203,7 @@ func (p *PostGIS) countIn(ctx context.Context, r queryRower, q *query) (int64, e
 // snapshot) and no transaction is begun: a page costs one round trip, not
 // four.
 func (p *PostGIS) Incidents(ctx context.Context, f incident.Filter, count bool) (incident.Cursor, error) {
+	t0 := time.Now()
 	q, err := compile(f)
 	if err != nil {
 		return nil, err
@@ -202,6 +217,10 @@ func (p *PostGIS) Incidents(ctx context.Context, f incident.Filter, count bool) 
 		// version just before (conditionalGet), so p.seen is current there.
 		if n, ok := p.counts.get(countKey(&cq), p.seen.Load()); ok {
 			c.matched, count = n, false
+		} else if deferred, err := p.mayDefer(ctx); err != nil {
+			return nil, err
+		} else if deferred {
+			c.pending, count = p.deferCount(&cq, t0), false
 		}
 	}
 	spatial := cqlsql.Bound(f) != nil && !f.ByID && len(f.Sort) == 0 && !(q.ts != "" && f.ByRelevance)

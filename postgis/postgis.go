@@ -22,6 +22,7 @@ import (
 
 	"incidentmap/geo"
 	"incidentmap/incident"
+	"incidentmap/internal/bgcount"
 	"incidentmap/internal/vcache"
 )
 
@@ -38,6 +39,12 @@ type PostGIS struct {
 	wal         walTrack      // the primary's recent WAL positions, for the replicas' lag
 	counts      countCache    // counts of filters for the latest data version
 	stopChecks  func()        // ends the replicas' health checks
+
+	// Counts that pages do not wait for (see counting.go).
+	bg        *bgcount.Runner
+	bgGate    <-chan struct{} // see WithCountDeferral
+	deferRows int64           // see WithCountDeferral; 0 is deferCountRows
+	span      idSpanCache     // the table's id span
 }
 
 // Option changes how Open sets up the store.
@@ -70,6 +77,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*PostGIS, error) {
 	for _, o := range opts {
 		o(p)
 	}
+	p.bg = bgcount.New(p.bgGate)
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgis: connect: %w", err)
@@ -113,6 +121,7 @@ func (p *PostGIS) Close() error {
 	if p.stopChecks != nil {
 		p.stopChecks()
 	}
+	p.bg.Close()
 	for _, r := range p.replicas {
 		r.pool.Close()
 	}

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"math"
 	"reflect"
-	"sync"
 	"time"
 
 	"incidentmap/incident"
+	"incidentmap/internal/bgcount"
 	"incidentmap/internal/cqlsql"
 )
 
@@ -40,13 +40,6 @@ const deferCountRows = 250000
 // countWait is how long a page waits for a background count before it goes
 // without numberMatched.
 const countWait = 20 * time.Millisecond
-
-// maxBackgroundCounts bounds the counts running in the background at once;
-// a filter asked while they run is counted when a later request finds room.
-const maxBackgroundCounts = 2
-
-// backgroundCountTimeout ends a background count that has not finished.
-const backgroundCountTimeout = 10 * time.Minute
 
 // dailyColumns are the columns of daily_stats by the name of the incident's
 // field, for CQL2 filters it can answer.
@@ -165,78 +158,11 @@ func idSpan(ctx context.Context, tx *sql.Tx) (minID, span int64, err error) {
 	return minID, span, nil
 }
 
-// backgroundCounts runs the counts pages do not wait for, one per query at a
-// time, at most maxBackgroundCounts at once; Close stops them.
-type backgroundCounts struct {
-	mu      sync.Mutex
-	running map[string]*countJob
-	ctx     context.Context
-	stop    context.CancelFunc
-	wg      sync.WaitGroup
-	gate    <-chan struct{} // see WithCountDeferral
-}
-
-// countJob is one background count; done is closed when it ends, its result
-// (if any) then in the count cache.
-type countJob struct{ done chan struct{} }
-
-// start returns the running count of key, or starts one that counts filter
-// and keeps the number in the count cache; nil when there is no room.
-func (b *backgroundCounts) start(s *SQLite, key string, filter incident.Filter) *countJob {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if j, ok := b.running[key]; ok {
-		return j
-	}
-	if b.ctx == nil || b.ctx.Err() != nil || len(b.running) >= maxBackgroundCounts {
-		return nil
-	}
-	if b.running == nil {
-		b.running = map[string]*countJob{}
-	}
-	j := &countJob{done: make(chan struct{})}
-	b.running[key] = j
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		defer func() {
-			b.mu.Lock()
-			delete(b.running, key)
-			b.mu.Unlock()
-			close(j.done)
-		}()
-		ctx, cancel := context.WithTimeout(b.ctx, backgroundCountTimeout)
-		defer cancel()
-		if b.gate != nil {
-			select {
-			case <-b.gate:
-			case <-ctx.Done():
-				return
-			}
-		}
-		// Nobody waits for the number: if counting fails, the next request
-		// of the filter counts again.
-		_, _ = s.Count(ctx, filter)
-	}()
-	return j
-}
-
-// close stops the running counts and waits for them.
-func (b *backgroundCounts) close() {
-	b.mu.Lock()
-	stop := b.stop
-	b.mu.Unlock()
-	if stop != nil {
-		stop()
-	}
-	b.wg.Wait()
-}
-
 // pendingCount is a count a cursor may still get: the background job and
 // where its number will be.
 type pendingCount struct {
 	s        *SQLite
-	job      *countJob
+	job      *bgcount.Job
 	key      string
 	version  int64
 	deadline time.Time
@@ -245,16 +171,7 @@ type pendingCount struct {
 // wait waits for the job until the deadline and returns the count of the
 // cursor's data version if it is known by then.
 func (p *pendingCount) wait() (int64, bool) {
-	if p.job != nil {
-		if d := time.Until(p.deadline); d > 0 {
-			t := time.NewTimer(d)
-			select {
-			case <-p.job.done:
-			case <-t.C:
-			}
-			t.Stop()
-		}
-	}
+	p.job.Wait(p.deadline)
 	return p.s.counts.get(p.version, p.key)
 }
 

@@ -451,7 +451,9 @@ func (s *SQLite) pageCount(ctx context.Context, tx *sql.Tx, f *sqlFilter, t0 tim
 		}
 		if span >= s.deferCountRows() {
 			key := countKey(f)
-			return -1, &pendingCount{s: s, job: s.bg.start(s, key, f.Filter), key: key, version: version,
+			filter := f.Filter
+			job := s.bg.Start(key, func(ctx context.Context) { _, _ = s.Count(ctx, filter) })
+			return -1, &pendingCount{s: s, job: job, key: key, version: version,
 				deadline: t0.Add(countWait)}, nil
 		}
 	}

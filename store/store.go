@@ -21,6 +21,7 @@ import (
 
 	"incidentmap/geo"
 	"incidentmap/incident"
+	"incidentmap/internal/bgcount"
 	"incidentmap/internal/vcache"
 )
 
@@ -48,7 +49,9 @@ type SQLite struct {
 	countCache    *vcache.Cache[any]                   // bytes of counts, positions, extents and region counts
 	aggCache      *vcache.Cache[any]                   // bytes of aggregations (rows and groups)
 	geoms         geometries                           // geometry literals of running CQL2 filters
-	bg            backgroundCounts                     // counts pages did not wait for (see counting.go)
+	bg            *bgcount.Runner                      // counts pages did not wait for (see counting.go)
+	bgGate        <-chan struct{}                      // see WithCountDeferral
+	textProbe     *bool                                // tests: textPlan's choice, fixed
 	deferRows     int64                                // see WithCountDeferral; 0 is deferCountRows
 	ckpt          *sql.DB                              // one connection that never waits, for the checkpointer
 	stopCkpt      chan struct{}                        // closed by Close to stop the checkpointer
@@ -73,7 +76,7 @@ func WithRegions(rs *geo.Regions) Option {
 // 250,000. A non-nil gate holds every background count until it is closed:
 // tests lower the size and hold the counts to see pages go without them.
 func WithCountDeferral(minRows int64, gate <-chan struct{}) Option {
-	return func(s *SQLite) { s.deferRows, s.bg.gate = minRows, gate }
+	return func(s *SQLite) { s.deferRows, s.bgGate = minRows, gate }
 }
 
 // deferCountRows is the table size from which counts may be deferred.
@@ -133,7 +136,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*SQLite, error) {
 	go s.checkpointer(walCheckEvery)
 	s.ro.SetMaxOpenConns(8)
 	s.ro.SetMaxIdleConns(8)
-	s.bg.ctx, s.bg.stop = context.WithCancel(context.Background())
+	s.bg = bgcount.New(s.bgGate)
 	return s, nil
 }
 
@@ -162,7 +165,9 @@ func (s *SQLite) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stopCkpt)
 		<-s.ckptDone
-		s.bg.close()
+		if s.bg != nil {
+			s.bg.Close()
+		}
 		rerr := errors.Join(s.ro.Close(), s.ckpt.Close())
 		_, _ = s.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 		s.closeErr = errors.Join(rerr, s.db.Close())
