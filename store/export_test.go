@@ -39,6 +39,11 @@ func (s *SQLite) PositionsOf(ctx context.Context, f incident.Filter) ([]int, err
 	return out, nil
 }
 
+// FixTextPlan makes every spatial page with text test it by a lookup per
+// row (probe) or against the set of every match, whatever textPlan would
+// choose.
+func (s *SQLite) FixTextPlan(probe bool) { s.textProbe = &probe }
+
 // RegionPairSeeks are the statements distinctPairs steps from one stored
 // (admin1, region) pair to the next with, each taking the last pair's
 // admin1 (and region, for the first).

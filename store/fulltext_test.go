@@ -3,7 +3,10 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"testing"
+
+	"github.com/paulmach/orb"
 
 	"incidentmap/incident"
 	"incidentmap/internal/testsrv"
@@ -110,4 +113,54 @@ func FuzzFullTextQuery(f *testing.F) {
 			t.Fatalf("q %q → %q: %v", s, q, err)
 		}
 	})
+}
+
+// TestTextInABoxEitherWay: a page of text in a bbox (spatial order) tests
+// the text against the set of every match, built once, or by a lookup of
+// each candidate row in the text index (textPlan chooses by how many match):
+// both give every page, at any offset, as the whole ordered result does
+// (read without a limit: each range tests its own set).
+func TestTextInABoxEitherWay(t *testing.T) {
+	st := testsrv.OpenSynthetic(t, 20000)
+	ctx := context.Background()
+	drone, err := incident.ParseText("drone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	box := orb.Bound{Min: orb.Point{38.8, 29.0}, Max: orb.Point{48.6, 37.4}}
+	f := incident.Filter{Text: drone, BBox: &box}
+	want, n := ids(t, st, f)
+	if len(want) < 500 || n != int64(len(want)) {
+		t.Fatalf("%d drone incidents in the box (counted %d): too few to page", len(want), n)
+	}
+	for _, probe := range []bool{false, true} {
+		st.FixTextPlan(probe)
+		for _, off := range []int{0, 1, 100, 250, len(want) - 40} {
+			for _, deferred := range []bool{false, true} {
+				g := f
+				g.Limit, g.Offset, g.MayDeferCount = 100, off, deferred
+				got, _ := ids(t, st, g)
+				if end := min(off+100, len(want)); !equal(got, want[off:end]) {
+					t.Errorf("probe %v, offset %d: %d ids %v…, want %d %v…", probe, off, len(got), got[:min(3, len(got))], end-off, want[off:off+3])
+				}
+			}
+		}
+		page, _, err := st.QueryPlan(ctx, incident.Filter{Text: drone, BBox: &box, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sets, probes := 0, 0
+		for _, p := range page {
+			if strings.Contains(p, "VIRTUAL TABLE INDEX 0:M") {
+				sets++
+			}
+			if strings.Contains(p, "VIRTUAL TABLE INDEX 0:=M") {
+				probes++
+			}
+		}
+		if probe && (sets != 0 || probes == 0) || !probe && sets != 1 {
+			t.Errorf("probe %v: the page reads the text index %d times whole and looks ids up in it in %d places:\n%s",
+				probe, sets, probes, strings.Join(page, "\n"))
+		}
+	}
 }
