@@ -99,8 +99,13 @@ type Tiler interface {
 	// is ignored); a full result means there may be more.
 	TilePoints(ctx context.Context, f Filter, t maptile.Tile, limit int) ([]TilePoint, error)
 	// TileGrid clusters the incidents f selects in tile t on a grid of
-	// TileGridSize × TileGridSize cells; only non-empty cells are returned.
+	// TileGridSize × TileGridSize cells; only non-empty cells are returned,
+	// in key order. A cell of one incident names it (TileCell.Single) by id
+	// and fatalities only.
 	TileGrid(ctx context.Context, f Filter, t maptile.Tile) ([]TileCell, error)
+	// TilePointsByID returns those of the incidents ids that exist, in id
+	// order: the few single incidents a clustered tile draws.
+	TilePointsByID(ctx context.Context, ids []int64) ([]TilePoint, error)
 	// TileCount says how many incidents f selects in tile t when the engine
 	// can tell without reading them (its pre-aggregates; see TileTypes); ok
 	// is false when it cannot.

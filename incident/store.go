@@ -66,12 +66,16 @@ type TilePoint struct {
 
 // TileCell is one cell of a tile's cluster grid: how many incidents f
 // selects in it, their fatalities and centroid; for a cell of one incident,
-// that incident.
+// that incident's id and fatalities. Its point, date and type are not read
+// with the grid (a tile's layout reads nine grids, thousands of cells, and
+// draws a few dozen of them as single incidents): Tiler.TilePointsByID
+// reads them. The centroid of a cell of one is its point to 10⁻⁷ degrees
+// (TileCoordScale).
 type TileCell struct {
 	Key               int64 // the cell key shifted right by the grid's shift
 	Count, Fatalities int
 	Lon, Lat          float64    // the centroid
-	Single            *TilePoint // set when Count is 1
+	Single            *TilePoint // set when Count is 1: ID and Fatalities
 }
 
 // ConflictError says that an incident with EventID exists already (as ID); it

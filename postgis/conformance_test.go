@@ -427,6 +427,9 @@ func TestConformanceStore(t *testing.T) {
 			return cells, err
 		})
 	}
+	same(t, "tile points by id", func(st server.Store) (any, error) {
+		return st.TilePointsByID(ctx, []int64{3013, 1, 500, 99999, 7})
+	})
 	for _, keys := range [][]incident.GroupKey{{"month"}, {"event_type"}, {"week", "region"}, {"admin1", "actor1"}} {
 		same(t, fmt.Sprint("aggregate ", keys), func(st server.Store) (any, error) {
 			return st.Aggregate(ctx, incident.Filter{MinFatalities: ptr(1)}, keys, 5)

@@ -94,41 +94,12 @@ func (p *PostGIS) tileGridAgg(ctx context.Context, types []string, t maptile.Til
 		c := incident.TileCell{Key: key, Count: int(n), Fatalities: int(fat)}
 		c.Lon, c.Lat = incident.TileCentroid(lonSum, latSum, n)
 		if n == 1 {
-			c.Single = &incident.TilePoint{ID: idSum}
+			c.Single = &incident.TilePoint{ID: idSum, Fatalities: int(fat)}
 		}
 		return c, nil
 	})
 	if err != nil {
 		return nil, err
-	}
-	var ids []int64
-	byID := map[int64]*incident.TilePoint{}
-	for i := range cells {
-		if s := cells[i].Single; s != nil {
-			ids = append(ids, s.ID)
-			byID[s.ID] = s
-		}
-	}
-	if len(ids) == 0 {
-		return cells, nil
-	}
-	rows, err = p.reader().Query(ctx, "SELECT i.id, i.lon, i.lat, i.fatalities, i.event_date, i.event_type FROM incidents i WHERE i.id = ANY($1)", ids)
-	if err != nil {
-		return nil, err
-	}
-	points, err := pgx.CollectRows(rows, scanTilePoint)
-	if err != nil {
-		return nil, err
-	}
-	for _, pt := range points {
-		if s := byID[pt.ID]; s != nil {
-			*s = pt
-		}
-	}
-	for i := range cells {
-		if s := cells[i].Single; s != nil {
-			cells[i].Lon, cells[i].Lat = s.Lon, s.Lat
-		}
 	}
 	return cells, nil
 }

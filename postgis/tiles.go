@@ -59,8 +59,8 @@ func (p *PostGIS) TilePoints(ctx context.Context, f incident.Filter, t maptile.T
 }
 
 // TileGrid clusters the incidents f selects in tile t by grid cell (the
-// cell key shifted right): count, fatalities, centroid, and the incident
-// itself where a cell holds one. From the pre-aggregates when they answer
+// cell key shifted right): count, fatalities, centroid, and the id of the
+// incident where a cell holds one. From the pre-aggregates when they answer
 // f at the tile's zoom (tileagg.go), otherwise in SQL over the incidents
 // under the tile.
 func (p *PostGIS) TileGrid(ctx context.Context, f incident.Filter, t maptile.Tile) ([]incident.TileCell, error) {
@@ -79,7 +79,7 @@ func (p *PostGIS) TileGrid(ctx context.Context, f incident.Filter, t maptile.Til
 	s := q.arg(int64(shift))
 	rows, err := p.reader().Query(ctx, `SELECT i.cell >> `+s+`::int AS k, count(*), sum(i.fatalities),
 		sum(trunc(i.lon * 10000000)::bigint)::bigint, sum(trunc(i.lat * 10000000)::bigint)::bigint,
-		min(i.id), min(i.event_date), min(i.event_type), min(i.lon), min(i.lat)
+		min(i.id)
 		FROM incidents i`+q.where()+` GROUP BY 1 ORDER BY 1`, q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("tile grid: %w", err)
@@ -87,21 +87,35 @@ func (p *PostGIS) TileGrid(ctx context.Context, f incident.Filter, t maptile.Til
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (incident.TileCell, error) {
 		var c incident.TileCell
 		var n, fat, lonSum, latSum, id int64
-		var date, typ string
-		var lon, lat float64
-		if err := row.Scan(&c.Key, &n, &fat, &lonSum, &latSum, &id, &date, &typ, &lon, &lat); err != nil {
+		if err := row.Scan(&c.Key, &n, &fat, &lonSum, &latSum, &id); err != nil {
 			return c, err
 		}
 		c.Count, c.Fatalities = int(n), int(fat)
 		c.Lon, c.Lat = incident.TileCentroid(lonSum, latSum, n)
 		if n == 1 {
-			c.Lon, c.Lat = lon, lat
-			c.Single = &incident.TilePoint{ID: id, Lon: lon, Lat: lat, Fatalities: int(fat), EventDate: date, EventType: typ}
+			c.Single = &incident.TilePoint{ID: id, Fatalities: int(fat)}
 		}
 		return c, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("tile grid: %w", err)
+	}
+	return out, nil
+}
+
+// TilePointsByID returns those of the incidents ids that exist, in id
+// order, with the columns a tile draws.
+func (p *PostGIS) TilePointsByID(ctx context.Context, ids []int64) ([]incident.TilePoint, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := p.reader().Query(ctx, "SELECT i.id, i.lon, i.lat, i.fatalities, i.event_date, i.event_type FROM incidents i WHERE i.id = ANY($1) ORDER BY i.id", ids)
+	if err != nil {
+		return nil, fmt.Errorf("tile points by id: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, scanTilePoint)
+	if err != nil {
+		return nil, fmt.Errorf("tile points by id: %w", err)
 	}
 	return out, nil
 }

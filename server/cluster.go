@@ -187,6 +187,16 @@ func (h *handlers) clusterTile(ctx context.Context, t maptile.Tile, g gridQuery)
 				continue
 			}
 			n := maptile.New(uint32(x), uint32(y), t.Z)
+			if n != t && t.Z >= TileClusterBelowZoom {
+				// A neighbour the engine can count without reading it.
+				count, known, err := h.store.TileCount(ctx, g.f, n)
+				if err != nil {
+					return nil, err
+				}
+				if known && count <= TileMaxPoints {
+					continue // it draws its incidents one by one
+				}
+			}
 			grid, err := h.tileGrid(ctx, n, g)
 			if err != nil {
 				return nil, err
@@ -198,13 +208,47 @@ func (h *handlers) clusterTile(ctx context.Context, t maptile.Tile, g gridQuery)
 		}
 	}
 	var kept []mark
+	var singles []int64
 	ox, oy := float64(t.X)*TileCSSPixels, float64(t.Y)*TileCSSPixels
 	for _, m := range layoutClusters(cells) {
 		if m.x >= ox && m.x < ox+TileCSSPixels && m.y >= oy && m.y < oy+TileCSSPixels {
 			kept = append(kept, m)
+			if m.single != nil {
+				singles = append(singles, m.single.ID)
+			}
 		}
 	}
-	return kept, nil
+	return h.readSingles(ctx, kept, singles)
+}
+
+// readSingles reads the point, date and type of the single incidents ids
+// among marks (the grids name them by id only). Leaders are layoutReach
+// apart, so a tile keeps a few dozen marks at most, while its nine grids
+// hold thousands of cells of one: reading only these is what keeps a dense
+// tile's layout cheap. An incident deleted since its grid was read is left
+// out; one changed since is drawn as it is now.
+func (h *handlers) readSingles(ctx context.Context, marks []mark, ids []int64) ([]mark, error) {
+	if len(ids) == 0 {
+		return marks, nil
+	}
+	points, err := h.store.TilePointsByID(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("single incidents: %w", err)
+	}
+	byID := make(map[int64]*incident.TilePoint, len(points))
+	for i := range points {
+		byID[points[i].ID] = &points[i]
+	}
+	out := marks[:0]
+	for _, m := range marks {
+		if m.single != nil {
+			if m.single = byID[m.single.ID]; m.single == nil {
+				continue
+			}
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }
 
 // gridQuery is the filter of a tile request, with what names it in the grid

@@ -83,7 +83,9 @@ func readTilePoints(rows *sql.Rows, err error) ([]incident.TilePoint, error) {
 // shifted right by the grid's shift: cells TileGridSize a side) and returns
 // the non-empty cells in key order, all in one read snapshot. From the
 // pre-aggregates (tileagg.go) when they answer f at the tile's zoom,
-// otherwise from the incidents under the tile (tileGridScan).
+// otherwise from the incidents under the tile (tileGridScan). A cell of one
+// incident names it by id and fatalities only (TilePointsByID reads the
+// rest for the few a tile draws).
 func (s *SQLite) TileGrid(ctx context.Context, f incident.Filter, t maptile.Tile) ([]incident.TileCell, error) {
 	tx, err := s.ro.BeginTx(ctx, nil)
 	if err != nil {
@@ -93,8 +95,8 @@ func (s *SQLite) TileGrid(ctx context.Context, f incident.Filter, t maptile.Tile
 	var cells []incident.TileCell
 	if types, ok := incident.TileTypes(f); ok && geo.TileAggKept(uint32(t.Z)) {
 		cells, err = tileGridAgg(ctx, tx, types, t)
-	} else if cells, err = s.tileGridScan(ctx, tx, f, t); err == nil {
-		err = readSingles(ctx, tx, cells)
+	} else {
+		cells, err = s.tileGridScan(ctx, tx, f, t)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("tile grid: %w", err)
@@ -150,92 +152,19 @@ func tileGridAgg(ctx context.Context, tx *sql.Tx, types []string, t maptile.Tile
 			}
 			rec = rest
 		}
-		c := newTileCell(v[0], v[1], v[2], v[3], v[4], v[5])
-		if c.Single != nil {
-			c.Single.Fatalities = int(v[2])
-		}
-		cells = append(cells, c)
+		cells = append(cells, newTileCell(v[0], v[1], v[2], v[3], v[4], v[5]))
 	}
 	slices.SortFunc(cells, func(a, b incident.TileCell) int { return cmp.Compare(a.Key, b.Key) })
-	return cells, readSinglesInCells(ctx, tx, cells, level, types)
-}
-
-// readSinglesInCells fills in the point, date and type of the cells of one
-// incident (id and fatalities known) of a grid read from the pre-aggregates
-// of types (nil: all): the point and date from the cell index alone, one
-// seek into each cell's key range (the entries of a tile's cells lie
-// together in the index, where the incidents' rows are scattered over the
-// table: 394 single cells of a dense z10 tile took 50–170 ms to read by id
-// on a busy machine at a million incidents), the type from the cell's rows
-// by type.
-func readSinglesInCells(ctx context.Context, tx *sql.Tx, cells []incident.TileCell, level int, types []string) error {
-	shift := uint(2 * (geo.CellZoom - level))
-	byID := map[int64]*incident.TileCell{}
-	// The cells as one JSON array of [first key, last key, id, cell key]: a
-	// VALUES list of thousands of parameters cost more to prepare than to run.
-	list := []byte{'['}
-	for i := range cells {
-		if p := cells[i].Single; p != nil {
-			byID[p.ID] = &cells[i]
-			if len(list) > 1 {
-				list = append(list, ',')
-			}
-			list = fmt.Appendf(list, "[%d,%d,%d,%d]", cells[i].Key<<shift, (cells[i].Key+1)<<shift-1, p.ID, cells[i].Key)
-		}
-	}
-	if len(byID) == 0 {
-		return nil
-	}
-	list = append(list, ']')
-	// The type of a cell of one is that of its one row by type among those
-	// selected: one seek a type (every type has rows at the coarsest level).
-	in := "SELECT event_type FROM tile_cells WHERE level = ? AND event_type <> ''"
-	args := []any{string(list), level, incident.TileAggMinLevel}
-	if types != nil {
-		in = placeholders(len(types))
-		args = args[:2]
-		for _, v := range types {
-			args = append(args, v)
-		}
-	}
-	rows, err := tx.QueryContext(ctx, `WITH s AS MATERIALIZED (SELECT value ->> 0 AS lo, value ->> 1 AS hi, value ->> 2 AS id, value ->> 3 AS k FROM json_each(?))
-		SELECT i.id, i.lon, i.lat, i.event_date,
-			(SELECT max(t.event_type) FROM tile_cells t WHERE t.level = ? AND t.key = s.k AND t.event_type IN (`+in+`))
-		FROM s, incidents i INDEXED BY incidents_cell
-		WHERE i.cell BETWEEN s.lo AND s.hi AND i.id = s.id`, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var lon, lat float64
-		var date, typ string
-		if err := rows.Scan(&id, &lon, &lat, &date, &typ); err != nil {
-			return err
-		}
-		if c := byID[id]; c != nil {
-			c.Lon, c.Lat = lon, lat
-			c.Single.Lon, c.Single.Lat, c.Single.EventDate, c.Single.EventType = lon, lat, date, typ
-			delete(byID, id)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if len(byID) > 0 {
-		return fmt.Errorf("%d incidents of the pre-aggregates are not in their cells", len(byID))
-	}
-	return nil
+	return cells, nil
 }
 
 // newTileCell is a cell from its sums; a cell of one incident names it by
-// id (idSum), for readSingles to fill in.
+// id (idSum) and fatalities.
 func newTileCell(key, n, fat, lonSum, latSum, idSum int64) incident.TileCell {
 	c := incident.TileCell{Key: key, Count: int(n), Fatalities: int(fat)}
 	c.Lon, c.Lat = incident.TileCentroid(lonSum, latSum, n)
 	if n == 1 {
-		c.Single = &incident.TilePoint{ID: idSum}
+		c.Single = &incident.TilePoint{ID: idSum, Fatalities: int(fat)}
 	}
 	return c
 }
@@ -310,37 +239,23 @@ func (s *SQLite) tileGridScan(ctx context.Context, tx *sql.Tx, f incident.Filter
 	return cells, rows.Err()
 }
 
-// readSingles fills in the incidents of the cells of one (named by id),
-// and puts those cells at their incident's own point.
-func readSingles(ctx context.Context, tx *sql.Tx, cells []incident.TileCell) error {
-	byID := map[int64]*incident.TilePoint{}
-	var ids []any
-	for i := range cells {
-		if p := cells[i].Single; p != nil {
-			byID[p.ID] = p
-			ids = append(ids, p.ID)
-		}
-	}
+// TilePointsByID returns the incidents of ids that exist, in id order,
+// with the columns a tile draws: the singles of the clusters a tile keeps
+// (TileGrid names them by id), a few dozen at most.
+func (s *SQLite) TilePointsByID(ctx context.Context, ids []int64) ([]incident.TilePoint, error) {
 	if len(ids) == 0 {
-		return nil
+		return nil, nil
 	}
-	// A grid has at most a few thousand cells: one IN list reads them all.
-	points, err := readTilePoints(tx.QueryContext(ctx, `SELECT `+tilePointColumns+` FROM incidents i
-		WHERE i.id IN (`+placeholders(len(ids))+`)`, ids...))
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	points, err := readTilePoints(s.ro.QueryContext(ctx, `SELECT `+tilePointColumns+` FROM incidents i
+		WHERE i.id IN (`+placeholders(len(ids))+`) ORDER BY i.id`, args...))
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("tile points by id: %w", err)
 	}
-	for _, p := range points {
-		if q := byID[p.ID]; q != nil {
-			*q = p
-		}
-	}
-	for i := range cells {
-		if p := cells[i].Single; p != nil {
-			cells[i].Lon, cells[i].Lat = p.Lon, p.Lat
-		}
-	}
-	return nil
+	return points, nil
 }
 
 // parseCellAggregate reads tileGridScan's [count, fatalities, lon sum,

@@ -161,6 +161,7 @@ func check(t *testing.T, ctx context.Context, st Store, rng *rand.Rand, points [
 						stage, tl, f, len(got), len(want), firstDifference(got, want))
 				}
 				cells += len(got)
+				checkSingles(t, ctx, st, got, fmt.Sprintf("%s: tile %v %+v", stage, tl, f))
 				n, ok, err := st.TileCount(ctx, f, tl)
 				if err != nil {
 					t.Fatalf("%s: tile count %v: %v", stage, tl, err)
@@ -176,6 +177,43 @@ func check(t *testing.T, ctx context.Context, st Store, rng *rand.Rand, points [
 		}
 		if cells == 0 {
 			t.Fatalf("%s: no cell compared at zoom %d", stage, z)
+		}
+	}
+}
+
+// checkSingles checks that the incidents the cells of one name are there
+// (TilePointsByID), with the cell's fatalities, at its centroid to the
+// fixed point's last digit.
+func checkSingles(t *testing.T, ctx context.Context, st Store, cells []incident.TileCell, where string) {
+	t.Helper()
+	var ids []int64
+	want := map[int64]incident.TileCell{}
+	for _, c := range cells {
+		if c.Single != nil {
+			if c.Count != 1 || c.Single.Fatalities != c.Fatalities {
+				t.Fatalf("%s: single of cell %s", where, describe(c))
+			}
+			ids = append(ids, c.Single.ID)
+			want[c.Single.ID] = c
+		} else if c.Count == 1 {
+			t.Fatalf("%s: cell %s of one names no incident", where, describe(c))
+		}
+	}
+	points, err := st.TilePointsByID(ctx, append(ids, -1))
+	if err != nil {
+		t.Fatalf("%s: points by id: %v", where, err)
+	}
+	if len(points) != len(ids) {
+		t.Fatalf("%s: %d points by id of %d", where, len(points), len(ids))
+	}
+	for i, p := range points {
+		c, ok := want[p.ID]
+		if !ok || i > 0 && points[i-1].ID >= p.ID {
+			t.Fatalf("%s: point %d by id not asked or out of order", where, p.ID)
+		}
+		lon, lat := incident.TileCentroid(int64(p.Lon*incident.TileCoordScale), int64(p.Lat*incident.TileCoordScale), 1)
+		if p.Fatalities != c.Fatalities || lon != c.Lon || lat != c.Lat || p.EventDate == "" || p.EventType == "" {
+			t.Fatalf("%s: point %+v by id, cell %s", where, p, describe(c))
 		}
 	}
 }
