@@ -395,6 +395,9 @@ func (b *bulkLoad) finishLoad(ctx context.Context, tx *sql.Tx) error {
 		"DELETE FROM tile_cells",
 		tileCellsFill(),
 		tileCellsAllFill,
+		// And by period (migration 19).
+		"DELETE FROM tile_periods",
+		tilePeriodsFill(),
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("bulk load: %.60s: %w", q, err)

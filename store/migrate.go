@@ -297,6 +297,10 @@ var migrations = []string{
 	`DROP INDEX incidents_date_stats;
 	` + statsIndexSQL + `;
 	ANALYZE incidents_stats;`,
+	// 19: tile pre-aggregates by month and year (issue 16): a tile filtered
+	// by dates (the timeline brush) read every incident under it, 1.4 s for
+	// a z6 tile at ten million incidents (see tileperiods.go).
+	tilePeriodsMigration(),
 }
 
 // statsIndexSQL is the index aggregations read (migration 18): every column

@@ -93,8 +93,11 @@ func (s *SQLite) TileGrid(ctx context.Context, f incident.Filter, t maptile.Tile
 	}
 	defer tx.Rollback()
 	var cells []incident.TileCell
-	if types, ok := incident.TileTypes(f); ok && geo.TileAggKept(uint32(t.Z)) {
+	level, _, kept := geo.TileAggGrid(uint32(t.Z), t.X, t.Y)
+	if types, ok := incident.TileTypes(f); ok && kept {
 		cells, err = tileGridAgg(ctx, tx, types, t)
+	} else if span, ok := tilePeriodsOf(f); ok && kept && tilePeriodLevel(level) {
+		cells, err = tileGridPeriods(ctx, tx, span, t)
 	} else {
 		cells, err = s.tileGridScan(ctx, tx, f, t)
 	}
@@ -134,10 +137,16 @@ func tileGridAgg(ctx context.Context, tx *sql.Tx, types []string, t maptile.Tile
 	if types == nil {
 		sum = "n, fatalities AS f, lon_sum AS lo, lat_sum AS la, id_sum AS i" // one row a cell: the empty type's
 	}
-	var text sql.NullString
-	err := tx.QueryRowContext(ctx, `SELECT group_concat(key || ',' || n || ',' || f || ',' || lo || ',' || la || ',' || i, ';')
+	return readGridText(ctx, tx, `SELECT group_concat(key || ',' || n || ',' || f || ',' || lo || ',' || la || ',' || i, ';')
 		FROM (SELECT key, `+sum+` FROM tile_cells WHERE level = ? AND key BETWEEN ? AND ?`+cond+` GROUP BY key)`,
-		append([]any{level, keys.Lo, keys.Hi}, args...)...).Scan(&text)
+		append([]any{level, keys.Lo, keys.Hi}, args...))
+}
+
+// readGridText runs q, which selects one text of cells "key,n,fatalities,
+// lon sum,lat sum,id sum;…" (NULL: none), and returns the cells in key order.
+func readGridText(ctx context.Context, tx *sql.Tx, q string, args []any) ([]incident.TileCell, error) {
+	var text sql.NullString
+	err := tx.QueryRowContext(ctx, q, args...).Scan(&text)
 	if err != nil || !text.Valid {
 		return nil, err
 	}
@@ -175,6 +184,13 @@ func newTileCell(key, n, fat, lonSum, latSum, idSum int64) incident.TileCell {
 func (s *SQLite) TileCount(ctx context.Context, f incident.Filter, t maptile.Tile) (int64, bool, error) {
 	types, ok := incident.TileTypes(f)
 	level, key, kept := geo.TileAggCell(uint32(t.Z), t.X, t.Y)
+	if span, byPeriod := tilePeriodsOf(f); byPeriod && kept && tilePeriodLevel(level) {
+		n, err := tileCountPeriods(ctx, s.ro, span, t)
+		if err != nil {
+			return 0, false, fmt.Errorf("tile count: %w", err)
+		}
+		return n, true, nil
+	}
 	if !ok || !kept {
 		return 0, false, nil
 	}

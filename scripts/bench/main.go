@@ -50,6 +50,7 @@ func main() {
 	shapes := flag.String("shapes", "", "print only the table of filtered queries, of the shapes this regular expression matches (\".\" for all)")
 	memory := flag.Duration("memory", 0, "run the memory soak instead for this long: mixed distinct reads at 32 connections, the server's RSS, Go heap, SQLite heap and cache bytes every 5 s")
 	bbox := flag.Bool("bbox", false, "print only the rows of the bbox page of 1,000 (built, 8 connections) and of uncached pages of 100")
+	tiles := flag.Bool("tiles", false, "print only the cold tile rows of the growth table for -db, each with the server's CPU time for its six tiles")
 	engines := flag.Bool("engines", false, "print the engines table instead: the SQLite engine on -db and the PostGIS engine on a throw-away PostgreSQL loaded from it by migrate, side by side")
 	flag.Parse()
 	var err error
@@ -57,6 +58,8 @@ func main() {
 		err = runMemory(*bin, *db, *memory)
 	} else if *bbox {
 		err = runBBox(*bin, *db, time.Duration(*loadSecs)*time.Second)
+	} else if *tiles {
+		err = runTiles(*bin, *db)
 	} else if *engines {
 		err = runEngines(*bin, *db, time.Duration(*loadSecs)*time.Second)
 	} else if *shapes != "" {
@@ -299,6 +302,28 @@ var tileRows = []struct {
 	{"z=6 tiles over Iraq, `event_types=Battles,Riots`, cold p50 / max of 6", 6, z6Iraq, "event_types=Battles,Riots"},
 	{"z=6 tiles over Iraq, `datetime=2021` (not pre-aggregated), cold p50 / max of 6", 6, z6Iraq, "datetime=2021-01-01/2021-12-31"},
 	{"z=10 densest tiles, `datetime=2021` (not pre-aggregated), cold p50 / max of 6", 10, z10Dense, "datetime=2021-01-01/2021-12-31"},
+}
+
+// runTiles prints the growth table's cold tile rows for db alone, with the
+// server's CPU time (user + system, from /proc) per row of six tiles: on a
+// busy machine wall time is mostly waiting for a core, the CPU is not.
+func runTiles(bin, db string) error {
+	s, err := startServer(bin, db)
+	if err != nil {
+		return err
+	}
+	defer s.stop()
+	fmt.Printf("\n| cold tiles (%s) | p50 / max | server CPU for the 6 |\n|---|---|---|\n", filepath.Base(db))
+	for _, t := range tileRows {
+		cpu0 := serverproc.CPU(s.proc.Pid())
+		cold, _, err := s.coldTilesOf(t.z, t.xys, t.query)
+		if err != nil {
+			return err
+		}
+		cpu := serverproc.CPU(s.proc.Pid()) - cpu0
+		fmt.Printf("| %s | %s / %s | %s |\n", t.name, ms(pct(cold, 50)), ms(cold[len(cold)-1]), ms(cpu))
+	}
+	return nil
 }
 
 func run(bin, db string, loadFor time.Duration, seqFile string, filters bool) error {
