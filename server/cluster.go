@@ -107,24 +107,39 @@ func layoutClusters(cells []mark) []mark {
 		return bk{int64(math.Floor(m.x / layoutBlock)), int64(math.Floor(m.y / layoutBlock))}
 	}
 	// Phase, then block (row, column), then biggest first, then key: the
-	// order of visits, the same in every region that holds the cells.
-	phase := func(b bk) int64 { return (b.x & 1) + 2*(b.y&1) }
-	slices.SortFunc(cells, func(a, b mark) int {
-		ba, bb := blockOf(&a), blockOf(&b)
-		if pa, pb := phase(ba), phase(bb); pa != pb {
-			return int(pa - pb)
-		}
-		if ba.y != bb.y {
-			return cmpInt(ba.y, bb.y)
-		}
-		if ba.x != bb.x {
-			return cmpInt(ba.x, bb.x)
+	// order of visits, the same in every region that holds the cells. The
+	// first three packed in one number per cell before sorting: computing
+	// them in the comparison was three quarters of a dense tile's layout.
+	type order struct {
+		block uint64 // phase, row, column
+		n     int
+		key   int64
+		i     int
+	}
+	ord := make([]order, len(cells))
+	for i := range cells {
+		b := blockOf(&cells[i])
+		// World pixels are ≥ 0 and < 2^30 blocks a side up to zoom 22.
+		ph := uint64(b.x&1) + 2*uint64(b.y&1)
+		ord[i] = order{ph<<62 | uint64(b.y&(1<<31-1))<<31 | uint64(b.x&(1<<31-1)), cells[i].n, cells[i].key, i}
+	}
+	slices.SortFunc(ord, func(a, b order) int {
+		if a.block != b.block {
+			if a.block < b.block {
+				return -1
+			}
+			return 1
 		}
 		if a.n != b.n {
 			return b.n - a.n
 		}
 		return cmpInt(a.key, b.key)
 	})
+	sorted := make([]mark, len(cells))
+	for j, o := range ord {
+		sorted[j] = cells[o.i]
+	}
+	cells = sorted
 	hash := make(map[bk][]int, len(cells)/4+1)
 	for i := range cells {
 		b := blockOf(&cells[i])
