@@ -73,7 +73,8 @@ type cursor struct {
 	tx      pgx.Tx
 	rows    pgx.Rows
 	cur     incident.Incident
-	dest    []any // scan targets into cur, made once
+	dest    []any       // scan targets into cur, made once
+	raw     *rawScanner // decodes rows into dest without pgx's Scan; nil: Scan
 	matched int64
 	pending *pendingCount // the background count Matched waits for, if any
 	err     error
@@ -85,8 +86,15 @@ func (c *cursor) Next() bool {
 	}
 	if c.dest == nil {
 		c.dest = incident.ScanTargets(&c.cur)
+		c.raw = newRawScanner(c.rows.FieldDescriptions(), c.dest)
 	}
-	if err := c.rows.Scan(c.dest...); err != nil {
+	var err error
+	if c.raw != nil {
+		err = c.raw.scan(c.rows.FieldDescriptions(), c.rows.RawValues(), c.dest)
+	} else {
+		err = c.rows.Scan(c.dest...)
+	}
+	if err != nil {
 		c.err = fmt.Errorf("read incident: %w", err)
 		return false
 	}
