@@ -53,10 +53,11 @@ func (p *PostGIS) DumpTable(ctx context.Context, table string, fn func(row []any
 // incidents' own triggers are off meanwhile, so rows land as the source
 // holds them (admin1 as given, no history or change log written for the
 // load) and the copied history and change log replace whatever the empty
-// database held; its secondary indexes are dropped and built again once the
-// rows are in, which is several times faster than keeping them up row by
-// row. All in one transaction: on any error nothing is written, and other
-// sessions wait (the table is locked) rather than see a half-loaded table.
+// database held. All in one transaction: on any error nothing is written.
+// Readers of the database go on reading the empty table until the commit:
+// nothing here locks them out (no TRUNCATE, no DROP INDEX; the indexes are
+// kept up as rows arrive rather than built at the end, which was faster but
+// held ACCESS EXCLUSIVE on incidents for the whole load).
 func (p *PostGIS) LoadTables(ctx context.Context, fill func(put func(table string, row []any) error) error) error {
 	return pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
 		var n int64
@@ -66,22 +67,21 @@ func (p *PostGIS) LoadTables(ctx context.Context, fill func(put func(table strin
 		if n > 0 {
 			return fmt.Errorf("load: the database holds %d incidents already; migrate into an empty one", n)
 		}
-		// Index builds at the end get room to sort in memory.
-		if _, err := tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '256MB'"); err != nil {
+		// The tile pre-aggregates' grouping at the end gets room to hash in
+		// memory.
+		if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '128MB'"); err != nil {
 			return fmt.Errorf("load: %w", err)
 		}
+		// Turning triggers off locks out other writers, not readers (SHARE
+		// ROW EXCLUSIVE).
 		if _, err := tx.Exec(ctx, "ALTER TABLE incidents DISABLE TRIGGER USER"); err != nil {
-			return fmt.Errorf("load: %w", err)
-		}
-		indexes, err := dropSecondaryIndexes(ctx, tx, "incidents")
-		if err != nil {
 			return fmt.Errorf("load: %w", err)
 		}
 		if _, err := tx.Exec(ctx, "DELETE FROM history; DELETE FROM change_log"); err != nil {
 			return fmt.Errorf("load: %w", err)
 		}
 		var c *tableCopy
-		err = fill(func(table string, row []any) error {
+		err := fill(func(table string, row []any) error {
 			if c != nil && c.table != table {
 				if err := c.finish(); err != nil {
 					return err
@@ -105,13 +105,8 @@ func (p *PostGIS) LoadTables(ctx context.Context, fill func(put func(table strin
 		if err != nil {
 			return err
 		}
-		for _, def := range indexes {
-			if _, err := tx.Exec(ctx, def); err != nil {
-				return fmt.Errorf("load: rebuild index: %w", err)
-			}
-		}
 		// The tile pre-aggregates' triggers were off too.
-		if _, err := tx.Exec(ctx, "DELETE FROM tile_cells; INSERT INTO tile_cells "+tileCellsOf("incidents")); err != nil {
+		if _, err := tx.Exec(ctx, "DELETE FROM tile_cells; INSERT INTO tile_cells "+tileCellsRollup("incidents")); err != nil {
 			return fmt.Errorf("load: tile pre-aggregates: %w", err)
 		}
 		if _, err := tx.Exec(ctx, "ALTER TABLE incidents ENABLE TRIGGER USER"); err != nil {
@@ -133,35 +128,6 @@ func (p *PostGIS) LoadTables(ctx context.Context, fill func(put func(table strin
 		}
 		return nil
 	})
-}
-
-// dropSecondaryIndexes drops the indexes of table that back no constraint
-// and returns the statements that create them again.
-func dropSecondaryIndexes(ctx context.Context, tx pgx.Tx, table string) ([]string, error) {
-	rows, err := tx.Query(ctx, `SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
-		WHERE i.indrelid = $1::regclass AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
-		ORDER BY 1`, table)
-	if err != nil {
-		return nil, fmt.Errorf("indexes of %s: %w", table, err)
-	}
-	type index struct{ name, def string }
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (index, error) {
-		var x index
-		err := r.Scan(&x.name, &x.def)
-		return x, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("indexes of %s: %w", table, err)
-	}
-	var defs []string
-	for _, x := range list {
-		// The name comes from the catalogue (regclass text is quoted as needed).
-		if _, err := tx.Exec(ctx, "DROP INDEX "+x.name); err != nil {
-			return nil, fmt.Errorf("drop index %s: %w", x.name, err)
-		}
-		defs = append(defs, x.def)
-	}
-	return defs, nil
 }
 
 // tableCopy is one table's COPY running on its own goroutine, fed rows as

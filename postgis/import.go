@@ -12,9 +12,9 @@ import (
 	"incidentmap/incident"
 )
 
-// bulkIndexRows is how many new rows an import into an empty table needs to
-// build its indexes after the rows rather than with them.
-const bulkIndexRows = 1000
+// analyzeRows is how many new rows an import into an empty table needs to
+// gather the planner's statistics before it commits.
+const analyzeRows = 1000
 
 // copyBatch is how many rows the import writer buffers before it copies
 // them into the staging table.
@@ -128,6 +128,11 @@ func (p *PostGIS) Import(ctx context.Context, dryRun bool, fn func(w incident.Im
 		return counts, fmt.Errorf("import: begin: %w", err)
 	}
 	defer tx.Rollback(context.Background())
+	// The merge's sorts and the tile pre-aggregates' grouping of a large
+	// import spill to disk in a server's usual few MB of work_mem.
+	if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '128MB'"); err != nil {
+		return counts, fmt.Errorf("import: %w", err)
+	}
 	if _, err := tx.Exec(ctx, stagingTable); err != nil {
 		return counts, fmt.Errorf("import: staging: %w", err)
 	}
@@ -180,24 +185,15 @@ func (p *PostGIS) Import(ctx context.Context, dryRun bool, fn func(w incident.Im
 	if err != nil {
 		return counts, err
 	}
-	// Into an empty table, a large import builds the secondary indexes once
-	// after its rows instead of keeping them up row by row (GIN, GiST and
-	// eight B-trees: most of a million-row INSERT). The table is locked
-	// meanwhile; it has nothing to read yet.
-	var rebuild []string
-	if counts.Inserted >= bulkIndexRows && base == 1 {
-		var empty bool
-		if err := tx.QueryRow(ctx, "SELECT NOT EXISTS (SELECT 1 FROM incidents)").Scan(&empty); err != nil {
-			return counts, fmt.Errorf("import: %w", err)
-		}
-		if empty {
-			if _, err := tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '256MB'"); err != nil {
-				return counts, fmt.Errorf("import: %w", err)
-			}
-			if rebuild, err = dropSecondaryIndexes(ctx, tx, "incidents"); err != nil {
-				return counts, fmt.Errorf("import: %w", err)
-			}
-		}
+	// The indexes are kept up as the rows go in, even into an empty table:
+	// dropping them to build them once at the end was faster, but DROP INDEX
+	// locks the table against readers (ACCESS EXCLUSIVE) until the import
+	// commits, and every page, tile and health check of every server on the
+	// database waited for the whole import. This way readers go on reading
+	// what was there (nothing, or the rows before) until the commit.
+	var empty bool
+	if err := tx.QueryRow(ctx, "SELECT NOT EXISTS (SELECT 1 FROM incidents)").Scan(&empty); err != nil {
+		return counts, fmt.Errorf("import: %w", err)
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO incidents (id, event_id, `+dataColumns+`, cell, source_timestamp, updated_at)
 		SELECT $1 - 1 + row_number() OVER (ORDER BY m.first), m.event_id, `+qualified("m")+`, m.cell, m.ts, $2
@@ -205,12 +201,9 @@ func (p *PostGIS) Import(ctx context.Context, dryRun bool, fn func(w incident.Im
 		ORDER BY m.first`, base, now); err != nil {
 		return counts, fmt.Errorf("import: insert: %w", err)
 	}
-	for _, def := range rebuild {
-		if _, err := tx.Exec(ctx, def); err != nil {
-			return counts, fmt.Errorf("import: rebuild index: %w", err)
-		}
-	}
-	if len(rebuild) > 0 {
+	// A table that was empty has no statistics worth keeping: the planner
+	// gets fresh ones with the rows (ANALYZE does not lock readers out).
+	if empty && counts.Inserted >= analyzeRows {
 		if _, err := tx.Exec(ctx, "ANALYZE incidents"); err != nil {
 			return counts, fmt.Errorf("import: %w", err)
 		}

@@ -3,6 +3,7 @@ package postgis
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb/maptile"
@@ -67,6 +68,53 @@ func tileCellsOf(table string) string {
 			FROM %[5]s r GROUP BY 1, 2) a, generate_series(%[4]d, %[1]d) l GROUP BY 1, 2, 3`,
 		incident.TileAggMaxLevel, geo.CellZoom, 2*(geo.CellZoom-incident.TileAggMaxLevel), incident.TileAggMinLevel, table)
 }
+
+// tileCellsRollup is the same rows as tileCellsOf(table), computed level by
+// level: the finest cells grouped from the rows, then each coarser level
+// from the one below it (four cells into one). tileCellsOf hashes every
+// finest cell thirteen times (once a level, 1.3 million rows for 100,000
+// incidents) and sums sums as numeric; here each level groups only the
+// cells of the level below, all in bigint. Each level is a CTE read twice
+// (by the next coarser level and the result), so PostgreSQL computes it once.
+func tileCellsRollup(table string) string {
+	var ctes, parts []string
+	top := incident.TileAggMaxLevel
+	ctes = append(ctes, fmt.Sprintf(`l%d AS (SELECT r.cell >> %d AS key, r.event_type, count(*) AS n,
+		sum(r.fatalities)::bigint AS fatalities, sum(trunc(r.lon * 10000000)::bigint)::bigint AS lon_sum,
+		sum(trunc(r.lat * 10000000)::bigint)::bigint AS lat_sum, sum(r.id)::bigint AS id_sum
+		FROM %s r GROUP BY 1, 2)`, top, 2*(geo.CellZoom-top), table))
+	for l := top - 1; l >= incident.TileAggMinLevel; l-- {
+		ctes = append(ctes, fmt.Sprintf(`l%d AS (SELECT key >> 2 AS key, event_type, sum(n)::bigint AS n,
+		sum(fatalities)::bigint AS fatalities, sum(lon_sum)::bigint AS lon_sum, sum(lat_sum)::bigint AS lat_sum,
+		sum(id_sum)::bigint AS id_sum FROM l%d GROUP BY 1, 2)`, l, l+1))
+	}
+	for l := top; l >= incident.TileAggMinLevel; l-- {
+		parts = append(parts, fmt.Sprintf("SELECT %d::smallint AS level, key, event_type, n, fatalities, lon_sum, lat_sum, id_sum FROM l%d", l, l))
+	}
+	return "WITH " + strings.Join(ctes, ",\n\t") + "\n\t" + strings.Join(parts, "\n\tUNION ALL ")
+}
+
+// tileCellsChangeMigration replaces the tile pre-aggregates' trigger
+// function with one that groups a statement's rows by tileCellsRollup: the
+// same sums, a fraction of the time for a statement of many rows (an
+// import's INSERT spent a third of its time in the old one).
+var tileCellsChangeMigration = fmt.Sprintf(`CREATE OR REPLACE FUNCTION tile_cells_change() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		IF TG_OP IN ('UPDATE', 'DELETE') THEN
+			UPDATE tile_cells t SET n = t.n - g.n, fatalities = t.fatalities - g.fatalities, lon_sum = t.lon_sum - g.lon_sum,
+				lat_sum = t.lat_sum - g.lat_sum, id_sum = t.id_sum - g.id_sum
+				FROM (%[1]s) g WHERE (t.level, t.key, t.event_type) = (g.level, g.key, g.event_type);
+			DELETE FROM tile_cells t USING (%[1]s) g
+				WHERE (t.level, t.key, t.event_type) = (g.level, g.key, g.event_type) AND t.n = 0;
+		END IF;
+		IF TG_OP IN ('UPDATE', 'INSERT') THEN
+			INSERT INTO tile_cells %[2]s
+				ON CONFLICT (level, key, event_type) DO UPDATE SET n = tile_cells.n + excluded.n,
+					fatalities = tile_cells.fatalities + excluded.fatalities, lon_sum = tile_cells.lon_sum + excluded.lon_sum,
+					lat_sum = tile_cells.lat_sum + excluded.lat_sum, id_sum = tile_cells.id_sum + excluded.id_sum;
+		END IF;
+		RETURN NULL;
+	END $$;`, tileCellsRollup("old_rows"), tileCellsRollup("new_rows"))
 
 // tileGridAgg reads the grid of tile t from tile_cells, summed over the
 // event types selected (nil: all), in key order.
