@@ -14,7 +14,8 @@ import (
 // foreign key or check was never proven of the existing rows), and, through
 // PostgreSQL's amcheck, every table's heap and every B-tree index of the
 // schema is structurally sound. It returns the problems found (none: the
-// database is sound) and what was checked. amcheck is a contrib extension;
+// database is sound) and what was checked. The engine's own invariants
+// are checked too (see checkInvariants). amcheck is a contrib extension;
 // where it cannot be created (not installed, no privilege) that part is
 // named as not checked rather than passed.
 func Check(ctx context.Context, url string) (problems []string, checked string, err error) {
@@ -50,6 +51,16 @@ func Check(ctx context.Context, url string) (problems []string, checked string, 
 	}
 
 	checked = "schema version, constraints validated"
+	if version == SchemaVersion() {
+		inv, err := checkInvariants(ctx, conn)
+		if err != nil {
+			return nil, "", err
+		}
+		problems = append(problems, inv...)
+		checked += fmt.Sprintf(", tile pre-aggregates recounted, cell keys, stored words, change log, %d rows looked up through the full-text and spatial indexes", ftsSampleRows)
+	} else {
+		checked += "; NOT checked: the engine's invariants (another schema version)"
+	}
 	if _, err := conn.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS amcheck"); err != nil {
 		return problems, checked + "; NOT checked: table and index structure (amcheck: " + err.Error() + ")", nil
 	}
