@@ -44,13 +44,14 @@ var (
 // openEngine opens the store --db names: a postgres:// URL is the PostGIS
 // engine, anything else a SQLite file. Both get the governorate boundaries.
 func openEngine(ctx context.Context, db string, replicas ...string) (engine, error) {
-	return openEngineLag(ctx, db, replicas, 0, nil)
+	// A command's engine serves that command alone (see postgis.ForCommand).
+	return openEngineLag(ctx, db, replicas, 0, nil, postgis.ForCommand())
 }
 
 // openEngineLag is openEngine with the replicas' maximum replay lag (0: the
-// default, postgis.DefaultReplicaMaxLag) and serve's cache sizes (nil: the
-// engine's defaults).
-func openEngineLag(ctx context.Context, db string, replicas []string, maxLag time.Duration, mem *memoryConfig) (engine, error) {
+// default, postgis.DefaultReplicaMaxLag), serve's cache sizes (nil: the
+// engine's defaults) and further PostGIS options.
+func openEngineLag(ctx context.Context, db string, replicas []string, maxLag time.Duration, mem *memoryConfig, extra ...postgis.Option) (engine, error) {
 	if !postgis.IsURL(db) {
 		if len(replicas) > 0 {
 			return nil, &usageError{"--db-replica needs a postgres:// --db: a SQLite file has no replicas"}
@@ -69,7 +70,7 @@ func openEngineLag(ctx context.Context, db string, replicas []string, maxLag tim
 	if mem != nil {
 		opts = append(opts, mem.postgisOptions()...)
 	}
-	return postgis.Open(ctx, db, opts...)
+	return postgis.Open(ctx, db, append(opts, extra...)...)
 }
 
 // listFlag is a flag that may be given several times.

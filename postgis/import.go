@@ -12,9 +12,10 @@ import (
 	"incidentmap/incident"
 )
 
-// analyzeRows is how many new rows an import into an empty table needs to
-// gather the planner's statistics before it commits.
-const analyzeRows = 1000
+// bulkIndexRows is how many new rows an import into an empty table needs to
+// gather the planner's statistics before it commits, and to build its
+// indexes after the rows rather than with them when it may (bulkAlone).
+const bulkIndexRows = 1000
 
 // copyBatch is how many rows the import writer buffers before it copies
 // them into the staging table.
@@ -185,15 +186,29 @@ func (p *PostGIS) Import(ctx context.Context, dryRun bool, fn func(w incident.Im
 	if err != nil {
 		return counts, err
 	}
-	// The indexes are kept up as the rows go in, even into an empty table:
-	// dropping them to build them once at the end was faster, but DROP INDEX
-	// locks the table against readers (ACCESS EXCLUSIVE) until the import
-	// commits, and every page, tile and health check of every server on the
-	// database waited for the whole import. This way readers go on reading
-	// what was there (nothing, or the rows before) until the commit.
+	// Into an empty table, a large import by a command with nobody else on
+	// the database builds the secondary indexes once after its rows instead
+	// of keeping them up row by row (see bulkAlone). Otherwise they are kept
+	// up: DROP INDEX would lock every reader of every server out of the
+	// table until the commit; this way they go on reading the old rows.
 	var empty bool
 	if err := tx.QueryRow(ctx, "SELECT NOT EXISTS (SELECT 1 FROM incidents)").Scan(&empty); err != nil {
 		return counts, fmt.Errorf("import: %w", err)
+	}
+	var rebuild []string
+	if empty && counts.Inserted >= bulkIndexRows {
+		alone, err := p.bulkAlone(ctx, tx)
+		if err != nil {
+			return counts, fmt.Errorf("import: %w", err)
+		}
+		if alone {
+			if _, err := tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '256MB'"); err != nil {
+				return counts, fmt.Errorf("import: %w", err)
+			}
+			if rebuild, err = dropSecondaryIndexes(ctx, tx, "incidents"); err != nil {
+				return counts, fmt.Errorf("import: %w", err)
+			}
+		}
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO incidents (id, event_id, `+dataColumns+`, cell, source_timestamp, updated_at)
 		SELECT $1 - 1 + row_number() OVER (ORDER BY m.first), m.event_id, `+qualified("m")+`, m.cell, m.ts, $2
@@ -201,9 +216,14 @@ func (p *PostGIS) Import(ctx context.Context, dryRun bool, fn func(w incident.Im
 		ORDER BY m.first`, base, now); err != nil {
 		return counts, fmt.Errorf("import: insert: %w", err)
 	}
+	for _, def := range rebuild {
+		if _, err := tx.Exec(ctx, def); err != nil {
+			return counts, fmt.Errorf("import: rebuild index: %w", err)
+		}
+	}
 	// A table that was empty has no statistics worth keeping: the planner
 	// gets fresh ones with the rows (ANALYZE does not lock readers out).
-	if empty && counts.Inserted >= analyzeRows {
+	if empty && counts.Inserted >= bulkIndexRows {
 		if _, err := tx.Exec(ctx, "ANALYZE incidents"); err != nil {
 			return counts, fmt.Errorf("import: %w", err)
 		}

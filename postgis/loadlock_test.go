@@ -9,6 +9,8 @@ import (
 
 	"incidentmap/incident"
 	"incidentmap/internal/pgtest"
+	"incidentmap/internal/testsrv"
+	"incidentmap/postgis"
 	"incidentmap/synth"
 )
 
@@ -17,13 +19,16 @@ import (
 // data as it was, until the commit) instead of waiting on a table lock.
 // The import runs while a reader holds a snapshot of the table open: any
 // ACCESS EXCLUSIVE lock (DROP INDEX, TRUNCATE) would wait for that reader
-// and the import would not finish. The migration's load asks another
+// and the import would not finish (it did, before: it dropped the indexes
+// to build them at the end). The migration's load asks another
 // server for a count in the middle of the copy.
 func TestReadersAnswerDuringLoads(t *testing.T) {
 	ctx := context.Background()
 
 	url := pgtest.DB(t)
-	p := openPostGISAt(t, url)
+	// The loads run as commands do (ForCommand): they would drop the
+	// indexes if nobody else were connected; here somebody is.
+	p := openCommand(t, url)
 	reader := openPostGISAt(t, url) // another server on the database
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
@@ -73,7 +78,7 @@ func TestReadersAnswerDuringLoads(t *testing.T) {
 
 	// A migration's load into another empty database, asked mid-copy.
 	url2 := pgtest.DB(t)
-	dst := openPostGISAt(t, url2)
+	dst := openCommand(t, url2)
 	other := openPostGISAt(t, url2)
 	lctx, cancel2 := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel2()
@@ -104,4 +109,15 @@ func TestReadersAnswerDuringLoads(t *testing.T) {
 	if n, err := other.Count(ctx, incident.Filter{}); err != nil || n != 3000 {
 		t.Fatalf("after the load another server counts %d (%v); want 3000", n, err)
 	}
+}
+
+// openCommand opens the PostGIS engine on url as a command does.
+func openCommand(t *testing.T, url string) *postgis.PostGIS {
+	t.Helper()
+	p, err := postgis.Open(context.Background(), url, postgis.WithRegions(testsrv.Regions(t)), postgis.ForCommand())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
 }

@@ -38,6 +38,7 @@ type PostGIS struct {
 	maxLag      time.Duration // replicas replaying further behind are skipped
 	wal         walTrack      // the primary's recent WAL positions, for the replicas' lag
 	counts      countCache    // counts of filters for the latest data version
+	command     bool          // the process runs one command (ForCommand): idle pool connections are not readers
 	stopChecks  func()        // ends the replicas' health checks
 
 	// Counts that pages do not wait for (see counting.go).
@@ -54,6 +55,15 @@ type Option func(*PostGIS)
 // table, where the spatial join of every write finds an incident's admin1.
 func WithRegions(rs *geo.Regions) Option {
 	return func(p *PostGIS) { p.regions = rs }
+}
+
+// ForCommand says the store serves one command of this process (import,
+// migrate), not a server: nothing else in the process reads through its
+// pool, so a bulk load into an empty table may lock the table while it
+// builds the indexes once at the end, if no other session is connected to
+// the database (see bulkAlone).
+func ForCommand() Option {
+	return func(p *PostGIS) { p.command = true }
 }
 
 // IsURL reports whether a --db value names a PostgreSQL database
