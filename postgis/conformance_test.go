@@ -414,7 +414,7 @@ func TestConformanceStore(t *testing.T) {
 		b, ok, err := st.RegionsBound(ctx)
 		return []any{b, ok}, err
 	})
-	for _, tile := range []maptile.Tile{maptile.New(0, 0, 0), maptile.New(39, 25, 6), maptile.New(317, 203, 9), maptile.New(2540, 1630, 12)} {
+	for _, tile := range []maptile.Tile{maptile.New(0, 0, 0), maptile.New(39, 25, 6), maptile.New(317, 203, 9), maptile.New(2540, 1630, 12), maptile.New(5104, 3290, 13)} {
 		same(t, fmt.Sprintf("tile points %v", tile), func(st server.Store) (any, error) {
 			return st.TilePoints(ctx, incident.Filter{}, tile, 500)
 		})

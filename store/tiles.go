@@ -207,6 +207,10 @@ func (s *SQLite) TileCount(ctx context.Context, f incident.Filter, t maptile.Til
 	return n, true, nil
 }
 
+// tileGroupZoom is the zoom from which tileGridScan groups a tile's
+// incidents in one pass: its grid cells (level 19 on) hold a few each.
+const tileGroupZoom = 13
+
 // tileGridScan computes the grid of tile t from the incidents under it.
 // Every grid cell is its own key range, so SQLite aggregates each (count,
 // fatalities, coordinate sums) straight from the cell index in one
@@ -220,6 +224,17 @@ func (s *SQLite) tileGridScan(ctx context.Context, tx *sql.Tx, f incident.Filter
 	cond, args, err := tileConditions(f)
 	if err != nil {
 		return nil, err
+	}
+	if t.Z >= tileGroupZoom {
+		// Cells of a few incidents each: one pass over the tile's range of
+		// the cell index, grouped (a walk cell by cell spent two seeks and
+		// a subquery on each: 17 against 6.5 ms of CPU for a z13 tile of
+		// 6,248 incidents in 3,197 cells).
+		return readGridText(ctx, tx, `SELECT group_concat(k || ',' || n || ',' || f || ',' || lo || ',' || la || ',' || i, ';')
+			FROM (SELECT i.cell >> ? AS k, count(*) AS n, sum(i.fatalities) AS f, sum(`+fixed(fixedLon, "i")+`) AS lo,
+				sum(`+fixed(fixedLat, "i")+`) AS la, min(i.id) AS i
+			FROM incidents i INDEXED BY incidents_cell WHERE i.cell BETWEEN ? AND ?`+cond+` GROUP BY 1)`,
+			append([]any{shift, r.Lo, r.Hi}, args...))
 	}
 	// g walks the grid cells that hold any incident, each found by one index
 	// seek past the previous, so an empty or sparse tile costs next to nothing
