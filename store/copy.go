@@ -176,7 +176,7 @@ func (l *tableLoad) finishIncidents() error {
 	if l.bulk == nil {
 		return nil
 	}
-	if err := l.bulk.finishLoad(l.ctx, l.tx); err != nil {
+	if err := l.bulk.finishLoad(l.ctx, nil, l.tx); err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
 	l.bulk = nil

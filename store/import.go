@@ -10,6 +10,7 @@ import (
 
 	"incidentmap/geo"
 	"incidentmap/incident"
+	"incidentmap/internal/sqlitebatch"
 )
 
 // defaultCacheSize is SQLite's default page cache of a connection, in the
@@ -75,6 +76,7 @@ type pendingRow struct {
 type ImportWriter struct {
 	ctx     context.Context
 	s       *SQLite
+	conn    *sql.Conn
 	tx      *sql.Tx
 	bulk    *bulkLoad // set when the import began on an empty table
 	rows    []pendingRow
@@ -189,9 +191,19 @@ func (w *ImportWriter) flush() error {
 	for i := range rows {
 		r := &rows[i]
 		id, ok := written[r.inc.EventID]
+		if w.bulk != nil && w.bulk.agg != nil && w.bulk.agg.ok && !(ok && id == r.id) {
+			w.bulk.agg.ok = false // a row of the file changed an earlier one
+		}
 		switch {
 		case ok && id == r.id && !r.existed:
 			w.Counts.Inserted++
+			if a := w.bulk.aggregating(); a != nil {
+				row := &rows[i].inc
+				row.ID = id
+				if !a.add(row, geo.Cell(row.Lon, row.Lat)) {
+					a.ok = false
+				}
+			}
 		case ok:
 			w.Counts.Updated++
 		case r.existed:
@@ -210,6 +222,9 @@ func (w *ImportWriter) flush() error {
 				w.Counts.Unchanged++
 			}
 		}
+	}
+	if a := w.bulk.aggregating(); a != nil && a.full() {
+		return a.writeTiles(w.ctx, w.conn)
 	}
 	return nil
 }
@@ -282,8 +297,8 @@ func (s *SQLite) Import(ctx context.Context, dryRun bool, fn func(w incident.Imp
 	// connection and would outlive the import: a server that took one write
 	// kept up to that much more memory for good. It goes back afterwards.
 	defer s.db.ExecContext(context.Background(), "PRAGMA cache_size = "+strconv.Itoa(defaultCacheSize))
-	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
-		w := &ImportWriter{ctx: ctx, s: s, tx: tx, inBatch: map[string]bool{},
+	err := s.importTx(ctx, func(conn *sql.Conn, tx *sql.Tx) error {
+		w := &ImportWriter{ctx: ctx, s: s, conn: conn, tx: tx, inBatch: map[string]bool{},
 			now: time.Now().UTC().Format(time.RFC3339)}
 		defer func() {
 			if w.full != nil {
@@ -311,7 +326,17 @@ func (s *SQLite) Import(ctx context.Context, dryRun bool, fn func(w incident.Imp
 			if w.bulk, err = dropIndexesAndTriggers(ctx, tx); err != nil {
 				return fmt.Errorf("bulk load: %w", err)
 			}
+			if batchable(ctx, conn) {
+				// Empty with an empty table, unless something wrote them
+				// behind the triggers' back: they are written afresh.
+				if _, err := tx.ExecContext(ctx, "DELETE FROM daily_stats; DELETE FROM tile_cells"); err != nil {
+					return fmt.Errorf("bulk load: %w", err)
+				}
+				w.bulk.agg = newBulkAgg(w.nextID)
+				defer w.bulk.agg.close()
+			}
 		}
+		rowsStep := startStep()
 		err = fn(w)
 		if err == nil {
 			err = w.flush()
@@ -323,18 +348,47 @@ func (s *SQLite) Import(ctx context.Context, dryRun bool, fn func(w incident.Imp
 		if dryRun {
 			return ErrDryRun
 		}
+		rowsStep.done("rows written")
 		if w.bulk != nil {
-			return w.bulk.finishLoad(ctx, tx)
+			return w.bulk.finishLoad(ctx, conn, tx)
 		}
 		return nil
 	})
 	return counts, err
 }
 
+// importTx is WriteTx on a connection of its own, so that the import can
+// also reach SQLite's handle inside the transaction (sqlitebatch).
+func (s *SQLite) importTx(ctx context.Context, fn func(*sql.Conn, *sql.Tx) error) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("begin write: %w", err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin write: %w", err)
+	}
+	if err := fn(conn, tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// batchable says whether conn's SQLite handle is reachable for sqlitebatch.
+func batchable(ctx context.Context, conn *sql.Conn) bool {
+	return withHandle(ctx, conn, func(sqlitebatch.Handle) error { return nil }) == nil
+}
+
 // bulkLoad holds the indexes and triggers of the incidents table that a bulk
 // load or a migration dropped, to build them again at its end.
 type bulkLoad struct {
 	indexes, triggers []string // their CREATE statements, as the schema has them
+	agg               *bulkAgg // nil: daily_stats and tile_cells are filled by SQL
 }
 
 // dropIndexesAndTriggers drops the secondary indexes and every trigger of the
@@ -375,8 +429,8 @@ func dropIndexesAndTriggers(ctx context.Context, tx *sql.Tx) (*bulkLoad, error) 
 // finishLoad builds what the triggers would have maintained during a bulk
 // load — the full-text index and a "created" change per incident — then
 // restores the indexes and triggers.
-func (b *bulkLoad) finishLoad(ctx context.Context, tx *sql.Tx) error {
-	for _, q := range []string{
+func (b *bulkLoad) finishLoad(ctx context.Context, conn *sql.Conn, tx *sql.Tx) error {
+	steps := []string{
 		// The rebuild tokenizes every row: with an 8 MB buffer of pending terms
 		// (1 MB by default) and no merging until it is done, FTS5 writes a few
 		// large segments instead of merging many small ones as it goes (a
@@ -388,20 +442,39 @@ func (b *bulkLoad) finishLoad(ctx context.Context, tx *sql.Tx) error {
 		"INSERT INTO incidents_fts (incidents_fts, rank) VALUES ('automerge', 4)",
 		"INSERT INTO incidents_fts (incidents_fts, rank) VALUES ('hashsize', 1048576)",
 		"INSERT INTO change_log (incident_id, event_id, op) SELECT id, event_id, 'created' FROM incidents ORDER BY id",
-		// The daily counts' triggers were off too (migration 14).
-		"DELETE FROM daily_stats",
-		"INSERT INTO daily_stats " + dailyStatsFill,
-		// And the tile pre-aggregates' (migration 15).
-		"DELETE FROM tile_cells",
-		tileCellsFill(),
-		tileCellsAllFill,
+	}
+	if a := b.aggregating(); a != nil {
+		st := startStep()
+		if err := a.writeDaily(ctx, conn); err != nil {
+			return fmt.Errorf("bulk load: %w", err)
+		}
+		st.done("daily_stats from Go")
+		st = startStep()
+		if err := a.writeTiles(ctx, conn); err != nil {
+			return fmt.Errorf("bulk load: %w", err)
+		}
+		a.close()
+		st.done("tile_cells from Go")
+	} else {
+		steps = append(steps,
+			// The daily counts' triggers were off too (migration 14).
+			"DELETE FROM daily_stats",
+			"INSERT INTO daily_stats "+dailyStatsFill,
+			// And the tile pre-aggregates' (migration 15).
+			"DELETE FROM tile_cells",
+			tileCellsFill(),
+			tileCellsAllFill)
+	}
+	steps = append(steps,
 		// And by period (migration 19).
 		"DELETE FROM tile_periods",
-		tilePeriodsFill(),
-	} {
+		tilePeriodsFill())
+	for _, q := range steps {
+		st := startStep()
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("bulk load: %.60s: %w", q, err)
 		}
+		st.done(q)
 	}
 	if err := b.restore(ctx, tx); err != nil {
 		return fmt.Errorf("bulk load: %w", err)
@@ -415,18 +488,31 @@ func (b *bulkLoad) finishLoad(ctx context.Context, tx *sql.Tx) error {
 	// Battles row for a page of 100 (0.25 s against 4 ms at a million rows,
 	// issue 16). A full ANALYZE costs ~0.5 s a million rows, a few percent
 	// of the load.
+	st := startStep()
 	if err := analyze(ctx, tx); err != nil {
 		return fmt.Errorf("bulk load: %w", err)
 	}
+	st.done("ANALYZE")
 	return nil
+}
+
+// aggregating is the load's aggregation in Go while it still holds; nil
+// when there is none (no bulk load, or the SQL fill will run).
+func (b *bulkLoad) aggregating() *bulkAgg {
+	if b == nil || b.agg == nil || !b.agg.ok {
+		return nil
+	}
+	return b.agg
 }
 
 // restore creates the dropped indexes, then the triggers.
 func (b *bulkLoad) restore(ctx context.Context, tx *sql.Tx) error {
 	for _, q := range append(append([]string(nil), b.indexes...), b.triggers...) {
+		st := startStep()
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("%.60s: %w", q, err)
 		}
+		st.done(q)
 	}
 	return nil
 }

@@ -73,3 +73,64 @@ int sb_fill(sqlite3_stmt *s, int ncol, int pending, unsigned char *buf, int cap,
 	if (m) sqlite3_mutex_leave(m);
 	return rc;
 }
+
+// get64 reads v little endian, as the Go side (Args) writes it.
+static uint64_t get64(const unsigned char *p) {
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+// exec_rows binds each of nrows rows of buf (values as Args writes them: a type byte,
+// then 8 bytes of an integer or float, or 4 bytes of length and the bytes of
+// a text) to s and steps it to the end, RETURNING rows ignored. Text is bound
+// SQLITE_STATIC: buf outlives the step, and the bindings are cleared before
+// returning, so SQLite keeps no pointer into it. *used is the bytes of the
+// rows done. On an error, *done is the row that failed (its changes undone
+// by SQLite's statement rollback) and the rows before it stay written.
+static int exec_rows(sqlite3_stmt *s, int ncol, int nrows, const unsigned char *buf, int *used, int *done) {
+	int off = 0, rc = SQLITE_OK;
+	*done = 0;
+	while (*done < nrows) {
+		for (int i = 1; i <= ncol && rc == SQLITE_OK; i++) {
+			int t = buf[off];
+			if (t == SQLITE_INTEGER) {
+				rc = sqlite3_bind_int64(s, i, (sqlite3_int64)get64(buf + off + 1));
+				off += 9;
+			} else if (t == SQLITE_FLOAT) {
+				uint64_t bits = get64(buf + off + 1);
+				double d;
+				memcpy(&d, &bits, 8);
+				rc = sqlite3_bind_double(s, i, d);
+				off += 9;
+			} else if (t == SQLITE_NULL) {
+				rc = sqlite3_bind_null(s, i);
+				off++;
+			} else {
+				int n = (int)((uint32_t)buf[off + 1] | (uint32_t)buf[off + 2] << 8 |
+					(uint32_t)buf[off + 3] << 16 | (uint32_t)buf[off + 4] << 24);
+				rc = sqlite3_bind_text(s, i, n > 0 ? (const char *)buf + off + 5 : "", n, (void (*)(void *))0);
+				off += 5 + n;
+			}
+		}
+		if (rc != SQLITE_OK) break;
+		do rc = sqlite3_step(s); while (rc == SQLITE_ROW);
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE) break;
+		rc = SQLITE_OK;
+		(*done)++;
+		*used = off;
+	}
+	sqlite3_clear_bindings(s);
+	return rc;
+}
+
+// sb_exec runs exec_rows holding the connection's mutex, as sb_fill does.
+int sb_exec(sqlite3_stmt *s, int ncol, int nrows, const unsigned char *buf, int *used, int *done) {
+	sqlite3_mutex *m = sqlite3_db_mutex(sqlite3_db_handle(s));
+	if (m) sqlite3_mutex_enter(m);
+	*used = 0;
+	int rc = exec_rows(s, ncol, nrows, buf, used, done);
+	if (m) sqlite3_mutex_leave(m);
+	return rc;
+}

@@ -48,8 +48,11 @@ SB_WEAK const unsigned char *sqlite3_value_text(sqlite3_value *);
 SB_WEAK const void *sqlite3_value_blob(sqlite3_value *);
 SB_WEAK int sqlite3_value_bytes(sqlite3_value *);
 SB_WEAK sqlite3 *sqlite3_db_handle(sqlite3_stmt *);
+SB_WEAK int sqlite3_reset(sqlite3_stmt *);
+SB_WEAK int sqlite3_clear_bindings(sqlite3_stmt *);
 SB_WEAK sqlite3_mutex *sqlite3_db_mutex(sqlite3 *);
 SB_WEAK void sqlite3_mutex_enter(sqlite3_mutex *);
 SB_WEAK void sqlite3_mutex_leave(sqlite3_mutex *);
 
 int sb_fill(sqlite3_stmt *s, int ncol, int pending, unsigned char *buf, int cap, int *used, int *rows);
+int sb_exec(sqlite3_stmt *s, int ncol, int nrows, const unsigned char *buf, int *used, int *done);
