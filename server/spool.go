@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"incidentmap/export"
 )
 
 // Streamed responses (items pages, exports, the HTML list) read their rows
@@ -104,6 +106,42 @@ func (s *spool) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// Take is Write that keeps p itself in memory, not a copy (export.Taker):
+// a stream's buffers go to the client as they are, and back to the export
+// (export.Recycle) once sent. p is copied only when it goes to the file.
+func (s *spool) Take(p []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.aborted {
+		return errSpoolAborted
+	}
+	n := len(p)
+	if n == 0 {
+		return nil
+	}
+	if s.memUsed+n > spoolMemory && s.charge(int64(n)) {
+		err := s.toFile(p)
+		if err != nil {
+			s.budget.Add(-int64(n))
+			s.onDisk -= int64(n)
+			return err
+		}
+		export.Recycle(p)
+		s.cond.Broadcast()
+		return nil
+	}
+	for s.memUsed > 0 && s.memUsed+n > spoolMemory && !s.aborted {
+		s.cond.Wait()
+	}
+	if s.aborted {
+		return errSpoolAborted
+	}
+	s.chunks = append(s.chunks, spoolChunk{mem: p})
+	s.memUsed += n
+	s.cond.Broadcast()
+	return nil
+}
+
 // charge takes n bytes of the shared disk budget, if there are that many.
 func (s *spool) charge(n int64) bool {
 	if s.budget.Add(n) > s.max {
@@ -193,23 +231,23 @@ func (s *spool) Read(p []byte) (int, error) {
 
 // take is Read without the copy, for a sender that writes several buffers
 // at once: the queued memory chunks, as they are, up to max bytes (at least
-// one chunk), or else the next range of the file read into buf. The
-// returned memory is the caller's. nil and io.EOF once the writer is done
-// and everything was taken.
-func (s *spool) take(max int, buf []byte) ([][]byte, error) {
+// one chunk; mem is true), or else the next range of the file read into
+// buf. The returned memory is the caller's. nil and io.EOF once the writer
+// is done and everything was taken.
+func (s *spool) take(max int, buf []byte) (parts [][]byte, mem bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for len(s.chunks) == 0 && !s.closed && !s.aborted {
 		s.cond.Wait()
 	}
 	if s.aborted {
-		return nil, errSpoolAborted
+		return nil, false, errSpoolAborted
 	}
 	if len(s.chunks) == 0 {
 		if s.err != nil {
-			return nil, s.err
+			return nil, false, s.err
 		}
-		return nil, io.EOF
+		return nil, false, io.EOF
 	}
 	c := &s.chunks[0]
 	if c.mem != nil {
@@ -224,7 +262,7 @@ func (s *spool) take(max int, buf []byte) ([][]byte, error) {
 		}
 		s.memUsed -= n
 		s.cond.Broadcast()
-		return out, nil
+		return out, true, nil
 	}
 	k, err := s.file.ReadAt(buf[:min(int64(len(buf)), c.len)], c.off)
 	c.off += int64(k)
@@ -238,7 +276,7 @@ func (s *spool) take(max int, buf []byte) ([][]byte, error) {
 	if k == 0 && err == nil {
 		err = io.ErrUnexpectedEOF
 	}
-	return [][]byte{buf[:k]}, err
+	return [][]byte{buf[:k]}, false, err
 }
 
 // Abort ends the spool from the reader's side: the writer's next Write
@@ -406,7 +444,7 @@ func sendChunked(conn net.Conn, sp *spool, progress func()) error {
 	buf := make([]byte, streamReadSize)
 	var size [20]byte
 	for {
-		parts, err := sp.take(streamReadSize, buf)
+		parts, mem, err := sp.take(streamReadSize, buf)
 		if len(parts) > 0 {
 			n := 0
 			for _, p := range parts {
@@ -423,6 +461,11 @@ func sendChunked(conn net.Conn, sp *spool, progress func()) error {
 					return werr
 				}
 				progress()
+				if mem {
+					for _, p := range parts {
+						export.Recycle(p)
+					}
+				}
 			}
 		}
 		if err == io.EOF {
