@@ -14,7 +14,7 @@ ADDR    ?= :8080
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test test-deps test-gis fuzz loadtest bench bench-postgis bench-growth bench-go soak lint clean regions basemap assets screenshots
+.PHONY: build run test test-deps test-gis fuzz loadtest bench bench-postgis bench-growth bench-memory bench-go soak lint clean regions basemap assets screenshots
 
 ## assets: fetch Leaflet and its plugin from npm into static/vendor (embedded in the binary)
 assets:
@@ -97,6 +97,15 @@ soak: build
 GROWTH_SIZES ?= 100000,1000000,10000000
 bench-growth: build
 	$(GO) run ./scripts/bench -bin ./$(BIN) -growth $(GROWTH_SIZES) -data $(BENCH_DATA)
+
+## bench-memory: the memory soak: MEMORY_DURATION (default 5m) of mixed reads at 32 connections, nearly every
+## request a new one (filtered pages, bbox pages, tiles, aggregations, region counts, long CQL2 filters,
+## downloads), against bench-data/bench-1m.db with serve's default memory settings; prints the server's RSS,
+## Go heap, SQLite heap and each cache's bytes every 5 s (bounded: the RSS levels off as requests go on)
+MEMORY_DURATION ?= 5m
+bench-memory: build
+	@test -f $(BENCH_DB) || { echo "$(BENCH_DB) is missing: run make bench once (it builds it)"; exit 1; }
+	$(GO) run ./scripts/bench -bin ./$(BIN) -db $(BENCH_DB) -memory $(MEMORY_DURATION)
 
 ## bench-go: run the go test benchmarks and print their figures
 bench-go:

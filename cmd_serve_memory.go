@@ -22,14 +22,15 @@ type memoryConfig struct {
 	goLimit                    byteSize // Go's soft memory limit (0: none, GOMEMLIMIT's if set)
 }
 
-// Default memory bounds of serve. With the server's caches (tiles 8 MiB,
-// pages 8 MiB, grids 4 MiB) and the engine's (counts 2 MiB, aggregations
-// 4 MiB) the caches hold 26 MiB at most; SQLite keeps its page caches near
-// 16 MiB across the pool; Go's collector runs more often as the Go side
-// nears 48 MiB. docs/benchmarks.md has what a whole bench run holds.
+// Default memory bounds of serve, for a resident set of about 64 MB under
+// any traffic: the binary's own pages ~20 MB, SQLite's page caches near
+// 8 MiB across the pool, and Go's side under 32 MiB (the collector runs
+// more often as it nears it), of which the caches hold 15 MiB at most —
+// tiles 4, pages 4, grids 4, counts 1, aggregations 2 — leaving the rest to
+// requests in flight. docs/benchmarks.md has what a whole bench run holds.
 const (
-	defaultSQLiteMemory = 16 << 20
-	defaultGoMemLimit   = 48 << 20
+	defaultSQLiteMemory = 8 << 20
+	defaultGoMemLimit   = 32 << 20
 )
 
 // serveMemoryFlags declares the byte budgets of serve's caches and memory

@@ -284,6 +284,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- app.Listen(*addr) }()
+	go trimMallocEvery(ctx, 10*time.Second)
 	if sq, ok := st.(*store.SQLite); ok && *backupInterval > 0 {
 		dest := *backupTo
 		if dest == "" {

@@ -161,7 +161,7 @@ type countCache struct{ c *vcache.Cache[int64] }
 
 // DefaultCountCacheBytes is the count cache's budget: some thousands of
 // counts of filters of ordinary length.
-const DefaultCountCacheBytes = 2 << 20
+const DefaultCountCacheBytes = 1 << 20
 
 // WithCacheBytes sets the bytes the count cache may hold (0: the default,
 // negative: none). The engine keeps no other cache.

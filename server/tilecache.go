@@ -12,10 +12,10 @@ import (
 const (
 	// DefaultTileCacheBytes holds some hundred encoded tiles: the z0–z6
 	// warm-up over Iraq and the tiles map viewers share.
-	DefaultTileCacheBytes = 8 << 20
-	// DefaultPageCacheBytes holds items pages asked again: a few dozen
-	// pages of 100 features, or some of 1,000.
-	DefaultPageCacheBytes = 8 << 20
+	DefaultTileCacheBytes = 4 << 20
+	// DefaultPageCacheBytes holds items pages asked again: some dozen
+	// pages of 100 features, or five of 1,000.
+	DefaultPageCacheBytes = 4 << 20
 	// DefaultGridCacheBytes holds the cluster grids that neighbouring
 	// tiles' layouts read again (each tile's grid is read by nine), about
 	// 80,000 cells.

@@ -15,11 +15,11 @@ const (
 	// DefaultCountCacheBytes holds the counts, where pages start
 	// (spatialpage.go), extents and counts per region: some thousands of counts of filters of ordinary length, or a
 	// few dozen region lists (73 KB each with their boundaries).
-	DefaultCountCacheBytes = 2 << 20
+	DefaultCountCacheBytes = 1 << 20
 	// DefaultAggregateCacheBytes holds grouped rows of aggregations: the
 	// timeline's day × sub-event type rows of a few filter states (a few
 	// hundred KB to some MB each) and the groups asked of them.
-	DefaultAggregateCacheBytes = 4 << 20
+	DefaultAggregateCacheBytes = 2 << 20
 )
 
 // WithCacheBytes sets the bytes the store's caches may hold: counts (with

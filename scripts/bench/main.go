@@ -469,6 +469,7 @@ func run(bin, db string, loadFor time.Duration, seqFile string, filters bool) er
 		return err
 	}
 	rows = append(rows, more...)
+	rows = append(rows, memoryRow(s))
 
 	// The load figure comes from building the database (gen --db), if recorded.
 	if b, err := os.ReadFile(strings.TrimSuffix(db, ".db") + ".load.txt"); err == nil {

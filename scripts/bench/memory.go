@@ -221,3 +221,16 @@ func mixedRequest(r *rand.Rand, downloads bool) (string, []string) {
 		return "/collections/incidents/items?limit=100&filter=" + url.QueryEscape("fatalities >= 0 AND id IN ("+strings.Join(ids, ",")+")"), nil
 	}
 }
+
+// memoryRow is the server's memory after everything before it in the run,
+// and what holds it.
+func memoryRow(s *server) row {
+	m := readMemory(s)
+	var caches int64
+	for _, b := range m.caches {
+		caches += b
+	}
+	return row{"server RSS after the whole run (load, filtered table, tiles, aggregates, downloads): peak; now, of which anonymous: Go held / SQLite heap; caches' bytes", "bounded, ≤ 64 MB",
+		fmt.Sprintf("peak %s; now %.1f MB, anonymous %.1f MB: Go %.1f MB (heap in use %.1f) / SQLite %.1f MB; caches %.1f MB (load %s)",
+			vmHWM(s.proc.Pid()), mib(m.rss), mib(m.anon), mib(m.goHeld), mib(m.goHeap), mib(m.sql), mib(caches), loadavg())}
+}
