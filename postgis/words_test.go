@@ -80,3 +80,62 @@ func TestWordsAreFTS5Words(t *testing.T) {
 		t.Fatalf("%d rows for %d texts", i, len(texts))
 	}
 }
+
+// TestCaseFoldSQLIsCaseFold: PostgreSQL's im_casei (CQL2 CASEI) gives
+// cqlsql.CaseFold for every character of the Basic Multilingual Plane and a
+// sample of the others, beside ASCII and a character that folds to several,
+// and for random mixed texts.
+func TestCaseFoldSQLIsCaseFold(t *testing.T) {
+	url := pgtest.DB(t)
+	openPostGISAt(t, url).Close() // migrate and install the functions
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var texts []string
+	for c := rune(1); c <= 0x10FFFF; c++ {
+		if c >= 0xD800 && c <= 0xDFFF || c > 0xFFFF && c%97 != 0 {
+			continue
+		}
+		texts = append(texts, "Ab"+string(c)+"ßİ"+string(c))
+	}
+	rng := rand.New(rand.NewSource(2))
+	pool := []rune("aZ09 ßẞİıﬁΣσςÆØǅΐ")
+	for range 3000 {
+		var b strings.Builder
+		for range 1 + rng.Intn(40) {
+			if rng.Intn(3) == 0 {
+				b.WriteRune(rune(0x80 + rng.Intn(0xD800-0x80)))
+			} else {
+				b.WriteRune(pool[rng.Intn(len(pool))])
+			}
+		}
+		texts = append(texts, b.String())
+	}
+	rows, err := conn.Query(ctx, `SELECT im_casei(s) FROM unnest($1::text[]) WITH ORDINALITY AS t(s, n) ORDER BY n`, texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	bad, i := 0, 0
+	for rows.Next() {
+		var got string
+		if err := rows.Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if want := cqlsql.CaseFold(texts[i]); got != want {
+			if bad++; bad <= 10 {
+				t.Errorf("im_casei(%q) = %q; CaseFold gives %q", texts[i], got, want)
+			}
+		}
+		i++
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if i != len(texts) {
+		t.Fatalf("%d rows for %d texts", i, len(texts))
+	}
+}
