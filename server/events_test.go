@@ -147,11 +147,6 @@ func TestEventsFollowWritesAndResume(t *testing.T) {
 		{"PATCH", "/collections/incidents/items/14", "application/merge-patch+json", `{"properties":{"fatalities":5}}`},
 		{"DELETE", "/collections/incidents/items/15", "", ""},
 	}
-	for _, s := range steps {
-		if resp, body := w.send(t, s.method, s.path, s.ctype, s.body, nil); resp.StatusCode >= 300 {
-			t.Fatalf("%s %s: %d %s", s.method, s.path, resp.StatusCode, body)
-		}
-	}
 	want := []struct {
 		event   string
 		id      int64
@@ -159,7 +154,15 @@ func TestEventsFollowWritesAndResume(t *testing.T) {
 	}{{"created", 14, "API-1"}, {"created", 15, "API-2"}, {"updated", 14, "API-1"}, {"deleted", 15, "API-2"}}
 	var seqs []string // the events' ids as sent
 	last := int64(-1)
-	for _, wt := range want {
+	// Each write's event is awaited before the next write: a stream that
+	// reads the change log after several writes sends one event per incident
+	// (its latest state), as a replay does, so writing all four first would
+	// race with the stream on a busy machine.
+	for i, s := range steps {
+		if resp, body := w.send(t, s.method, s.path, s.ctype, s.body, nil); resp.StatusCode >= 300 {
+			t.Fatalf("%s %s: %d %s", s.method, s.path, resp.StatusCode, body)
+		}
+		wt := want[i]
 		ev := live.next(t)
 		if id, eventID := eventFeature(t, ev, wt.event); id != wt.id || eventID != wt.eventID {
 			t.Fatalf("%s event for %d %q, want %d %s", wt.event, id, eventID, wt.id, wt.eventID)
