@@ -34,7 +34,7 @@ var tileRun = 1 << 20
 
 // tilePoint is what tile_cells sums of one incident.
 type tilePoint struct {
-	keyType  uint64 // the cell of the finest level (incident.TileAggMaxLevel) << 8 | the type's index in bulkAgg.types
+	keyType  uint64 // the cell of the finest level (incident.TileAggMaxLevel) << 28 | month << 8 | the type's index in bulkAgg.types
 	id       uint32 // the id less bulkAgg.baseID
 	lon, lat int32  // trunc(coordinate × incident.TileCoordScale)
 	fat      int32
@@ -84,13 +84,17 @@ func (a *bulkAgg) add(inc *incident.Incident, cell int64) bool {
 	if inc.Fatalities > math.MaxInt32 || inc.Fatalities < 0 || inc.ID < a.baseID || inc.ID-a.baseID > math.MaxUint32 {
 		return false
 	}
+	month, ok := monthIndex(inc.EventDate)
+	if !ok {
+		return false
+	}
 	if a.points == nil {
 		a.points, a.free = allocPoints(tileRun)
 	}
 	// The same arithmetic as the triggers' CAST(lon * 10000000 AS INTEGER):
 	// an IEEE product truncated towards zero (|lon| ≤ 180 fits an int32).
 	a.points = append(a.points, tilePoint{
-		keyType: uint64(cell)>>(2*(geo.CellZoom-incident.TileAggMaxLevel))<<8 | uint64(t),
+		keyType: uint64(cell)>>(2*(geo.CellZoom-incident.TileAggMaxLevel))<<28 | uint64(month)<<8 | uint64(t),
 		id:      uint32(inc.ID - a.baseID),
 		lon:     int32(inc.Lon * incident.TileCoordScale), lat: int32(inc.Lat * incident.TileCoordScale),
 		fat: int32(inc.Fatalities),
@@ -107,6 +111,30 @@ func (a *bulkAgg) add(inc *incident.Incident, cell int64) bool {
 	v.n++
 	v.fat += int64(inc.Fatalities)
 	return true
+}
+
+// monthIndex is year × 12 + month - 1 of a date YYYY-MM-DD (< 2²⁰).
+func monthIndex(date string) (uint32, bool) {
+	if len(date) < 7 {
+		return 0, false
+	}
+	y, m := 0, 0
+	for _, c := range date[:4] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		y = y*10 + int(c-'0')
+	}
+	for _, c := range date[5:7] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		m = m*10 + int(c-'0')
+	}
+	if m < 1 || m > 12 {
+		return 0, false
+	}
+	return uint32(y*12 + m - 1), true
 }
 
 // full says the points reached a run.
@@ -211,7 +239,7 @@ func (a *bulkAgg) writeTiles(ctx context.Context, conn *sql.Conn) error {
 			return err
 		}
 		for level := incident.TileAggMinLevel; level <= incident.TileAggMaxLevel; level++ {
-			shift := 8 + 2*(incident.TileAggMaxLevel-level)
+			shift := 28 + 2*(incident.TileAggMaxLevel-level)
 			for ti := -1; ti < len(order); ti++ {
 				name, want := "", -1
 				if ti >= 0 {
@@ -259,7 +287,10 @@ func (a *bulkAgg) writeTiles(ctx context.Context, conn *sql.Conn) error {
 				}
 			}
 		}
-		return g.close()
+		if err := g.close(); err != nil {
+			return err
+		}
+		return a.writePeriods(h, pts)
 	})
 	if err != nil {
 		return fmt.Errorf("tile_cells: %w", err)
@@ -267,6 +298,106 @@ func (a *bulkAgg) writeTiles(ctx context.Context, conn *sql.Conn) error {
 	a.points = a.points[:0]
 	a.flushed = true
 	return nil
+}
+
+// tilePeriodsOntoRun adds rows onto those of an earlier run.
+const tilePeriodsOntoRun = `ON CONFLICT DO UPDATE SET n = n + excluded.n, fatalities = fatalities + excluded.fatalities,
+	lon_sum = lon_sum + excluded.lon_sum, lat_sum = lat_sum + excluded.lat_sum, id_sum = id_sum + excluded.id_sum`
+
+// writePeriods adds the points to tile_periods (see tileperiods.go): per
+// level, the years then the months (a year YYYY sorts before every month
+// 1YYYYMM), each in key order. The points are sorted again by month and
+// cell, which gives the months in order; the years come from a second
+// order of their indexes, by year and cell.
+func (a *bulkAgg) writePeriods(h sqlitebatch.Handle, pts []tilePoint) error {
+	month := func(p *tilePoint) uint64 { return p.keyType >> 8 & 0xfffff }
+	slices.SortFunc(pts, func(x, y tilePoint) int {
+		if c := cmpUint(month(&x), month(&y)); c != 0 {
+			return c
+		}
+		return cmpUint(x.keyType>>28, y.keyType>>28)
+	})
+	byYear := make([]uint32, len(pts))
+	for i := range byYear {
+		byYear[i] = uint32(i)
+	}
+	slices.SortFunc(byYear, func(i, j uint32) int {
+		if c := cmpUint(month(&pts[i])/12, month(&pts[j])/12); c != 0 {
+			return c
+		}
+		return cmpUint(pts[i].keyType>>28, pts[j].keyType>>28)
+	})
+	tail := ""
+	if a.flushed {
+		tail = tilePeriodsOntoRun
+	}
+	g, err := newGroupWriter(h, "tile_periods (level, period, key, n, fatalities, lon_sum, lat_sum, id_sum)", tail, 8)
+	if err != nil {
+		return err
+	}
+	for level := tilePeriodMinLevel; level <= tilePeriodMaxLevel; level++ {
+		shift := 28 + 2*(incident.TileAggMaxLevel-level)
+		for _, years := range []bool{true, false} {
+			var curKey, curPeriod uint64
+			var n, fat, lon, lat, id int64
+			emit := func() error {
+				g.args.Int(int64(level))
+				g.args.Int(int64(curPeriod))
+				g.args.Int(int64(curKey))
+				g.args.Int(n)
+				g.args.Int(fat)
+				g.args.Int(lon)
+				g.args.Int(lat)
+				g.args.Int(id)
+				return g.rowDone()
+			}
+			for i := range pts {
+				p := &pts[i]
+				if years {
+					p = &pts[byYear[i]]
+				}
+				m := month(p)
+				period := m/12*100 + m%12 + 1 + monthPeriod
+				if years {
+					period = m / 12
+				}
+				if k := p.keyType >> shift; n == 0 || k != curKey || period != curPeriod {
+					if n > 0 {
+						if err := emit(); err != nil {
+							g.full.Close()
+							return err
+						}
+					}
+					curKey, curPeriod, n, fat, lon, lat, id = k, period, 0, 0, 0, 0, 0
+				}
+				n++
+				fat += int64(p.fat)
+				lon += int64(p.lon)
+				lat += int64(p.lat)
+				id += a.baseID + int64(p.id)
+			}
+			if n > 0 {
+				if err := emit(); err != nil {
+					g.full.Close()
+					return err
+				}
+			}
+		}
+	}
+	if err := g.close(); err != nil {
+		return fmt.Errorf("tile_periods: %w", err)
+	}
+	return nil
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // writeDaily writes daily_stats, in its primary-key order.

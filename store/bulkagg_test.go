@@ -21,6 +21,7 @@ func snapshot(t *testing.T, ctx context.Context, q interface {
 	for _, s := range []string{
 		"SELECT event_date, event_type, sub_event_type, n, fatalities FROM daily_stats ORDER BY 1, 2, 3",
 		"SELECT level, key, event_type, n, fatalities, lon_sum, lat_sum, id_sum FROM tile_cells ORDER BY 1, 3, 2",
+		"SELECT level, period, key, n, fatalities, lon_sum, lat_sum, id_sum FROM tile_periods ORDER BY 1, 2, 3",
 	} {
 		rows, err := q.QueryContext(ctx, s)
 		if err != nil {
@@ -56,7 +57,7 @@ func recounted(t *testing.T, ctx context.Context, s *SQLite) string {
 	}
 	defer tx.Rollback()
 	for _, q := range []string{"DELETE FROM daily_stats", "INSERT INTO daily_stats " + dailyStatsFill,
-		"DELETE FROM tile_cells", tileCellsFill(), tileCellsAllFill} {
+		"DELETE FROM tile_cells", tileCellsFill(), tileCellsAllFill, "DELETE FROM tile_periods", tilePeriodsFill()} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%.40s: %v", q, err)
 		}

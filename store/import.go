@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	"incidentmap/geo"
 	"incidentmap/incident"
 	"incidentmap/internal/sqlitebatch"
+
+	"github.com/mattn/go-sqlite3"
 )
 
 // defaultCacheSize is SQLite's default page cache of a connection, in the
@@ -82,9 +85,12 @@ type ImportWriter struct {
 	rows    []pendingRow
 	inBatch map[string]bool // event_ids of rows: a repeat waits for the next batch
 	full    *sql.Stmt       // the upsert of a whole batch
-	args    []any
-	nextID  int64
-	now     string
+	// A bulk load's plain insert of a whole batch, and its values.
+	fastFull *sqlitebatch.Stmt
+	fastArgs sqlitebatch.Args
+	args     []any
+	nextID   int64
+	now      string
 	// Counts so far (rows still buffered are not counted yet).
 	Counts incident.ImportCounts
 }
@@ -148,6 +154,12 @@ func (w *ImportWriter) flush() error {
 			rows[i].id = w.nextID + int64(i)
 		}
 		w.nextID += int64(len(rows))
+		if w.bulk.fast {
+			done, err := w.insertNew(rows)
+			if err != nil || done {
+				return err
+			}
+		}
 	}
 	w.args = w.args[:0]
 	for i := range rows {
@@ -229,6 +241,85 @@ func (w *ImportWriter) flush() error {
 	return nil
 }
 
+// insertNew writes the rows of a bulk load with a plain INSERT of them all,
+// through sqlitebatch: the upsert through database/sql (a conflict clause
+// and RETURNING, every value converted by the driver and its text copied)
+// cost four times the insert itself. done is false when an event_id of
+// the rows is stored already (a repeat in the file; SQLite undid the
+// statement): the upsert then writes them as it always has.
+func (w *ImportWriter) insertNew(rows []pendingRow) (done bool, err error) {
+	w.fastArgs.Reset()
+	for i := range rows {
+		r := &rows[i]
+		row := &r.inc
+		row.ID, row.UpdatedAt = r.id, w.now
+		appendIncidentArgs(&w.fastArgs, row)
+		w.fastArgs.Int(r.ts)
+		w.fastArgs.Int(geo.Cell(row.Lon, row.Lat))
+	}
+	err = withHandle(w.ctx, w.conn, func(h sqlitebatch.Handle) error {
+		st := w.fastFull
+		if len(rows) != importBatch || st == nil {
+			var err error
+			if st, err = sqlitebatch.Prepare(h, importInsertSQL(len(rows))); err != nil {
+				return err
+			}
+			if len(rows) == importBatch {
+				w.fastFull = st
+			} else {
+				defer st.Close()
+			}
+		}
+		_, err := st.Exec(&w.fastArgs)
+		return err
+	})
+	var se sqlite3.Error
+	if errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("import rows %s…: %w", rows[0].inc.EventID, err)
+	}
+	w.Counts.Inserted += len(rows)
+	if a := w.bulk.aggregating(); a != nil {
+		for i := range rows {
+			row := &rows[i].inc
+			if !a.add(row, geo.Cell(row.Lon, row.Lat)) {
+				a.ok = false
+			}
+		}
+		if a.full() {
+			return true, a.writeTiles(w.ctx, w.conn)
+		}
+	}
+	return true, nil
+}
+
+// importInsertSQL is the plain insert of n rows of a bulk load.
+func importInsertSQL(n int) string {
+	return "INSERT INTO incidents (" + strings.Join(importColumns, ", ") + ") VALUES " +
+		strings.TrimSuffix(strings.Repeat(importRowValues+",", n), ",")
+}
+
+// appendIncidentArgs adds inc's values in the order of incident.AppendValues
+// (the field table's columns).
+func appendIncidentArgs(a *sqlitebatch.Args, inc *incident.Incident) {
+	a.Int(inc.ID)
+	for i := range incident.Fields {
+		f := &incident.Fields[i]
+		switch {
+		case f.Name == "id":
+		case f.Kind == incident.Point:
+			a.Float(inc.Lon)
+			a.Float(inc.Lat)
+		case f.Kind == incident.Integer:
+			a.Int(int64(*f.Int(inc)))
+		default:
+			a.Text(*f.Text(inc))
+		}
+	}
+}
+
 // matchStored looks up the stored rows of a batch's event_ids in one query:
 // an existing row keeps its id, a new one gets the next, and a row older than
 // the stored version is counted and dropped.
@@ -304,6 +395,9 @@ func (s *SQLite) Import(ctx context.Context, dryRun bool, fn func(w incident.Imp
 			if w.full != nil {
 				w.full.Close()
 			}
+			if w.fastFull != nil {
+				withHandle(ctx, conn, func(sqlitebatch.Handle) error { w.fastFull.Close(); return nil })
+			}
 		}()
 		// A transaction of a million rows outgrows SQLite's default 2 MB page
 		// cache, which then spills and rewrites index pages in the WAL over and
@@ -329,9 +423,10 @@ func (s *SQLite) Import(ctx context.Context, dryRun bool, fn func(w incident.Imp
 			if batchable(ctx, conn) {
 				// Empty with an empty table, unless something wrote them
 				// behind the triggers' back: they are written afresh.
-				if _, err := tx.ExecContext(ctx, "DELETE FROM daily_stats; DELETE FROM tile_cells"); err != nil {
+				if _, err := tx.ExecContext(ctx, "DELETE FROM daily_stats; DELETE FROM tile_cells; DELETE FROM tile_periods"); err != nil {
 					return fmt.Errorf("bulk load: %w", err)
 				}
+				w.bulk.fast = true
 				w.bulk.agg = newBulkAgg(w.nextID)
 				defer w.bulk.agg.close()
 			}
@@ -388,6 +483,7 @@ func batchable(ctx context.Context, conn *sql.Conn) bool {
 // load or a migration dropped, to build them again at its end.
 type bulkLoad struct {
 	indexes, triggers []string // their CREATE statements, as the schema has them
+	fast              bool     // rows are inserted through sqlitebatch (insertNew)
 	agg               *bulkAgg // nil: daily_stats and tile_cells are filled by SQL
 }
 
@@ -454,7 +550,7 @@ func (b *bulkLoad) finishLoad(ctx context.Context, conn *sql.Conn, tx *sql.Tx) e
 			return fmt.Errorf("bulk load: %w", err)
 		}
 		a.close()
-		st.done("tile_cells from Go")
+		st.done("tile_cells and tile_periods from Go")
 	} else {
 		steps = append(steps,
 			// The daily counts' triggers were off too (migration 14).
@@ -463,12 +559,11 @@ func (b *bulkLoad) finishLoad(ctx context.Context, conn *sql.Conn, tx *sql.Tx) e
 			// And the tile pre-aggregates' (migration 15).
 			"DELETE FROM tile_cells",
 			tileCellsFill(),
-			tileCellsAllFill)
+			tileCellsAllFill,
+			// And by period (migration 19).
+			"DELETE FROM tile_periods",
+			tilePeriodsFill())
 	}
-	steps = append(steps,
-		// And by period (migration 19).
-		"DELETE FROM tile_periods",
-		tilePeriodsFill())
 	for _, q := range steps {
 		st := startStep()
 		if _, err := tx.ExecContext(ctx, q); err != nil {

@@ -115,6 +115,9 @@ static int exec_rows(sqlite3_stmt *s, int ncol, int nrows, const unsigned char *
 		}
 		if (rc != SQLITE_OK) break;
 		do rc = sqlite3_step(s); while (rc == SQLITE_ROW);
+		// The extended code (which constraint failed) unless the
+		// connection reports extended codes itself.
+		if (rc != SQLITE_DONE) rc = sqlite3_extended_errcode(sqlite3_db_handle(s));
 		sqlite3_reset(s);
 		if (rc != SQLITE_DONE) break;
 		rc = SQLITE_OK;

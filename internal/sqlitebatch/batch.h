@@ -49,6 +49,7 @@ SB_WEAK const void *sqlite3_value_blob(sqlite3_value *);
 SB_WEAK int sqlite3_value_bytes(sqlite3_value *);
 SB_WEAK sqlite3 *sqlite3_db_handle(sqlite3_stmt *);
 SB_WEAK int sqlite3_reset(sqlite3_stmt *);
+SB_WEAK int sqlite3_extended_errcode(sqlite3 *);
 SB_WEAK int sqlite3_clear_bindings(sqlite3_stmt *);
 SB_WEAK sqlite3_mutex *sqlite3_db_mutex(sqlite3 *);
 SB_WEAK void sqlite3_mutex_enter(sqlite3_mutex *);

@@ -72,7 +72,7 @@ func TestExecRows(t *testing.T) {
 	}
 	n, err = one.Exec(&a)
 	var se sqlite3.Error
-	if n != 2 || !errors.As(err, &se) || se.Code != sqlite3.ErrConstraint {
+	if n != 2 || !errors.As(err, &se) || se.Code != sqlite3.ErrConstraint || se.ExtendedCode != sqlite3.ErrConstraintUnique {
 		t.Fatalf("Exec with a duplicate: %d rows, %v", n, err)
 	}
 	if a.Values() != 16 {
