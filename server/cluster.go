@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"incidentmap/incident"
@@ -133,7 +134,7 @@ func layoutClusters(cells []mark) []mark {
 		if a.n != b.n {
 			return b.n - a.n
 		}
-		return cmpInt(a.key, b.key)
+		return cmp.Compare(a.key, b.key)
 	})
 	sorted := make([]mark, len(cells))
 	for j, o := range ord {
@@ -173,16 +174,6 @@ func layoutClusters(cells []mark) []mark {
 		out = append(out, leader)
 	}
 	return out
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // clusterTile lays out the clusters tile t draws (layoutClusters): the grid

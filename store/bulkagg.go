@@ -407,13 +407,14 @@ func (a *bulkAgg) writeDaily(ctx context.Context, conn *sql.Conn) error {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(x, y dailyKey) int {
-		if c := cmpString(x.date, y.date); c != 0 {
+		// strings.Compare orders by bytes, as SQLite's BINARY collation.
+		if c := strings.Compare(x.date, y.date); c != 0 {
 			return c
 		}
-		if c := cmpString(x.typ, y.typ); c != 0 {
+		if c := strings.Compare(x.typ, y.typ); c != 0 {
 			return c
 		}
-		return cmpString(x.sub, y.sub)
+		return strings.Compare(x.sub, y.sub)
 	})
 	err := withHandle(ctx, conn, func(h sqlitebatch.Handle) error {
 		g, err := newGroupWriter(h, "daily_stats (event_date, event_type, sub_event_type, n, fatalities)", "", 5)
@@ -438,17 +439,6 @@ func (a *bulkAgg) writeDaily(ctx context.Context, conn *sql.Conn) error {
 		return fmt.Errorf("daily_stats: %w", err)
 	}
 	return nil
-}
-
-// cmpString orders strings by their bytes, as SQLite's BINARY collation.
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // withHandle runs fn with the SQLite handle of conn (inside whatever
