@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -247,16 +248,12 @@ func (a *bulkAgg) writeTiles(ctx context.Context, conn *sql.Conn) error {
 					name = a.types[want]
 				}
 				var cur uint64
-				var n, fat, lon, lat, id int64
+				var sum cellSum
 				emit := func() error {
 					g.args.Int(int64(level))
 					g.args.Int(int64(cur))
 					g.args.Text(name)
-					g.args.Int(n)
-					g.args.Int(fat)
-					g.args.Int(lon)
-					g.args.Int(lat)
-					g.args.Int(id)
+					sum.bind(&g.args)
 					return g.rowDone()
 				}
 				for i := range pts {
@@ -264,22 +261,18 @@ func (a *bulkAgg) writeTiles(ctx context.Context, conn *sql.Conn) error {
 					if want >= 0 && int(p.keyType&0xff) != want {
 						continue
 					}
-					if k := p.keyType >> shift; n == 0 || k != cur {
-						if n > 0 {
+					if k := p.keyType >> shift; sum.n == 0 || k != cur {
+						if sum.n > 0 {
 							if err := emit(); err != nil {
 								g.full.Close()
 								return err
 							}
 						}
-						cur, n, fat, lon, lat, id = k, 0, 0, 0, 0, 0
+						cur, sum = k, cellSum{}
 					}
-					n++
-					fat += int64(p.fat)
-					lon += int64(p.lon)
-					lat += int64(p.lat)
-					id += a.baseID + int64(p.id)
+					sum.add(p, a.baseID)
 				}
-				if n > 0 {
+				if sum.n > 0 {
 					if err := emit(); err != nil {
 						g.full.Close()
 						return err
@@ -304,6 +297,29 @@ func (a *bulkAgg) writeTiles(ctx context.Context, conn *sql.Conn) error {
 const tilePeriodsOntoRun = `ON CONFLICT DO UPDATE SET n = n + excluded.n, fatalities = fatalities + excluded.fatalities,
 	lon_sum = lon_sum + excluded.lon_sum, lat_sum = lat_sum + excluded.lat_sum, id_sum = id_sum + excluded.id_sum`
 
+// cellSum is what a tile_cells or tile_periods row holds of its points:
+// their count, fatalities and the sums of their fixed-point coordinates and
+// ids.
+type cellSum struct{ n, fat, lon, lat, id int64 }
+
+// add counts p, whose id is baseID + p.id.
+func (s *cellSum) add(p *tilePoint, baseID int64) {
+	s.n++
+	s.fat += int64(p.fat)
+	s.lon += int64(p.lon)
+	s.lat += int64(p.lat)
+	s.id += baseID + int64(p.id)
+}
+
+// bind appends the sums as the row's n, fatalities, lon_sum, lat_sum, id_sum.
+func (s *cellSum) bind(args *sqlitebatch.Args) {
+	args.Int(s.n)
+	args.Int(s.fat)
+	args.Int(s.lon)
+	args.Int(s.lat)
+	args.Int(s.id)
+}
+
 // writePeriods adds the points to tile_periods (see tileperiods.go): per
 // level, the years then the months (a year YYYY sorts before every month
 // 1YYYYMM), each in key order. The points are sorted again by month and
@@ -312,20 +328,20 @@ const tilePeriodsOntoRun = `ON CONFLICT DO UPDATE SET n = n + excluded.n, fatali
 func (a *bulkAgg) writePeriods(h sqlitebatch.Handle, pts []tilePoint) error {
 	month := func(p *tilePoint) uint64 { return p.keyType >> 8 & 0xfffff }
 	slices.SortFunc(pts, func(x, y tilePoint) int {
-		if c := cmpUint(month(&x), month(&y)); c != 0 {
+		if c := cmp.Compare(month(&x), month(&y)); c != 0 {
 			return c
 		}
-		return cmpUint(x.keyType>>28, y.keyType>>28)
+		return cmp.Compare(x.keyType>>28, y.keyType>>28)
 	})
 	byYear := make([]uint32, len(pts))
 	for i := range byYear {
 		byYear[i] = uint32(i)
 	}
 	slices.SortFunc(byYear, func(i, j uint32) int {
-		if c := cmpUint(month(&pts[i])/12, month(&pts[j])/12); c != 0 {
+		if c := cmp.Compare(month(&pts[i])/12, month(&pts[j])/12); c != 0 {
 			return c
 		}
-		return cmpUint(pts[i].keyType>>28, pts[j].keyType>>28)
+		return cmp.Compare(pts[i].keyType>>28, pts[j].keyType>>28)
 	})
 	tail := ""
 	if a.flushed {
@@ -339,16 +355,12 @@ func (a *bulkAgg) writePeriods(h sqlitebatch.Handle, pts []tilePoint) error {
 		shift := 28 + 2*(incident.TileAggMaxLevel-level)
 		for _, years := range []bool{true, false} {
 			var curKey, curPeriod uint64
-			var n, fat, lon, lat, id int64
+			var sum cellSum
 			emit := func() error {
 				g.args.Int(int64(level))
 				g.args.Int(int64(curPeriod))
 				g.args.Int(int64(curKey))
-				g.args.Int(n)
-				g.args.Int(fat)
-				g.args.Int(lon)
-				g.args.Int(lat)
-				g.args.Int(id)
+				sum.bind(&g.args)
 				return g.rowDone()
 			}
 			for i := range pts {
@@ -361,22 +373,18 @@ func (a *bulkAgg) writePeriods(h sqlitebatch.Handle, pts []tilePoint) error {
 				if years {
 					period = m / 12
 				}
-				if k := p.keyType >> shift; n == 0 || k != curKey || period != curPeriod {
-					if n > 0 {
+				if k := p.keyType >> shift; sum.n == 0 || k != curKey || period != curPeriod {
+					if sum.n > 0 {
 						if err := emit(); err != nil {
 							g.full.Close()
 							return err
 						}
 					}
-					curKey, curPeriod, n, fat, lon, lat, id = k, period, 0, 0, 0, 0, 0
+					curKey, curPeriod, sum = k, period, cellSum{}
 				}
-				n++
-				fat += int64(p.fat)
-				lon += int64(p.lon)
-				lat += int64(p.lat)
-				id += a.baseID + int64(p.id)
+				sum.add(p, a.baseID)
 			}
-			if n > 0 {
+			if sum.n > 0 {
 				if err := emit(); err != nil {
 					g.full.Close()
 					return err
@@ -388,16 +396,6 @@ func (a *bulkAgg) writePeriods(h sqlitebatch.Handle, pts []tilePoint) error {
 		return fmt.Errorf("tile_periods: %w", err)
 	}
 	return nil
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // writeDaily writes daily_stats, in its primary-key order.
